@@ -1,0 +1,104 @@
+# etl - build, test, install and benchmark.
+#
+#   make                 programs into bin/
+#   make check           every test (tests/run); ends with "N passed, N failed"
+#   make check SANITIZE=1  the same under AddressSanitizer + UBSan (build/san/)
+#   make install PREFIX=/usr/local DESTDIR=
+#   make bench           benchmarks against the tools users would pick instead
+#   make clean
+
+VERSION = 0.1.0
+PREFIX ?= /usr/local
+BINDIR = $(PREFIX)/bin
+INCLUDEDIR = $(PREFIX)/include
+LIBDIR = $(PREFIX)/lib
+PKGCONFIGDIR = $(PREFIX)/share/pkgconfig
+MANDIR = $(PREFIX)/share/man
+BASHCOMPDIR = $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR = $(PREFIX)/share/zsh/site-functions
+
+CC ?= cc
+PKG_CONFIG ?= pkg-config
+CFLAGS ?= -O2 -g
+STD = -std=c11 -D_POSIX_C_SOURCE=200809L
+WARN = -Wall -Wextra -Wpedantic
+PKGS = jansson zlib libpq libmariadb sqlite3 libmicrohttpd gnutls
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+ALL_CFLAGS = $(STD) $(WARN) $(CFLAGS) $(PKG_CFLAGS) -Ilib -DETL_VERSION='"$(VERSION)"' -MMD -MP
+
+ifeq ($(SANITIZE),1)
+O = build/san
+BIN = build/san/bin
+SAN = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+else
+O = build/obj
+BIN = bin
+SAN =
+endif
+
+LIB_SRC = $(wildcard lib/*.c)
+LIB_OBJ = $(LIB_SRC:lib/%.c=$(O)/lib/%.o)
+LIBETL = $(O)/libetl.a
+PROGRAMS = $(patsubst src/%.c,$(BIN)/%,$(wildcard src/*.c))
+UNIT_TESTS = $(patsubst tests/unit/%.c,$(O)/tests/%,$(wildcard tests/unit/*.c))
+
+# Libraries every program links, then each program's own.
+LIBS_common = $(shell $(PKG_CONFIG) --libs jansson zlib) -pthread -lm
+LIBS_etl-map = -ldl
+LIBS_etl-load-sql = $(shell $(PKG_CONFIG) --libs libpq libmariadb sqlite3 2>/dev/null)
+LIBS_etl-extract-http = $(shell $(PKG_CONFIG) --libs libmicrohttpd gnutls 2>/dev/null)
+LIBS_all = $(LIBS_etl-map) $(LIBS_etl-load-sql) $(LIBS_etl-extract-http)
+
+.PHONY: all check check-san install uninstall bench clean demo fuzz
+all: $(PROGRAMS)
+
+$(O)/lib/%.o: lib/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(SAN) -fPIC -c $< -o $@
+
+$(LIBETL): $(LIB_OBJ)
+	rm -f $@
+	$(AR) rcs $@ $(LIB_OBJ)
+
+$(O)/src/%.o: src/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(SAN) -c $< -o $@
+
+$(BIN)/%: $(O)/src/%.o $(LIBETL)
+	@mkdir -p $(@D)
+	$(CC) $(SAN) $(LDFLAGS) -rdynamic $< $(LIBETL) $(LIBS_$*) $(LIBS_common) -o $@
+
+$(O)/tests/%.o: tests/unit/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(SAN) -c $< -o $@
+
+$(O)/tests/%: $(O)/tests/%.o $(LIBETL)
+	$(CC) $(SAN) $(LDFLAGS) $< $(LIBETL) $(LIBS_all) $(LIBS_common) -o $@
+
+check: all $(UNIT_TESTS)
+	@tests/deps.sh
+	ETL_BIN=$(CURDIR)/$(BIN) ETL_UNIT=$(CURDIR)/$(O)/tests tests/run
+
+bench: all
+	bench/run
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(INCLUDEDIR) \
+	    $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(MANDIR)/man1 \
+	    $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man7 \
+	    $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
+	install -m 755 $(PROGRAMS) $(DESTDIR)$(BINDIR)
+	install -m 644 lib/etl.h $(DESTDIR)$(INCLUDEDIR)/etl.h
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' etl.pc.in \
+	    > $(DESTDIR)$(PKGCONFIGDIR)/etl.pc
+	for m in man/*.1; do [ -f "$$m" ] && install -m 644 "$$m" $(DESTDIR)$(MANDIR)/man1; done; true
+	for m in man/*.3; do [ -f "$$m" ] && install -m 644 "$$m" $(DESTDIR)$(MANDIR)/man3; done; true
+	for m in man/*.7; do [ -f "$$m" ] && install -m 644 "$$m" $(DESTDIR)$(MANDIR)/man7; done; true
+	if [ -f completion/etl.bash ]; then for p in $(notdir $(PROGRAMS)); do \
+	    install -m 644 completion/etl.bash $(DESTDIR)$(BASHCOMPDIR)/$$p; done; fi
+	if [ -f completion/_etl ]; then install -m 644 completion/_etl $(DESTDIR)$(ZSHCOMPDIR)/_etl; fi
+
+clean:
+	rm -rf build bin
+
+-include $(LIB_OBJ:.o=.d) $(wildcard $(O)/src/*.d) $(wildcard $(O)/tests/*.d)

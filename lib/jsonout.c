@@ -1,0 +1,202 @@
+/*
+ * jsonout.c - compact JSON text from jansson values (see jsonout.h).
+ *
+ * Reals: try 15, 16 then 17 significant digits and keep the first that
+ * strtod reads back exactly; 17 always does for IEEE doubles.  Most values
+ * that came from decimal text (prices, coordinates) stop at 15.  A real
+ * whose text looks like an integer gets ".0" so it reads back as a real.
+ */
+#include "jsonout.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+/* 1 for the bytes a JSON string must escape: controls, '"' and '\\'. */
+static const unsigned char needs_escape[256] = {
+	[0x00] = 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	[0x10] = 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	['"'] = 1, ['\\'] = 1,
+};
+
+static void
+escape_byte(struct buf *b, unsigned char c)
+{
+	static const char hex[] = "0123456789abcdef";
+	char esc[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
+
+	switch (c) {
+	case '"':  buf_add(b, "\\\"", 2); return;
+	case '\\': buf_add(b, "\\\\", 2); return;
+	case '\n': buf_add(b, "\\n", 2); return;
+	case '\r': buf_add(b, "\\r", 2); return;
+	case '\t': buf_add(b, "\\t", 2); return;
+	case '\b': buf_add(b, "\\b", 2); return;
+	case '\f': buf_add(b, "\\f", 2); return;
+	}
+	buf_add(b, esc, 6);
+}
+
+void
+jsonout_string(struct buf *b, const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + len;
+
+	buf_reserve(b, len + 2);
+	buf_addc(b, '"');
+	while (p < end) {
+		const unsigned char *run = p;
+
+		while (p < end && !needs_escape[*p])
+			p++;
+		buf_add(b, run, p - run);
+		if (p < end)
+			escape_byte(b, *p++);
+	}
+	buf_addc(b, '"');
+}
+
+/* Length of the valid UTF-8 sequence at P (RFC 3629), 0 if invalid. */
+static size_t
+utf8_sequence(const unsigned char *p, const unsigned char *end)
+{
+	size_t n, i;
+	uint32_t cp;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		n = 2, cp = p[0] & 0x1f;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		n = 3, cp = p[0] & 0x0f;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		n = 4, cp = p[0] & 0x07;
+	else
+		return 0;
+	if ((size_t)(end - p) < n)
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (p[i] & 0x3f);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;  /* overlong or out of range */
+	if (cp >= 0xd800 && cp <= 0xdfff)
+		return 0;  /* surrogates are not characters */
+	return n;
+}
+
+void
+jsonout_string_lossy(struct buf *b, const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + len;
+
+	buf_addc(b, '"');
+	while (p < end) {
+		size_t n = utf8_sequence(p, end);
+
+		if (n == 0) {
+			buf_add(b, "\xef\xbf\xbd", 3);  /* U+FFFD */
+			p++;
+		} else if (n == 1 && needs_escape[*p]) {
+			escape_byte(b, *p++);
+		} else {
+			buf_add(b, p, n);
+			p += n;
+		}
+	}
+	buf_addc(b, '"');
+}
+
+void
+jsonout_integer(struct buf *b, json_int_t i)
+{
+	char tmp[24], *p = tmp + sizeof tmp;
+	unsigned long long u = i < 0 ? 0ULL - (unsigned long long)i : (unsigned long long)i;
+
+	do
+		*--p = '0' + u % 10;
+	while ((u /= 10) != 0);
+	if (i < 0)
+		*--p = '-';
+	buf_add(b, p, tmp + sizeof tmp - p);
+}
+
+void
+jsonout_real(struct buf *b, double d)
+{
+	char tmp[32];
+	int n = 0;
+
+	for (int digits = 15; digits <= 17; digits++) {
+		n = snprintf(tmp, sizeof tmp, "%.*g", digits, d);
+		if (strtod(tmp, NULL) == d)
+			break;
+	}
+	buf_add(b, tmp, n);
+	for (int i = 0; i < n; i++)
+		if (tmp[i] == '.' || tmp[i] == 'e' || tmp[i] == 'n' || tmp[i] == 'i')
+			return;
+	buf_add(b, ".0", 2);
+}
+
+static void
+jsonout_object(struct buf *b, const json_t *v)
+{
+	void *it = json_object_iter((json_t *)v);
+	int first = 1;
+
+	buf_addc(b, '{');
+	for (; it; it = json_object_iter_next((json_t *)v, it)) {
+		const char *key = json_object_iter_key(it);
+
+		if (!first)
+			buf_addc(b, ',');
+		first = 0;
+		jsonout_string(b, key, json_object_iter_key_len(it));
+		buf_addc(b, ':');
+		jsonout_value(b, json_object_iter_value(it));
+	}
+	buf_addc(b, '}');
+}
+
+void
+jsonout_value(struct buf *b, const json_t *v)
+{
+	size_t i, n;
+
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		jsonout_object(b, v);
+		break;
+	case JSON_ARRAY:
+		buf_addc(b, '[');
+		n = json_array_size(v);
+		for (i = 0; i < n; i++) {
+			if (i)
+				buf_addc(b, ',');
+			jsonout_value(b, json_array_get(v, i));
+		}
+		buf_addc(b, ']');
+		break;
+	case JSON_STRING:
+		jsonout_string(b, json_string_value(v), json_string_length(v));
+		break;
+	case JSON_INTEGER:
+		jsonout_integer(b, json_integer_value(v));
+		break;
+	case JSON_REAL:
+		jsonout_real(b, json_real_value(v));
+		break;
+	case JSON_TRUE:
+		buf_add(b, "true", 4);
+		break;
+	case JSON_FALSE:
+		buf_add(b, "false", 5);
+		break;
+	case JSON_NULL:
+		buf_add(b, "null", 4);
+		break;
+	}
+}

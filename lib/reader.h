@@ -1,0 +1,66 @@
+/*
+ * reader.h - the NDJSON line reader every program reads its input with.
+ *
+ * It reads the named files in order ("-" or no file at all: standard input)
+ * in large chunks, decompresses gzip input transparently (detected by its
+ * magic bytes; concatenated members are one stream), splits lines on LF,
+ * drops a CR before the LF, skips blank lines and knows the file and line
+ * number of every line it returns.  In the common case it makes no system
+ * call and no allocation per line: a line is a view into its buffer.
+ *
+ * A line longer than max_line bytes is returned as READER_TOOLONG with only
+ * its first max_line bytes; the rest is skipped without being stored, so
+ * memory stays bounded by max_line whatever the input.
+ *
+ * Before it would block waiting for input, the reader flushes writer_stdout,
+ * so a live stream is never held in an output buffer.  A SIGINT or SIGTERM
+ * makes the next call return READER_EOF: the program finishes what it has.
+ */
+#ifndef ETL_READER_H
+#define ETL_READER_H
+
+#include <stddef.h>
+
+enum { READER_DEFAULT_MAX_LINE = 64 << 20 };  /* 64 MiB; --max-line */
+
+struct place {
+	const char *file;        /* "stdin" or the path as given */
+	unsigned long line;      /* 1-based */
+};
+
+struct line {
+	const char *data;        /* not NUL-terminated; valid until the next call */
+	size_t len;              /* without the line ending */
+	struct place place;
+};
+
+enum reader_status {
+	READER_LINE,             /* *line holds the next non-blank line */
+	READER_EOF,              /* all input read, or a stop was asked for */
+	READER_TIMEOUT,          /* no whole line arrived within the timeout */
+	READER_TOOLONG,          /* a line over max_line: *line holds its start */
+};
+
+struct reader;
+
+/*
+ * Open PATHS[0..NPATHS) for reading in order; NPATHS 0 reads stdin.  A file
+ * that cannot be opened is reported when it is reached, with exit 66 for a
+ * missing file and 74 for other errors; missing files are checked up front
+ * so a run does not half-happen.
+ */
+struct reader *reader_open(char *const *paths, int npaths, size_t max_line);
+void reader_close(struct reader *r);
+
+/*
+ * The next line.  TIMEOUT_MS bounds the wait for input (-1: no limit);
+ * decompression and reading a regular file never count as waiting.
+ * A read error or a truncated gzip stream exits 74 with the file named.
+ */
+enum reader_status reader_next(struct reader *r, struct line *line,
+    long timeout_ms);
+
+/* "file:line" into OUT (at least 64 + strlen(file) bytes is plenty). */
+const char *place_format(const struct place *p, char *out, size_t size);
+
+#endif

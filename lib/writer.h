@@ -1,0 +1,64 @@
+/*
+ * writer.h - buffered output to a file descriptor.
+ *
+ * Programs append lines with writer_add*() and the writer sends them in
+ * large writes.  It is flushed when the buffer passes WRITER_CHUNK, when the
+ * reader is about to wait for input (so a live stream sees each line within
+ * milliseconds), and at exit.  A write error, EPIPE included, is reported
+ * once as "program: stdout: write failed: Broken pipe" and exits 74.
+ *
+ * A writer is not locked: one thread owns it, or the caller serialises.
+ */
+#ifndef ETL_WRITER_H
+#define ETL_WRITER_H
+
+#include "buf.h"
+
+enum { WRITER_CHUNK = 64 * 1024 };
+
+struct writer {
+	int fd;
+	const char *name;        /* for messages: "stdout", a reject file path */
+	struct buf buf;
+	unsigned long long bytes; /* written so far */
+	int failed;              /* a write failed: later output is dropped */
+};
+
+/* Standard output, flushed at exit by an exit hook (see msg_on_exit). */
+extern struct writer writer_stdout;
+void writer_stdout_init(void);
+
+void writer_init(struct writer *w, int fd, const char *name);
+void writer_flush(struct writer *w);
+/* Try to flush; on failure return -1 with errno set instead of dying. */
+int writer_try_flush(struct writer *w);
+
+static inline void
+writer_add(struct writer *w, const void *p, size_t n)
+{
+	buf_add(&w->buf, p, n);
+	if (w->buf.len >= WRITER_CHUNK)
+		writer_flush(w);
+}
+
+/* Append one line: P[0..N) followed by LF. */
+static inline void
+writer_line(struct writer *w, const void *p, size_t n)
+{
+	buf_reserve(&w->buf, n + 1);
+	memcpy(w->buf.data + w->buf.len, p, n);
+	w->buf.data[w->buf.len + n] = '\n';
+	w->buf.len += n + 1;
+	if (w->buf.len >= WRITER_CHUNK)
+		writer_flush(w);
+}
+
+/* Call after appending directly to w->buf. */
+static inline void
+writer_maybe_flush(struct writer *w)
+{
+	if (w->buf.len >= WRITER_CHUNK)
+		writer_flush(w);
+}
+
+#endif

@@ -1,0 +1,405 @@
+/*
+ * etl-batch - group records into batches, or split batches into records.
+ *
+ * A batch is one line holding a JSON array of records; etl-load-sql commits
+ * each batch in one transaction.  A batch is flushed when it holds -n
+ * records, before it would pass -b bytes, -t after its first record, at a
+ * control line (which then passes through), at end of input and on SIGTERM.
+ * With --by FIELD there is one open batch per value of FIELD.
+ *
+ * Records are copied as bytes: without --by or --validate a record is never
+ * parsed, only its first byte is looked at.  Batches given as input are cut
+ * into their records (line_split_batch) and re-batched the same way.
+ */
+#include "exitcode.h"
+#include "jsonout.h"
+#include "line.h"
+#include "msg.h"
+#include "opt.h"
+#include "reader.h"
+#include "reject.h"
+#include "stats.h"
+#include "writer.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { KEY_BY = OPT_LONG, KEY_UNBATCH, KEY_VALIDATE };
+
+static const struct opt options[] = {
+	{ 'n', "count", "COUNT", "flush a batch at COUNT records (default 1000)" },
+	{ 'b', "bytes", "SIZE", "flush before a batch would pass SIZE bytes" },
+	{ 't', "time", "DURATION",
+	  "flush a batch DURATION after its first record (250ms, 2s, 1m)" },
+	{ KEY_BY, "by", "FIELD", "keep one batch per value of FIELD" },
+	{ KEY_UNBATCH, "unbatch", NULL, "split batches back into records" },
+	{ KEY_VALIDATE, "validate", NULL, "parse every record: bad JSON is a data error" },
+	{ 0, NULL, NULL, NULL }
+};
+
+/*
+ * With --by, at most this many batches are open at once and they hold at
+ * most this many bytes together: past either limit the oldest is flushed,
+ * so memory stays bounded whatever the number of distinct values.
+ */
+enum { MAX_OPEN_BATCHES = 4096 };
+static const size_t MAX_OPEN_BYTES = 64 << 20;
+
+struct batch {
+	struct buf text;         /* "[rec,rec" : the "]" is added at flush */
+	long long count;
+	double first_at;         /* when its first record arrived */
+	unsigned long long seq;  /* creation order, to flush the oldest first */
+	char *key;               /* --by: the serialised field value */
+};
+
+static struct {
+	long long count;         /* -n */
+	unsigned long long bytes;/* -b, 0: no limit */
+	long long time_ms;       /* -t, 0: no limit */
+	const char *by;          /* --by */
+	int unbatch;
+	int validate;
+} conf = { .count = 1000 };
+
+static struct batch *open_batches[MAX_OPEN_BATCHES];
+static int nopen;
+static size_t open_bytes;
+static unsigned long long next_seq;
+static json_t *batch_by_key;     /* --by: key -> index in open_batches */
+static struct batch single;      /* without --by: the one batch */
+
+/* Where the current line came from, for messages. */
+static char where[PATH_MAX + 32];
+static struct line current;
+
+static void
+flush_batch(struct batch *b)
+{
+	if (b->count == 0)
+		return;
+	buf_addc(&b->text, ']');
+	writer_line(&writer_stdout, b->text.data, b->text.len);
+	stats_add(&stats.records_out, b->count);
+	stats_add(&stats.batches, 1);
+	open_bytes -= b->text.len;
+	b->text.len = 0;
+	b->count = 0;
+}
+
+static struct batch *
+new_batch(const char *key)
+{
+	struct batch *b = calloc(1, sizeof *b);
+
+	if (!b || !(b->key = strdup(key)))
+		msg_die(EXIT_SOFTWARE, NULL, "out of memory");
+	b->seq = next_seq++;
+	json_object_set_new(batch_by_key, key, json_integer(nopen));
+	open_batches[nopen++] = b;
+	return b;
+}
+
+/* --by: flush and forget open batch I, keeping the index map right. */
+static void
+close_batch(int i)
+{
+	struct batch *b = open_batches[i];
+
+	flush_batch(b);
+	json_object_del(batch_by_key, b->key);
+	if (i != nopen - 1) {
+		open_batches[i] = open_batches[nopen - 1];
+		json_object_set_new(batch_by_key, open_batches[i]->key,
+		    json_integer(i));
+	}
+	nopen--;
+	buf_free(&b->text);
+	free(b->key);
+	free(b);
+}
+
+static int
+oldest_open(void)
+{
+	int oldest = 0;
+
+	for (int i = 1; i < nopen; i++)
+		if (open_batches[i]->seq < open_batches[oldest]->seq)
+			oldest = i;
+	return oldest;
+}
+
+static void
+flush_all(void)
+{
+	if (!conf.by) {
+		flush_batch(&single);
+		return;
+	}
+	while (nopen > 0)
+		close_batch(oldest_open());
+}
+
+/* Append one record's bytes to B, flushing by count and size. */
+static void
+add_to_batch(struct batch *b, const char *rec, size_t n)
+{
+	if (conf.bytes && b->count > 0 && b->text.len + 1 + n + 1 > conf.bytes)
+		flush_batch(b);
+	if (b->count == 0) {
+		b->first_at = conf.time_ms ? stats_now() : 0;
+		buf_addc(&b->text, '[');
+		open_bytes++;
+	} else {
+		buf_addc(&b->text, ',');
+		open_bytes++;
+	}
+	buf_add(&b->text, rec, n);
+	open_bytes += n;
+	if (++b->count >= conf.count ||
+	    (conf.bytes && b->text.len + 1 >= conf.bytes))
+		flush_batch(b);
+}
+
+/* The batch for REC under --by: the one for its FIELD value. */
+static struct batch *
+batch_for(const json_t *rec)
+{
+	static struct buf key;
+	const json_t *value = json_object_get(rec, conf.by);
+	json_t *index;
+
+	key.len = 0;
+	if (value)
+		jsonout_value(&key, value);
+	else
+		buf_adds(&key, "null");
+	index = json_object_get(batch_by_key, buf_cstr(&key));
+	if (index)
+		return open_batches[json_integer_value(index)];
+	if (nopen == MAX_OPEN_BATCHES)
+		close_batch(oldest_open());
+	return new_batch(key.data);
+}
+
+static void
+bad_record(const char *reason, const char *raw, size_t n)
+{
+	reject_record(where, reason, NULL, raw, n);
+}
+
+/* Parse a record when --by or --validate needs it; NULL if rejected. */
+static json_t *
+parse_record(const char *rec, size_t n)
+{
+	char err[256];
+	enum line_kind kind;
+	json_t *v = line_parse(rec, n, &kind, err, sizeof err);
+
+	if (!v)
+		bad_record(err, rec, n);
+	else if (kind == LINE_BATCH) {
+		json_decref(v);
+		bad_record("a batch inside a batch", rec, n);
+		return NULL;
+	}
+	return v;
+}
+
+static void
+take_record(const char *rec, size_t n)
+{
+	json_t *v = NULL;
+	struct batch *b = &single;
+
+	stats_add(&stats.records_in, 1);
+	if (conf.unbatch) {
+		if (conf.validate && !(v = parse_record(rec, n)))
+			return;
+		json_decref(v);
+		writer_line(&writer_stdout, rec, n);
+		stats_add(&stats.records_out, 1);
+		return;
+	}
+	if (conf.by || conf.validate) {
+		if (!(v = parse_record(rec, n)))
+			return;
+		if (conf.by)
+			b = batch_for(v);
+		json_decref(v);
+	}
+	add_to_batch(b, rec, n);
+	while (conf.by && (open_bytes > MAX_OPEN_BYTES) && nopen > 0)
+		close_batch(oldest_open());
+}
+
+static void
+take_control(const char *text, size_t n)
+{
+	flush_all();
+	writer_line(&writer_stdout, text, n);
+}
+
+static int
+take_element(void *arg, const char *elem, size_t n, size_t index)
+{
+	char reason[64];
+
+	(void)arg;
+	switch (line_kind_fast(elem, n)) {
+	case LINE_RECORD:
+		take_record(elem, n);
+		break;
+	case LINE_CONTROL:
+		take_control(elem, n);
+		break;
+	default:
+		snprintf(reason, sizeof reason,
+		    "batch element %zu is not a JSON object", index + 1);
+		stats_add(&stats.records_in, 1);
+		bad_record(reason, elem, n);
+		break;
+	}
+	return 0;
+}
+
+static void
+take_line(const struct line *line)
+{
+	char err[256];
+	enum line_kind kind;
+	json_t *v;
+
+	switch (line_kind_fast(line->data, line->len)) {
+	case LINE_RECORD:
+		take_record(line->data, line->len);
+		break;
+	case LINE_CONTROL:
+		take_control(line->data, line->len);
+		break;
+	case LINE_BATCH:
+		if (line_split_batch(line->data, line->len, take_element, NULL,
+		    err, sizeof err) != 0)
+			bad_record(err, line->data, line->len);
+		break;
+	case LINE_INVALID:
+		/* Parse only to say precisely what is wrong. */
+		v = line_parse(line->data, line->len, &kind, err, sizeof err);
+		json_decref(v);
+		stats_add(&stats.records_in, 1);
+		bad_record(err, line->data, line->len);
+		break;
+	}
+}
+
+/* Milliseconds until the oldest open batch is due under -t; -1: none. */
+static long
+ms_until_due(void)
+{
+	double first = 0;
+
+	if (!conf.time_ms)
+		return -1;
+	if (!conf.by) {
+		if (single.count == 0)
+			return -1;
+		first = single.first_at;
+	} else if (nopen > 0) {
+		first = open_batches[oldest_open()]->first_at;
+	} else {
+		return -1;
+	}
+	{
+		double left = first + conf.time_ms / 1000.0 - stats_now();
+
+		return left <= 0 ? 0 : (long)(left * 1000) + 1;
+	}
+}
+
+static void
+flush_due(void)
+{
+	if (!conf.by) {
+		flush_batch(&single);
+		return;
+	}
+	while (nopen > 0) {
+		int i = oldest_open();
+
+		if (open_batches[i]->first_at + conf.time_ms / 1000.0 > stats_now())
+			break;
+		close_batch(i);
+	}
+}
+
+static void
+parse_options(int argc, char **argv, int *first_file)
+{
+	struct opt_parser p;
+	int c;
+
+	opt_begin(&p, argc, argv, "[OPTION]... [FILE]...",
+	    "Group NDJSON records into batches (JSON arrays), or split them.",
+	    options, OPT_INPUT);
+	while ((c = opt_next(&p)) != -1) {
+		switch (c) {
+		case 'n':
+			conf.count = opt_count(&p, 1, LLONG_MAX);
+			break;
+		case 'b':
+			conf.bytes = opt_size(&p);
+			break;
+		case 't':
+			conf.time_ms = opt_duration_ms(&p);
+			break;
+		case KEY_BY:
+			conf.by = p.arg;
+			break;
+		case KEY_UNBATCH:
+			conf.unbatch = 1;
+			break;
+		case KEY_VALIDATE:
+			conf.validate = 1;
+			break;
+		}
+	}
+	if (conf.unbatch && conf.by)
+		opt_usage_error(&p, "--unbatch and --by do not go together");
+	*first_file = p.ind;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct reader *r;
+	enum reader_status st;
+	int first;
+
+	parse_options(argc, argv, &first);
+	if (conf.by)
+		batch_by_key = json_object();
+	msg_on_exit(flush_all);
+	r = reader_open(argv + first, argc - first, opt_common.max_line);
+	while ((st = reader_next(r, &current, ms_until_due())) != READER_EOF) {
+		if (st == READER_TIMEOUT) {
+			flush_due();
+			continue;
+		}
+		place_format(&current.place, where, sizeof where);
+		if (st == READER_TOOLONG) {
+			stats_add(&stats.records_in, 1);
+			bad_record("line longer than --max-line", current.data,
+			    current.len);
+			continue;
+		}
+		take_line(&current);
+		if (conf.time_ms && ms_until_due() == 0)
+			flush_due();
+	}
+	flush_all();
+	reader_close(r);
+	msg_exit(EXIT_DONE);
+}

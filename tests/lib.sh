@@ -1,0 +1,118 @@
+# tests/lib.sh - the harness for tests/t/*.sh scripts, after git's t/.
+#
+#	. "$(dirname "$0")/../lib.sh"   (or tests/lib.sh from the top)
+#	test_expect_success 'batches by count' '
+#		printf "{}\n{}\n{}\n" | etl-batch -n 2 >out &&
+#		expect_lines 2 out
+#	'
+#
+# Each test body runs in a subshell in a fresh scratch folder ($T); it
+# passes when it exits 0.  The expect_* helpers print what was expected and
+# what came out, so a failure says where to start.  Tests that need
+# PostgreSQL or MariaDB call need_pg / need_my first: without the server
+# they skip, except under CI=true where a missing server is a failure.
+set -u
+ETL_TOP=${ETL_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+ETL_BIN=${ETL_BIN:-$ETL_TOP/bin}
+PATH=$ETL_BIN:$PATH
+export ETL_TOP ETL_BIN PATH
+TEST_ROOT=$(mktemp -d "${TMPDIR:-/tmp}/etl-t.XXXXXX")
+trap 'rm -rf "$TEST_ROOT"' EXIT
+test_count=0
+
+test_expect_success() {
+	local title=$1 body=$2 status
+	test_count=$((test_count + 1))
+	T=$TEST_ROOT/$test_count
+	mkdir -p "$T"
+	(cd "$T" && eval "$body") >"$TEST_ROOT/log" 2>&1 </dev/null
+	status=$?
+	if [ $status -eq 0 ]; then
+		echo "ok - $title"
+	elif [ $status -eq 77 ]; then
+		echo "skip - $title: $(tail -n 1 "$TEST_ROOT/log")"
+	else
+		echo "not ok - $title"
+		sed 's/^/# /' "$TEST_ROOT/log" | tail -n 40
+	fi
+}
+
+# Skip (exit 77) unless a server is there; under CI a missing one fails.
+need_server() {
+	if [ -z "${2:-}" ]; then
+		if [ "${CI:-}" = true ]; then
+			echo "$1 is required under CI=true but \$$3 is not set"
+			return 1
+		fi
+		echo "no $1 (set \$$3 or run tests/dbs.sh start)"
+		exit 77
+	fi
+}
+need_pg() { need_server PostgreSQL "${ETL_TEST_PGURL:-}" ETL_TEST_PGURL; }
+need_my() { need_server MariaDB "${ETL_TEST_MYURL:-}" ETL_TEST_MYURL; }
+
+expect_eq() {  # EXPECTED ACTUAL [WHAT]
+	[ "$1" = "$2" ] && return 0
+	echo "${3:-value}: expected '$1', got '$2'"
+	return 1
+}
+
+expect_status() {  # N COMMAND... : run COMMAND, its status must be N
+	local want=$1 got; shift
+	"$@"; got=$?
+	[ "$got" -eq "$want" ] && return 0
+	echo "exit status of '$*': expected $want, got $got"
+	return 1
+}
+
+expect_file_eq() {  # EXPECTED_FILE ACTUAL_FILE
+	cmp -s "$1" "$2" && return 0
+	echo "$2 differs from $1:"
+	diff -u "$1" "$2" | head -n 30
+	return 1
+}
+
+expect_output() {  # FILE TEXT : FILE holds exactly TEXT (plus a final newline)
+	printf '%s\n' "$2" >"$TEST_ROOT/expected.$$"
+	expect_file_eq "$TEST_ROOT/expected.$$" "$1"
+}
+
+expect_grep() {  # PATTERN FILE : an extended regex must match a line of FILE
+	grep -qE -- "$1" "$2" && return 0
+	echo "no line of $2 matches '$1'; it holds:"
+	head -c 2000 "$2"
+	return 1
+}
+
+expect_no_grep() {  # PATTERN FILE
+	grep -qE -- "$1" "$2" || return 0
+	echo "$2 should not match '$1' but does:"
+	grep -E -- "$1" "$2" | head -n 5
+	return 1
+}
+
+expect_lines() {  # N FILE : FILE has exactly N lines
+	local n
+	n=$(wc -l <"$2")
+	expect_eq "$1" "$n" "lines in $2"
+}
+
+# A TCP port on 127.0.0.1 that nothing listens on now.
+free_port() {
+	local port
+	for _ in $(seq 1 200); do
+		port=$((20000 + RANDOM % 30000))
+		(echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return 0; }
+	done
+	return 1
+}
+
+# Wait up to 10 s for a TCP port on 127.0.0.1 to accept connections.
+wait_port() {
+	for _ in $(seq 1 200); do
+		(echo >"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+		sleep 0.05
+	done
+	echo "nothing listens on port $1"
+	return 1
+}
