@@ -1,0 +1,188 @@
+/*
+ * db.h - the database backends behind etl-load-sql.
+ *
+ * One small interface and one file per backend, the way SQLite keeps one VFS
+ * per file: db-pg.c (libpq), db-my.c (libmariadb: MariaDB, MySQL, TiDB),
+ * db-sqlite.c.  The loader (src/etl-load-sql.c) does everything that is the
+ * same for all of them: reading records, matching keys to columns,
+ * converting JSON values to cells, grouping rows into transactions,
+ * retrying, isolating bad rows, acknowledgements.  A backend only talks to
+ * its database: connect, describe a table, run a transaction of rows with
+ * its fastest bulk path, and say what kind of failure it met.
+ *
+ * Errors: every call that can fail fills a struct db_error whose status
+ * tells the loader what to do next; the message is the server's own text
+ * and never holds a password.
+ */
+#ifndef ETL_DB_H
+#define ETL_DB_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+/* ---- the URL ---------------------------------------------------------- */
+
+enum dburl_scheme { DBURL_POSTGRES, DBURL_MYSQL, DBURL_SQLITE };
+
+struct dburl_param {
+	char *key;
+	char *value;
+};
+
+/* A parsed DATABASE_URL; strings are percent-decoded and owned (free with
+ * dburl_free).  Fields a URL does not give are NULL (port: 0). */
+struct dburl {
+	enum dburl_scheme scheme;
+	char *user;
+	char *password;
+	char *host;
+	int port;
+	char *database;           /* sqlite: the file path */
+	struct dburl_param *params;  /* ?key=value&..., in order */
+	int nparams;
+	char *redacted;           /* the URL with the password replaced by "***" */
+};
+
+/* Parse URL; on failure return -1 with what is wrong in ERR (never the
+ * password).  Accepts postgres://, postgresql://, mysql://, mariadb://,
+ * sqlite:///abs/path.db and sqlite:relative.db. */
+int dburl_parse(const char *url, struct dburl *out, char *err, size_t errsize);
+void dburl_free(struct dburl *u);
+const char *dburl_param(const struct dburl *u, const char *key);
+
+/* ---- tables and values ------------------------------------------------ */
+
+enum db_type {
+	DB_TYPE_TEXT,             /* text, varchar, char, enum, uuid… */
+	DB_TYPE_INTEGER,          /* smallint … bigint */
+	DB_TYPE_REAL,             /* real, double */
+	DB_TYPE_NUMERIC,          /* numeric/decimal: exact, kept as text */
+	DB_TYPE_BOOLEAN,
+	DB_TYPE_DATE,
+	DB_TYPE_TIME,
+	DB_TYPE_TIMESTAMP,        /* without time zone (MariaDB DATETIME) */
+	DB_TYPE_TIMESTAMPTZ,      /* with time zone (MariaDB TIMESTAMP) */
+	DB_TYPE_JSON,             /* json, jsonb */
+	DB_TYPE_BYTES,            /* bytea, blob: base64 text in the record */
+	DB_TYPE_OTHER,            /* anything else: the value's text, server converts */
+};
+
+struct db_column {
+	char *name;
+	char *type_name;          /* as the catalogue says, e.g. "numeric(12,2)" */
+	enum db_type type;
+	int has_default;
+	int not_null;
+};
+
+struct db_table {
+	char *schema;             /* NULL: the connection's default schema */
+	char *name;
+	struct db_column *columns;
+	int ncolumns;
+};
+
+void db_table_free(struct db_table *t);
+
+/* One value for one column, converted by the loader from JSON. */
+enum cell_kind {
+	CELL_ABSENT,              /* the record has no such key: the column's default */
+	CELL_NULL,
+	CELL_BOOL,                /* i is 0 or 1 */
+	CELL_INT,                 /* i */
+	CELL_REAL,                /* d, and text/len: its shortest decimal text */
+	CELL_TEXT,                /* text/len: a string, a numeric's digits, an
+	                             ISO-8601 date/time, base64 for bytes */
+	CELL_JSON,                /* text/len: compact JSON text */
+};
+
+struct cell {
+	enum cell_kind kind;
+	long long i;
+	double d;
+	const char *text;         /* not NUL-terminated; valid until commit */
+	size_t len;
+};
+
+enum db_mode {
+	DB_INSERT,                /* a duplicate key is a row error */
+	DB_UPSERT,                /* update on conflict of the key columns */
+	DB_IGNORE_DUPLICATES,     /* skip rows whose key exists */
+};
+
+/*
+ * The rows of one load: nrows rows of table->ncolumns cells, row-major.
+ * A backend must give CELL_ABSENT columns their default, e.g. by loading
+ * the rows with the same set of present columns together (usually all of
+ * them) with only those columns named.
+ */
+struct db_rows {
+	const struct db_table *table;
+	const struct cell *cells;
+	size_t nrows;
+	enum db_mode mode;
+	const int *key_columns;   /* DB_UPSERT: indexes into table->columns */
+	int nkeys;
+};
+
+/* ---- errors ----------------------------------------------------------- */
+
+enum db_status {
+	DB_OK = 0,
+	DB_ROW_ERROR,             /* the data of some row was refused; the
+	                             loader bisects to isolate it */
+	DB_TRANSIENT,             /* lost connection, deadlock, serialisation
+	                             failure, too many connections, TiDB write
+	                             conflict: reconnect and retry */
+	DB_AUTH,                  /* authentication failed: exit 69, no retry */
+	DB_UNAVAILABLE,           /* cannot connect now: retry, then exit 69 */
+	DB_NO_TABLE,              /* describe: the table does not exist */
+	DB_FATAL,                 /* anything else (permissions, bad SQL) */
+};
+
+struct db_error {
+	enum db_status status;
+	char message[1024];       /* the server's text */
+	long row;                 /* the refused row's index in the load, or -1 */
+};
+
+/* ---- the backend interface -------------------------------------------- */
+
+struct db;                    /* a connection; each backend defines it */
+
+struct db_backend {
+	const char *name;         /* "postgresql", "mariadb", "sqlite" */
+
+	/* Connect with URL's credentials; NULL with err filled on failure. */
+	struct db *(*connect)(const struct dburl *url, struct db_error *err);
+	void (*disconnect)(struct db *db);
+
+	/* Read the table's columns from the catalogue into *out. */
+	enum db_status (*describe)(struct db *db, const char *schema,
+	    const char *table, struct db_table *out, struct db_error *err);
+
+	/* Run SQL text that may hold several statements (--init, DDL). */
+	enum db_status (*exec)(struct db *db, const char *sql,
+	    struct db_error *err);
+
+	enum db_status (*begin)(struct db *db, struct db_error *err);
+	/* Load ROWS inside the open transaction, by the fastest bulk path. */
+	enum db_status (*load)(struct db *db, const struct db_rows *rows,
+	    struct db_error *err);
+	/* Run one parameterised statement (--sql): PARAMS is a JSON array. */
+	enum db_status (*run)(struct db *db, const char *sql,
+	    const json_t *params, struct db_error *err);
+	enum db_status (*commit)(struct db *db, struct db_error *err);
+	void (*rollback)(struct db *db);
+
+	/* A quoted identifier (malloc'd), by the client library's rules. */
+	char *(*quote_ident)(struct db *db, const char *name);
+	/* The column type --create uses for a JSON value of type T. */
+	const char *(*type_for)(json_type t);
+};
+
+extern const struct db_backend db_postgres, db_mysql, db_sqlite;
+
+const struct db_backend *db_backend_for(const struct dburl *url);
+
+#endif
