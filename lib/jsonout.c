@@ -8,6 +8,8 @@
  */
 #include "jsonout.h"
 
+#include <float.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -128,8 +130,14 @@ jsonout_real(struct buf *b, double d)
 {
 	char tmp[32];
 	int n = 0;
+	/*
+	 * For a normal double, a decimal of at most 15 digits that reads back
+	 * exactly is what %.15g prints (DBL_DIG is 15), trailing zeros
+	 * dropped; subnormals carry fewer digits, so they start from 1.
+	 */
+	int digits = fabs(d) < DBL_MIN && d != 0 ? 1 : 15;
 
-	for (int digits = 15; digits <= 17; digits++) {
+	for (; digits <= 17; digits++) {
 		n = snprintf(tmp, sizeof tmp, "%.*g", digits, d);
 		if (strtod(tmp, NULL) == d)
 			break;

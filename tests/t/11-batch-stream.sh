@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# etl-batch on real pipes: the time trigger on a slow stream, the
+# batch/unbatch identity on 100k records, signals, a closed output pipe,
+# huge lines and --stats.
+. "$(dirname "$0")/../lib.sh"
+
+gen_records() {  # N: N varied records, some with escapes and UTF-8
+	awk -v n="$1" 'BEGIN {
+		for (i = 1; i <= n; i++)
+			printf "{\"id\":%d,\"name\":\"n\\\"%d\\\\\",\"city\":\"Z\303\274rich\",\"amount\":%d.%02d,\"tags\":[\"a\",{\"b\":%d}]}\n", i, i, i % 1000, i % 100, i % 7
+	}'
+}
+
+test_expect_success 'batch then unbatch is the identity on 100k records' '
+	gen_records 100000 >in &&
+	etl-batch -n 1000 <in >batches &&
+	expect_lines 100 batches &&
+	etl-batch --unbatch <batches >out &&
+	expect_file_eq in out
+'
+
+test_expect_success 'the identity holds for gzip input and uneven batch sizes' '
+	gen_records 5000 | gzip >in.gz &&
+	gzip -dc in.gz >in &&
+	etl-batch -n 333 -b 10K in.gz | etl-batch --unbatch >out &&
+	expect_file_eq in out
+'
+
+test_expect_success '-t flushes a partial batch on a slow stream' '
+	mkfifo fifo || exit 1
+	{ echo "{\"a\":1}"; echo "{\"a\":2}"; sleep 1; echo "{\"a\":3}"; sleep 1; } >fifo &
+	etl-batch -n 100 -t 300ms <fifo >out &
+	batcher=$! &&
+	sleep 0.8 &&
+	expect_output out "[{\"a\":1},{\"a\":2}]" &&
+	wait $batcher &&
+	expect_output out "$(printf "[{\"a\":1},{\"a\":2}]\n[{\"a\":3}]")"
+'
+
+test_expect_success 'without -t a slow stream is held until the batch fills or EOF' '
+	mkfifo fifo || exit 1
+	{ echo "{\"a\":1}"; sleep 1; echo "{\"a\":2}"; } >fifo &
+	etl-batch -n 100 <fifo >out &
+	batcher=$! &&
+	sleep 0.5 &&
+	expect_lines 0 out &&
+	wait $batcher &&
+	expect_output out "[{\"a\":1},{\"a\":2}]"
+'
+
+test_expect_success 'records pass through at once with -n 1 on a live stream' '
+	mkfifo fifo || exit 1
+	{ echo "{\"a\":1}"; sleep 1.5; echo "{\"a\":2}"; } >fifo &
+	etl-batch -n 1 <fifo >out &
+	batcher=$! &&
+	sleep 0.7 &&
+	expect_output out "[{\"a\":1}]" &&
+	wait $batcher
+'
+
+test_expect_success 'SIGTERM flushes the open batch and exits 0' '
+	mkfifo fifo || exit 1
+	{ echo "{\"a\":1}"; echo "{\"a\":2}"; sleep 5; } >fifo &
+	writer=$!
+	etl-batch -n 100 <fifo >out &
+	batcher=$! &&
+	sleep 0.5 &&
+	kill -TERM $batcher &&
+	wait $batcher; status=$?
+	kill $writer 2>/dev/null
+	expect_eq 0 "$status" "exit status after SIGTERM" &&
+	expect_output out "[{\"a\":1},{\"a\":2}]"
+'
+
+test_expect_success 'SIGUSR1 prints the stats line and the run goes on' '
+	mkfifo fifo || exit 1
+	{ echo "{\"a\":1}"; sleep 1; echo "{\"a\":2}"; } >fifo &
+	etl-batch -n 100 <fifo >out 2>err &
+	batcher=$! &&
+	sleep 0.4 &&
+	kill -USR1 $batcher &&
+	wait $batcher &&
+	expect_grep "^\{\"program\":\"etl-batch\",\"records_in\":1,\"records_out\":0," err &&
+	expect_output out "[{\"a\":1},{\"a\":2}]"
+'
+
+test_expect_success '--stats prints one JSON line at exit' '
+	printf "{\"a\":1}\n{\"a\":2}\n{\"a\":3}\n" | etl-batch -n 2 --stats >out 2>err &&
+	expect_lines 1 err &&
+	jq -e ".records_in == 3 and .records_out == 3 and .batches == 2 and .rejected == 0 and (.seconds|type) == \"number\"" err
+'
+
+test_expect_success 'a closed output pipe is exit 74 with one clear message' '
+	gen_records 200000 >in &&
+	{ etl-batch -n 10 <in 2>err; echo $? >status; } | head -c 100 >/dev/null &&
+	expect_eq 74 "$(cat status)" "exit status" &&
+	expect_output err "etl-batch: stdout: write failed: Broken pipe"
+'
+
+test_expect_success 'a 100 MB line over the limit is refused in bounded memory' '
+	{ echo "{\"a\":1}"; head -c 100000000 /dev/zero | tr "\0" x; echo; echo "{\"a\":2}"; } >big &&
+	/usr/bin/time -f %M -o rss etl-batch --max-line 1M --reject rej <big >out &&
+	expect_output out "[{\"a\":1},{\"a\":2}]" &&
+	jq -e ".where == \"stdin:2\" and .error == \"line longer than --max-line\"" rej &&
+	test "$(cat rss)" -lt 32000 || { echo "peak RSS $(cat rss) KB"; exit 1; }
+'
+
+test_expect_success 'a reject file that cannot be written is exit 74' '
+	expect_status 74 etl-batch --reject /dev/full <<<"x" 2>err &&
+	expect_output err "etl-batch: /dev/full: write failed: No space left on device"
+'
+
+test_expect_success '--help lists every option and exits 0; -V prints the version' '
+	etl-batch --help >out &&
+	for o in --count --bytes --time --by --unbatch --validate --max-line --reject --max-rejects --progress --help --version --quiet --verbose --stats; do
+		expect_grep "$o" out || exit 1
+	done &&
+	etl-batch -V >out &&
+	expect_grep "^etl-batch [0-9]+\.[0-9]+\.[0-9]+$" out
+'
