@@ -60,6 +60,9 @@ void reader_close(struct reader *r);
 enum reader_status reader_next(struct reader *r, struct line *line,
     long timeout_ms);
 
+/* Enlarge FD's pipe buffer when FD is a pipe (a speed-up only). */
+void pipe_widen(int fd);
+
 /* "file:line" into OUT (at least 64 + strlen(file) bytes is plenty). */
 const char *place_format(const struct place *p, char *out, size_t size);
 

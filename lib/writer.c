@@ -2,6 +2,7 @@
 #include "writer.h"
 #include "exitcode.h"
 #include "msg.h"
+#include "reader.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -30,6 +31,7 @@ void
 writer_stdout_init(void)
 {
 	writer_init(&writer_stdout, STDOUT_FILENO, "stdout");
+	pipe_widen(STDOUT_FILENO);
 	msg_on_exit(flush_stdout_at_exit);
 }
 
