@@ -118,3 +118,25 @@ test_expect_success '--help lists every option and exits 0; -V prints the versio
 	etl-batch -V >out &&
 	expect_grep "^etl-batch [0-9]+\.[0-9]+\.[0-9]+$" out
 '
+
+test_expect_success '--progress draws a meter on a terminal only' '
+	gen_records 20000 >in &&
+	etl-batch --progress in >/dev/null 2>err &&
+	expect_lines 0 err &&
+	script -qec "etl-batch --progress in >/dev/null" /dev/null >tty &&
+	expect_grep "etl-batch: [0-9]+ records, [0-9.]+ MB, [0-9]+%" tty
+'
+
+test_expect_success 'SIGINT stops like SIGTERM: open batch written, exit 0' '
+	mkfifo fifo || exit 1
+	{ echo "{\"a\":1}"; sleep 5; } >fifo &
+	writer=$!
+	etl-batch -n 100 <fifo >out &
+	batcher=$! &&
+	sleep 0.5 &&
+	kill -INT $batcher &&
+	wait $batcher; status=$?
+	kill $writer 2>/dev/null
+	expect_eq 0 "$status" "exit status after SIGINT" &&
+	expect_output out "[{\"a\":1}]"
+'
