@@ -102,3 +102,27 @@ clean:
 	rm -rf build bin
 
 -include $(LIB_OBJ:.o=.d) $(wildcard $(O)/src/*.d) $(wildcard $(O)/tests/*.d)
+
+# Fuzzing (libFuzzer, clang): each target runs FUZZ_SECONDS from its seed
+# corpus in tests/fuzz/corpus/<name>; new inputs go to build/fuzz/corpus.
+FUZZ_SECONDS ?= 60
+FUZZ_CC ?= clang
+FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+FUZZ_TARGETS = $(patsubst tests/fuzz/fuzz-%.c,build/fuzz/fuzz-%,$(wildcard tests/fuzz/fuzz-*.c))
+FUZZ_LIBS = $(shell $(PKG_CONFIG) --libs jansson zlib libpq libmariadb sqlite3 libmicrohttpd gnutls nettle 2>/dev/null) -pthread -lm -ldl
+
+build/fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(LIB_SRC) $(wildcard lib/*.h)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(STD) $(PKG_CFLAGS) -Ilib $(FUZZ_FLAGS) $< $(LIB_SRC) $(FUZZ_LIBS) -o $@
+
+fuzz: $(FUZZ_TARGETS)
+	@for t in $(FUZZ_TARGETS); do \
+	    name=$${t##*/fuzz-}; mkdir -p build/fuzz/corpus/$$name; \
+	    echo "fuzz: $$name for $(FUZZ_SECONDS) s"; \
+	    $$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	        -artifact_prefix=build/fuzz/$$name- \
+	        build/fuzz/corpus/$$name tests/fuzz/corpus/$$name \
+	        >build/fuzz/$$name.log 2>&1; status=$$?; \
+	    grep -E '^(#[0-9]+.*DONE|stat::number_of_executed_units|==[0-9]+==ERROR|SUMMARY)' build/fuzz/$$name.log; \
+	    [ $$status -eq 0 ] || { tail -n 40 build/fuzz/$$name.log; exit $$status; }; \
+	done

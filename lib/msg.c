@@ -16,6 +16,7 @@
 const char *msg_program = "etl";
 int msg_verbosity = 1;
 int msg_exit_code;
+void (*msg_exit_override)(int code);
 
 enum { MAX_HOOKS = 8 };
 static void (*exit_hooks[MAX_HOOKS])(void);
@@ -117,6 +118,11 @@ msg_exit(int code)
 	while (nexit_hooks > 0) {
 		void (*hook)(void) = exit_hooks[--nexit_hooks];
 		hook();
+	}
+	if (msg_exit_override) {
+		running = 0;
+		pthread_mutex_unlock(&exiting);
+		msg_exit_override(msg_exit_code);
 	}
 	exit(msg_exit_code);
 }

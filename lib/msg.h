@@ -44,4 +44,11 @@ _Noreturn void msg_exit(int code);
 /* The status msg_exit was called with, for exit hooks (stats). */
 extern int msg_exit_code;
 
+/*
+ * When set, msg_exit calls this instead of exit(3) after the hooks; it must
+ * not return (it may longjmp).  Fuzz targets use it to survive the errors a
+ * program would exit on.
+ */
+extern void (*msg_exit_override)(int code);
+
 #endif
