@@ -1,0 +1,64 @@
+# bash completion for the etl programs: etl-batch, etl-map, etl-load-sql,
+# etl-extract-http.  Installed once per program name; every option of every
+# program is listed here (tests/t/80-docs.sh checks this against --help).
+
+_etl_common="--help --version --quiet --verbose --stats"
+_etl_input="--max-line --reject --max-rejects --progress"
+
+# The options of PROGRAM, long and short.
+_etl_options() {
+	case $1 in
+	etl-batch)
+		echo "-n --count -b --bytes -t --time --by --unbatch --validate $_etl_input" ;;
+	esac
+	echo "-h -V -q -v $_etl_common"
+}
+
+# Options whose argument is a file name, and what such files end in.
+_etl_file_argument() {
+	case $1 in
+	--reject) echo "*" ;;
+	*) return 1 ;;
+	esac
+}
+
+# Options whose argument is something else (a number, a name): no completion.
+_etl_value_argument() {
+	case $1 in
+	-n|--count|-b|--bytes|-t|--time|--by|--max-line|--max-rejects) return 0 ;;
+	*) return 1 ;;
+	esac
+}
+
+_etl_files() {  # GLOB: matching files and all directories
+	local IFS=$'\n' extglob
+	extglob=$(shopt -p extglob)
+	shopt -s extglob
+	if [ "$1" = "*" ]; then
+		COMPREPLY+=($(compgen -f -- "$cur"))
+	else
+		COMPREPLY+=($(compgen -f -X "!$1" -- "$cur") $(compgen -d -- "$cur"))
+	fi
+	eval "$extglob"
+}
+
+_etl() {
+	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
+	local prog=${COMP_WORDS[0]##*/} glob
+	COMPREPLY=()
+	if glob=$(_etl_file_argument "$prev"); then
+		_etl_files "$glob"
+		return
+	fi
+	_etl_value_argument "$prev" && return
+	if [[ $cur == -* ]]; then
+		COMPREPLY=($(compgen -W "$(_etl_options "$prog")" -- "$cur"))
+		return
+	fi
+	case $prog in
+	etl-batch)
+		_etl_files "*.@(ndjson|jsonl|json|gz)" ;;
+	esac
+}
+
+complete -F _etl etl-batch etl-map etl-load-sql etl-extract-http
