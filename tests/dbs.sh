@@ -1,0 +1,178 @@
+#!/usr/bin/env bash
+# tests/dbs.sh start|stop|env|restart-pg|restart-my [DIR]
+#
+# Throwaway PostgreSQL 15 and MariaDB servers for the tests, in DIR
+# (default $ETL_TEST_DBS or /tmp/etl-test-dbs): each listens on 127.0.0.1
+# on a free port and on a unix socket inside DIR, runs with durability off
+# for speed, and has a database etl_test owned by user etl whose password
+# ("etl pass:/@") needs percent-encoding in a URL.  TCP logins need the
+# password, so wrong-password tests mean something.
+#
+# start writes DIR/env, a shell file exporting:
+#   ETL_TEST_PGURL ETL_TEST_MYURL       URLs for etl-load-sql
+#   ETL_TEST_PSQL ETL_TEST_MYSQL        admin client commands (no password)
+#   ETL_TEST_PG_PORT ETL_TEST_PG_SOCKDIR ETL_TEST_MY_PORT ETL_TEST_MY_SOCKET
+#   ETL_TEST_DBS                        DIR
+# stop stops both servers by their pids and removes DIR.
+set -eu
+cmd=${1:-}
+dir=${2:-${ETL_TEST_DBS:-/tmp/etl-test-dbs}}
+pgbin=/usr/lib/postgresql/15/bin
+password='etl pass:/@'
+password_url='etl%20pass%3A%2F%40'
+
+die() { echo "tests/dbs.sh: $*" >&2; exit 1; }
+
+# Run as the postgres user when we are root (initdb refuses root).
+as_pg() {
+	if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+port_free() { ! (echo >"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+pick_port() {  # FROM: the first free port from FROM upward
+	local p=$1
+	while ! port_free "$p"; do p=$((p + 1)); done
+	echo "$p"
+}
+
+alive() { [ -f "$1" ] && kill -0 "$(head -n 1 "$1")" 2>/dev/null; }
+
+pg_start_server() {
+	as_pg "$pgbin/pg_ctl" -D "$dir/pg/data" -l "$dir/pg/log" -w -t 60 \
+		-o "-p $(cat "$dir/pg/port") -k $dir/pg -c listen_addresses=127.0.0.1" \
+		start >/dev/null || { cat "$dir/pg/log" >&2; die "PostgreSQL did not start"; }
+}
+
+pg_init() {
+	local port
+	mkdir -p "$dir/pg"
+	[ "$(id -u)" -eq 0 ] && chown postgres "$dir/pg" && chmod 755 "$dir"
+	port=$(pick_port 54329)
+	echo "$port" >"$dir/pg/port"
+	as_pg "$pgbin/initdb" -D "$dir/pg/data" -U postgres -A trust -E UTF8 \
+		--locale=C.UTF-8 >"$dir/pg/initdb.log" 2>&1 ||
+		{ cat "$dir/pg/initdb.log" >&2; die "initdb failed"; }
+	cat >>"$dir/pg/data/postgresql.conf" <<-CONF
+	fsync = off
+	full_page_writes = off
+	synchronous_commit = off
+	max_connections = 100
+	CONF
+	# The unix socket trusts; TCP wants the password.
+	cat >"$dir/pg/data/pg_hba.conf" <<-CONF
+	local all all trust
+	host all all 127.0.0.1/32 scram-sha-256
+	CONF
+	pg_start_server
+	as_pg "$pgbin/psql" -h "$dir/pg" -p "$port" -U postgres -d postgres -qX \
+		-v ON_ERROR_STOP=1 >/dev/null <<-SQL
+	CREATE USER etl PASSWORD '$password';
+	CREATE DATABASE etl_test OWNER etl;
+	SQL
+}
+
+my_start_server() {
+	local port
+	port=$(cat "$dir/my/port")
+	mariadbd --no-defaults --datadir="$dir/my/data" --socket="$dir/my/sock" \
+		--port="$port" --bind-address=127.0.0.1 --user="$(id -un)" \
+		--local-infile=1 --skip-log-bin --innodb-flush-log-at-trx-commit=0 \
+		--innodb-buffer-pool-size=256M --max-allowed-packet=256M \
+		--character-set-server=utf8mb4 --collation-server=utf8mb4_bin \
+		--pid-file="$dir/my/pid" --log-error="$dir/my/err.log" \
+		>/dev/null 2>&1 &
+	for _ in $(seq 1 600); do
+		mariadb-admin --no-defaults --socket="$dir/my/sock" -uroot ping \
+			>/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	cat "$dir/my/err.log" >&2
+	die "MariaDB did not start"
+}
+
+my_init() {
+	mkdir -p "$dir/my"
+	pick_port 33069 >"$dir/my/port"
+	mariadb-install-db --no-defaults --auth-root-authentication-method=normal \
+		--datadir="$dir/my/data" --user="$(id -un)" >"$dir/my/install.log" 2>&1 ||
+		{ cat "$dir/my/install.log" >&2; die "mariadb-install-db failed"; }
+	my_start_server
+	mariadb --no-defaults --socket="$dir/my/sock" -uroot <<-SQL
+	CREATE DATABASE etl_test CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
+	CREATE USER 'etl'@'%' IDENTIFIED BY '$password';
+	CREATE USER 'etl'@'localhost' IDENTIFIED BY '$password';
+	GRANT ALL ON etl_test.* TO 'etl'@'%';
+	GRANT ALL ON etl_test.* TO 'etl'@'localhost';
+	SQL
+}
+
+write_env() {
+	local pgport myport
+	pgport=$(cat "$dir/pg/port") myport=$(cat "$dir/my/port")
+	cat >"$dir/env" <<-ENV
+	export ETL_TEST_DBS='$dir'
+	export ETL_TEST_PGURL='postgresql://etl:$password_url@127.0.0.1:$pgport/etl_test'
+	export ETL_TEST_MYURL='mysql://etl:$password_url@127.0.0.1:$myport/etl_test'
+	export ETL_TEST_PG_PORT=$pgport ETL_TEST_PG_SOCKDIR='$dir/pg'
+	export ETL_TEST_MY_PORT=$myport ETL_TEST_MY_SOCKET='$dir/my/sock'
+	export ETL_TEST_PSQL='psql -X -q -h $dir/pg -p $pgport -U etl -d etl_test'
+	export ETL_TEST_MYSQL='mariadb --no-defaults --socket=$dir/my/sock -uroot etl_test'
+	ENV
+}
+
+pg_stop() {
+	[ -d "$dir/pg/data" ] && alive "$dir/pg/data/postmaster.pid" &&
+		as_pg "$pgbin/pg_ctl" -D "$dir/pg/data" -m fast -w stop >/dev/null
+	return 0
+}
+
+my_stop() {
+	local pid
+	alive "$dir/my/pid" || return 0
+	pid=$(cat "$dir/my/pid")
+	kill "$pid"
+	for _ in $(seq 1 300); do
+		kill -0 "$pid" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	kill -9 "$pid" 2>/dev/null || true
+}
+
+case $cmd in
+start)
+	if alive "$dir/pg/data/postmaster.pid" && alive "$dir/my/pid"; then
+		echo "$dir/env"
+		exit 0
+	fi
+	command -v mariadbd >/dev/null && [ -x "$pgbin/initdb" ] ||
+		die "PostgreSQL 15 and MariaDB are not installed (tests/deps.sh)"
+	mkdir -p "$dir"
+	pg_init &
+	pg_job=$!
+	my_init
+	wait $pg_job || die "PostgreSQL setup failed"
+	write_env
+	echo "$dir/env"
+	;;
+stop)
+	pg_stop
+	my_stop
+	rm -rf "$dir"
+	;;
+env)
+	echo "$dir/env"
+	;;
+restart-pg)
+	pg_stop
+	pg_start_server
+	;;
+restart-my)
+	my_stop
+	my_start_server
+	;;
+*)
+	echo "usage: tests/dbs.sh start|stop|env|restart-pg|restart-my [DIR]" >&2
+	exit 64
+	;;
+esac
