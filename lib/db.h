@@ -83,6 +83,9 @@ struct db_table {
 };
 
 void db_table_free(struct db_table *t);
+/* Append a column description (for backends' describe). */
+int db_table_add_column(struct db_table *t, const char *name,
+    const char *type_name, enum db_type type);
 
 /* One value for one column, converted by the loader from JSON. */
 enum cell_kind {
@@ -124,6 +127,12 @@ struct db_rows {
 	const int *key_columns;   /* DB_UPSERT: indexes into table->columns */
 	int nkeys;
 };
+
+/* Do rows A and B have the same set of present (not CELL_ABSENT) columns? */
+int db_rows_same_columns(const struct db_rows *rows, size_t a, size_t b);
+/* The end of the run of rows from FIRST with FIRST's set of present columns:
+ * backends load each run with one statement naming those columns. */
+size_t db_rows_run_end(const struct db_rows *rows, size_t first);
 
 /* ---- errors ----------------------------------------------------------- */
 

@@ -1,0 +1,404 @@
+/* cell.c - JSON values to column cells (see cell.h). */
+#include "cell.h"
+#include "buf.h"
+#include "jsonout.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { BLOCK_SIZE = 64 * 1024 };
+
+struct cell_block {
+	struct cell_block *next;
+	size_t used, size;
+	char data[];
+};
+
+const char *
+cell_arena_add(struct cell_arena *a, const char *p, size_t n)
+{
+	struct cell_block *b = a->blocks;
+	char *at;
+
+	if (!b || b->size - b->used < n) {
+		size_t size = n > BLOCK_SIZE ? n : BLOCK_SIZE;
+
+		if (!(b = malloc(sizeof *b + size)))
+			return NULL;
+		b->used = 0;
+		b->size = size;
+		b->next = a->blocks;
+		a->blocks = b;
+	}
+	at = b->data + b->used;
+	memcpy(at, p, n);
+	b->used += n;
+	return at;
+}
+
+void
+cell_arena_reset(struct cell_arena *a)
+{
+	struct cell_block *b = a->blocks, *next;
+
+	if (!b)
+		return;
+	for (next = b->next; next; next = b->next) {
+		b->next = next->next;
+		free(next);
+	}
+	b->used = 0;
+}
+
+void
+cell_arena_free(struct cell_arena *a)
+{
+	while (a->blocks) {
+		struct cell_block *next = a->blocks->next;
+
+		free(a->blocks);
+		a->blocks = next;
+	}
+}
+
+/* ---- ISO-8601 ------------------------------------------------------- */
+
+static int
+digits(const char *s, size_t n, size_t at, size_t count)
+{
+	if (at + count > n)
+		return 0;
+	for (size_t i = at; i < at + count; i++)
+		if (!isdigit((unsigned char)s[i]))
+			return 0;
+	return 1;
+}
+
+static int
+number_at(const char *s, size_t at, size_t count)
+{
+	int v = 0;
+
+	for (size_t i = at; i < at + count; i++)
+		v = v * 10 + (s[i] - '0');
+	return v;
+}
+
+int
+cell_is_date(const char *s, size_t n)
+{
+	int month, day;
+
+	if (n != 10 || !digits(s, n, 0, 4) || s[4] != '-' || !digits(s, n, 5, 2) ||
+	    s[7] != '-' || !digits(s, n, 8, 2))
+		return 0;
+	month = number_at(s, 5, 2);
+	day = number_at(s, 8, 2);
+	return month >= 1 && month <= 12 && day >= 1 && day <= 31;
+}
+
+/* Length of a zone suffix at S[0..N): "", "Z", "+HH", "+HH:MM", "+HHMM". */
+static int
+zone_ok(const char *s, size_t n)
+{
+	if (n == 0 || (n == 1 && (*s == 'Z' || *s == 'z')))
+		return 1;
+	if (*s != '+' && *s != '-')
+		return 0;
+	if (n == 3)
+		return digits(s, n, 1, 2);
+	if (n == 5)
+		return digits(s, n, 1, 4);
+	return n == 6 && digits(s, n, 1, 2) && s[3] == ':' && digits(s, n, 4, 2);
+}
+
+int
+cell_is_time(const char *s, size_t n)
+{
+	size_t i = 5;
+
+	if (!digits(s, n, 0, 2) || n < 5 || s[2] != ':' || !digits(s, n, 3, 2) ||
+	    number_at(s, 0, 2) > 24 || number_at(s, 3, 2) > 59)
+		return 0;
+	if (i < n && s[i] == ':') {
+		if (!digits(s, n, i + 1, 2) || number_at(s, i + 1, 2) > 60)
+			return 0;
+		i += 3;
+		if (i < n && (s[i] == '.' || s[i] == ',')) {
+			size_t f = ++i;
+
+			while (i < n && isdigit((unsigned char)s[i]))
+				i++;
+			if (i == f)
+				return 0;
+		}
+	}
+	return zone_ok(s + i, n - i);
+}
+
+int
+cell_is_timestamp(const char *s, size_t n)
+{
+	if (n == 10)
+		return cell_is_date(s, n);  /* a date alone is midnight */
+	return n > 11 && cell_is_date(s, 10) &&
+	    (s[10] == 'T' || s[10] == 't' || s[10] == ' ') &&
+	    cell_is_time(s + 11, n - 11);
+}
+
+/* ---- numbers -------------------------------------------------------- */
+
+/* A JSON-style number in S[0..N): optional '-', digits, fraction, exponent. */
+static int
+is_number_text(const char *s, size_t n)
+{
+	size_t i = 0;
+
+	if (i < n && (s[i] == '-' || s[i] == '+'))
+		i++;
+	if (i == n || !isdigit((unsigned char)s[i]))
+		return 0;
+	while (i < n && isdigit((unsigned char)s[i]))
+		i++;
+	if (i < n && s[i] == '.') {
+		if (++i == n || !isdigit((unsigned char)s[i]))
+			return 0;
+		while (i < n && isdigit((unsigned char)s[i]))
+			i++;
+	}
+	if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+		i++;
+		if (i < n && (s[i] == '+' || s[i] == '-'))
+			i++;
+		if (i == n || !isdigit((unsigned char)s[i]))
+			return 0;
+		while (i < n && isdigit((unsigned char)s[i]))
+			i++;
+	}
+	return i == n;
+}
+
+static int
+is_integer_text(const char *s, size_t n, long long *v)
+{
+	char tmp[32], *end;
+
+	if (n == 0 || n >= sizeof tmp)
+		return 0;
+	memcpy(tmp, s, n);
+	tmp[n] = '\0';
+	if (!isdigit((unsigned char)tmp[tmp[0] == '-' || tmp[0] == '+']))
+		return 0;
+	errno = 0;
+	*v = strtoll(tmp, &end, 10);
+	return errno == 0 && *end == '\0';
+}
+
+/* ---- conversion ----------------------------------------------------- */
+
+static const char *
+type_label(const struct db_column *col)
+{
+	return col->type_name ? col->type_name : "the column's type";
+}
+
+static int
+refuse(const struct db_column *col, const json_t *value, char *err,
+    size_t errsize)
+{
+	struct buf text = BUF_INIT;
+
+	jsonout_value(&text, value);
+	if (text.len > 100) {
+		text.len = 97;
+		buf_adds(&text, "...");
+	}
+	snprintf(err, errsize, "column \"%s\": invalid value for type %s: %s",
+	    col->name, type_label(col), buf_cstr(&text));
+	buf_free(&text);
+	return -1;
+}
+
+static int
+set_text(struct cell *out, enum cell_kind kind, const char *p, size_t n,
+    struct cell_arena *arena)
+{
+	out->kind = kind;
+	out->len = n;
+	out->text = arena ? cell_arena_add(arena, p, n) : p;
+	return out->text ? 0 : -1;
+}
+
+/* A value's compact JSON text, kept in the arena. */
+static int
+set_json_text(struct cell *out, enum cell_kind kind, const json_t *value,
+    struct cell_arena *arena)
+{
+	static _Thread_local struct buf text;
+
+	text.len = 0;
+	jsonout_value(&text, value);
+	return set_text(out, kind, text.data, text.len, arena);
+}
+
+static int
+set_real(struct cell *out, double d, struct cell_arena *arena)
+{
+	static _Thread_local struct buf text;
+
+	text.len = 0;
+	jsonout_real(&text, d);
+	out->d = d;
+	return set_text(out, CELL_REAL, text.data, text.len, arena);
+}
+
+static int
+to_integer(const struct db_column *col, const json_t *v, struct cell *out,
+    char *err, size_t errsize)
+{
+	out->kind = CELL_INT;
+	if (json_is_integer(v)) {
+		out->i = json_integer_value(v);
+		return 0;
+	}
+	if (json_is_real(v)) {
+		double d = json_real_value(v);
+
+		if (d == floor(d) && fabs(d) < 9.2e18) {
+			out->i = (long long)d;
+			return 0;
+		}
+	}
+	if (json_is_string(v) &&
+	    is_integer_text(json_string_value(v), json_string_length(v), &out->i))
+		return 0;
+	return refuse(col, v, err, errsize);
+}
+
+static int
+to_real(const struct db_column *col, const json_t *v, struct cell *out,
+    struct cell_arena *arena, char *err, size_t errsize)
+{
+	if (json_is_number(v))
+		return set_real(out, json_number_value(v), arena);
+	if (json_is_string(v) && is_number_text(json_string_value(v), json_string_length(v))) {
+		double d = strtod(json_string_value(v), NULL);
+
+		if (isfinite(d))
+			return set_real(out, d, arena);
+	}
+	return refuse(col, v, err, errsize);
+}
+
+static int
+to_numeric(const struct db_column *col, const json_t *v, struct cell *out,
+    struct cell_arena *arena, char *err, size_t errsize)
+{
+	if (json_is_number(v))
+		return set_json_text(out, CELL_TEXT, v, arena);
+	if (json_is_string(v) && is_number_text(json_string_value(v), json_string_length(v)))
+		return set_text(out, CELL_TEXT, json_string_value(v),
+		    json_string_length(v), NULL);
+	return refuse(col, v, err, errsize);
+}
+
+static int
+to_boolean(const struct db_column *col, const json_t *v, struct cell *out,
+    char *err, size_t errsize)
+{
+	out->kind = CELL_BOOL;
+	if (json_is_boolean(v)) {
+		out->i = json_is_true(v);
+		return 0;
+	}
+	if (json_is_integer(v) && (json_integer_value(v) == 0 || json_integer_value(v) == 1)) {
+		out->i = json_integer_value(v);
+		return 0;
+	}
+	if (json_is_string(v)) {
+		const char *s = json_string_value(v);
+
+		if (strcmp(s, "true") == 0 || strcmp(s, "false") == 0) {
+			out->i = s[0] == 't';
+			return 0;
+		}
+	}
+	return refuse(col, v, err, errsize);
+}
+
+static int
+to_temporal(const struct db_column *col, const json_t *v, struct cell *out,
+    char *err, size_t errsize)
+{
+	const char *s = json_string_value(v);
+	size_t n = json_string_length(v);
+	int ok;
+
+	if (!json_is_string(v))
+		return refuse(col, v, err, errsize);
+	switch (col->type) {
+	case DB_TYPE_DATE: ok = cell_is_date(s, n); break;
+	case DB_TYPE_TIME: ok = cell_is_time(s, n); break;
+	default: ok = cell_is_timestamp(s, n); break;
+	}
+	if (!ok)
+		return refuse(col, v, err, errsize);
+	return set_text(out, CELL_TEXT, s, n, NULL);
+}
+
+static int
+to_text(const json_t *v, struct cell *out, struct cell_arena *arena)
+{
+	if (json_is_string(v))
+		return set_text(out, CELL_TEXT, json_string_value(v),
+		    json_string_length(v), NULL);
+	return set_json_text(out, CELL_TEXT, v, arena);
+}
+
+int
+cell_from_json(const struct db_column *col, const json_t *value,
+    struct cell *out, struct cell_arena *arena, char *err, size_t errsize)
+{
+	int rc;
+
+	memset(out, 0, sizeof *out);
+	if (!value || json_is_null(value)) {
+		out->kind = CELL_NULL;
+		return 0;
+	}
+	switch (col->type) {
+	case DB_TYPE_INTEGER:
+		return to_integer(col, value, out, err, errsize);
+	case DB_TYPE_REAL:
+		rc = to_real(col, value, out, arena, err, errsize);
+		break;
+	case DB_TYPE_NUMERIC:
+		rc = to_numeric(col, value, out, arena, err, errsize);
+		break;
+	case DB_TYPE_BOOLEAN:
+		return to_boolean(col, value, out, err, errsize);
+	case DB_TYPE_DATE:
+	case DB_TYPE_TIME:
+	case DB_TYPE_TIMESTAMP:
+	case DB_TYPE_TIMESTAMPTZ:
+		return to_temporal(col, value, out, err, errsize);
+	case DB_TYPE_JSON:
+		rc = set_json_text(out, CELL_JSON, value, arena);
+		break;
+	case DB_TYPE_TEXT:
+	case DB_TYPE_BYTES:
+	case DB_TYPE_OTHER:
+	default:
+		rc = to_text(value, out, arena);
+		break;
+	}
+	if (rc == 1)
+		return rc;
+	if (rc < 0 && err[0] == '\0')
+		snprintf(err, errsize, "out of memory");
+	return rc;
+}

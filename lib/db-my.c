@@ -1,0 +1,791 @@
+/*
+ * db-my.c - the MariaDB / MySQL / TiDB backend (MariaDB Connector/C).
+ *
+ * Inserts go through LOAD DATA LOCAL INFILE, fed from memory by the
+ * connector's local-infile callbacks: the server's bulk path, with no file
+ * on disk.  Upserts and ignore-duplicates use multi-row INSERT … ON
+ * DUPLICATE KEY UPDATE, and so does a server that refuses LOCAL INFILE
+ * (or a URL with ?etl-load=insert).
+ *
+ * LOCAL implies IGNORE on the server: a bad value or a duplicate key in a
+ * LOAD DATA becomes a warning, not an error, even in strict mode.  So a
+ * load that leaves warnings is treated as refused, rolled back, and the
+ * first warning (which names the row) becomes the row error.
+ *
+ * The connector has no function to quote identifiers: they are quoted with
+ * backticks, doubling any backtick inside, as the server's grammar says.
+ * Values only ever travel escaped by mysql_real_escape_string, inside the
+ * LOAD DATA stream with its own escapes, or as prepared-statement binds.
+ */
+#define _DEFAULT_SOURCE  /* timegm */
+#include "db.h"
+#include "buf.h"
+
+#include <mysql.h>
+#include <errmsg.h>
+#include <mysqld_error.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+struct db {
+	MYSQL *m;
+	int use_insert;          /* LOCAL INFILE refused or not wanted */
+	struct buf *infile;      /* what the infile callbacks hand out */
+	size_t infile_off;
+};
+
+enum { INSERT_CHUNK = 1 << 20 };
+
+/* ---- errors ------------------------------------------------------------ */
+
+static enum db_status
+classify(unsigned int code)
+{
+	switch (code) {
+	case CR_SERVER_GONE_ERROR: case CR_SERVER_LOST: case CR_CONNECTION_ERROR:
+	case CR_CONN_HOST_ERROR: case ER_CON_COUNT_ERROR: case ER_LOCK_DEADLOCK:
+	case ER_LOCK_WAIT_TIMEOUT: case ER_CONNECTION_KILLED:
+	case ER_SERVER_SHUTDOWN: case ER_QUERY_INTERRUPTED:
+	case 9007:  /* TiDB: write conflict */
+	case 8022: case 8028:  /* TiDB: transaction retryable */
+	case 4031:  /* disconnected for inactivity */
+		return DB_TRANSIENT;
+	case ER_DUP_ENTRY: case ER_BAD_NULL_ERROR: case ER_WARN_DATA_OUT_OF_RANGE:
+	case WARN_DATA_TRUNCATED: case ER_TRUNCATED_WRONG_VALUE:
+	case ER_TRUNCATED_WRONG_VALUE_FOR_FIELD: case ER_DATA_TOO_LONG:
+	case ER_ROW_IS_REFERENCED_2: case ER_NO_REFERENCED_ROW_2:
+	case ER_NO_DEFAULT_FOR_FIELD: case ER_DIVISION_BY_ZERO:
+	case 4025:  /* CONSTRAINT_FAILED: json_valid and other checks */
+	case 3140:  /* MySQL: invalid JSON text */
+	case ER_WRONG_VALUE_COUNT_ON_ROW: case ER_WARN_NULL_TO_NOTNULL:
+	case ER_WARN_TOO_FEW_RECORDS: case ER_WARN_TOO_MANY_RECORDS:
+	case ER_INVALID_CHARACTER_STRING: case ER_CANNOT_CONVERT_CHARACTER:
+		return DB_ROW_ERROR;
+	case ER_NO_SUCH_TABLE:
+		return DB_NO_TABLE;
+	case ER_ACCESS_DENIED_ERROR: case ER_DBACCESS_DENIED_ERROR:
+	case ER_BAD_DB_ERROR: case 1698: /* access denied, no password */
+		return DB_AUTH;
+	}
+	return DB_FATAL;
+}
+
+/* The 0-based row of "… at row N" in a message, or -1. */
+static long
+row_in_message(const char *msg)
+{
+	const char *at = strstr(msg, " at row ");
+
+	return at ? strtol(at + 8, NULL, 10) - 1 : -1;
+}
+
+static enum db_status
+fail(struct db *db, struct db_error *err)
+{
+	unsigned int code = mysql_errno(db->m);
+
+	snprintf(err->message, sizeof err->message, "%s", mysql_error(db->m));
+	err->status = classify(code);
+	err->row = err->status == DB_ROW_ERROR ? row_in_message(err->message) : -1;
+	return err->status;
+}
+
+static enum db_status
+query(struct db *db, const char *sql, size_t len, struct db_error *err)
+{
+	if (mysql_real_query(db->m, sql, len) != 0)
+		return fail(db, err);
+	return DB_OK;
+}
+
+static enum db_status
+query_str(struct db *db, const char *sql, struct db_error *err)
+{
+	return query(db, sql, strlen(sql), err);
+}
+
+/* ---- connecting -------------------------------------------------------- */
+
+static int
+infile_init(void **ptr, const char *filename, void *userdata)
+{
+	struct db *db = userdata;
+
+	(void)filename;
+	db->infile_off = 0;
+	*ptr = db;
+	return 0;
+}
+
+static int
+infile_read(void *ptr, char *into, unsigned int size)
+{
+	struct db *db = ptr;
+	size_t left = db->infile->len - db->infile_off;
+	size_t n = left < size ? left : size;
+
+	memcpy(into, db->infile->data + db->infile_off, n);
+	db->infile_off += n;
+	return (int)n;
+}
+
+static void
+infile_end(void *ptr)
+{
+	(void)ptr;
+}
+
+static int
+infile_error(void *ptr, char *msg, unsigned int size)
+{
+	(void)ptr;
+	snprintf(msg, size, "local infile error");
+	return CR_UNKNOWN_ERROR;
+}
+
+static void
+set_ssl_mode(MYSQL *m, const char *mode)
+{
+	my_bool yes = 1;
+
+	if (!mode || strcasecmp(mode, "DISABLED") == 0 || strcasecmp(mode, "PREFERRED") == 0)
+		return;
+	mysql_optionsv(m, MYSQL_OPT_SSL_ENFORCE, &yes);
+	if (strcasecmp(mode, "VERIFY_CA") == 0 || strcasecmp(mode, "VERIFY_IDENTITY") == 0)
+		mysql_optionsv(m, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &yes);
+}
+
+static struct db *
+my_connect(const struct dburl *url, struct db_error *err)
+{
+	struct db *db = calloc(1, sizeof *db);
+	unsigned int timeout = 10, yes = 1;
+	const char *load = dburl_param(url, "etl-load");
+
+	if (!db || !(db->m = mysql_init(NULL))) {
+		free(db);
+		err->status = DB_FATAL;
+		snprintf(err->message, sizeof err->message, "out of memory");
+		return NULL;
+	}
+	mysql_optionsv(db->m, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+	mysql_optionsv(db->m, MYSQL_OPT_LOCAL_INFILE, &yes);
+	mysql_optionsv(db->m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+	set_ssl_mode(db->m, dburl_param(url, "ssl-mode"));
+	if (!mysql_real_connect(db->m, url->host, url->user, url->password,
+	    url->database, url->port, dburl_param(url, "socket"),
+	    CLIENT_MULTI_STATEMENTS | CLIENT_LOCAL_FILES)) {
+		unsigned int code = mysql_errno(db->m);
+
+		snprintf(err->message, sizeof err->message, "%s", mysql_error(db->m));
+		err->status = classify(code) == DB_AUTH ? DB_AUTH : DB_UNAVAILABLE;
+		mysql_close(db->m);
+		free(db);
+		return NULL;
+	}
+	mysql_set_local_infile_handler(db->m, infile_init, infile_read, infile_end,
+	    infile_error, db);
+	db->use_insert = load && strcmp(load, "insert") == 0;
+	/* Strict: a bad value is an error, never a silent truncation; UTC so
+	 * TIMESTAMP columns store what the record said. */
+	if (query_str(db, "SET SESSION sql_mode = 'STRICT_ALL_TABLES,"
+	    "NO_ENGINE_SUBSTITUTION,NO_AUTO_VALUE_ON_ZERO', time_zone = '+00:00'",
+	    err) != DB_OK) {
+		mysql_close(db->m);
+		free(db);
+		return NULL;
+	}
+	return db;
+}
+
+static void
+my_disconnect(struct db *db)
+{
+	if (db) {
+		mysql_close(db->m);
+		free(db);
+	}
+}
+
+/* ---- describing ------------------------------------------------------- */
+
+static void
+add_literal(struct db *db, struct buf *b, const char *s, size_t n)
+{
+	buf_reserve(b, 2 * n + 3);
+	buf_addc(b, '\'');
+	b->len += mysql_real_escape_string(db->m, b->data + b->len, s, (unsigned long)n);
+	buf_addc(b, '\'');
+}
+
+static void
+add_ident(struct buf *b, const char *name)
+{
+	buf_addc(b, '`');
+	for (const char *p = name; *p; p++) {
+		if (*p == '`')
+			buf_addc(b, '`');
+		buf_addc(b, *p);
+	}
+	buf_addc(b, '`');
+}
+
+static char *
+my_quote_ident(struct db *db, const char *name)
+{
+	struct buf b = BUF_INIT;
+
+	(void)db;
+	add_ident(&b, name);
+	buf_cstr(&b);
+	return b.data;
+}
+
+static enum db_type
+type_of(const char *data_type, const char *column_type, int json_checked)
+{
+	static const struct { const char *name; enum db_type type; } types[] = {
+		{ "tinyint", DB_TYPE_INTEGER }, { "smallint", DB_TYPE_INTEGER },
+		{ "mediumint", DB_TYPE_INTEGER }, { "int", DB_TYPE_INTEGER },
+		{ "bigint", DB_TYPE_INTEGER }, { "year", DB_TYPE_INTEGER },
+		{ "float", DB_TYPE_REAL }, { "double", DB_TYPE_REAL },
+		{ "decimal", DB_TYPE_NUMERIC }, { "date", DB_TYPE_DATE },
+		{ "time", DB_TYPE_TIME }, { "datetime", DB_TYPE_TIMESTAMP },
+		{ "timestamp", DB_TYPE_TIMESTAMPTZ }, { "json", DB_TYPE_JSON },
+		{ "char", DB_TYPE_TEXT }, { "varchar", DB_TYPE_TEXT },
+		{ "tinytext", DB_TYPE_TEXT }, { "text", DB_TYPE_TEXT },
+		{ "mediumtext", DB_TYPE_TEXT }, { "longtext", DB_TYPE_TEXT },
+		{ "enum", DB_TYPE_TEXT }, { "set", DB_TYPE_TEXT },
+		{ "blob", DB_TYPE_BYTES }, { "binary", DB_TYPE_BYTES },
+		{ "varbinary", DB_TYPE_BYTES },
+	};
+
+	if (json_checked)
+		return DB_TYPE_JSON;  /* MariaDB's JSON: LONGTEXT CHECK (json_valid) */
+	if (strncmp(column_type, "tinyint(1)", 10) == 0)
+		return DB_TYPE_BOOLEAN;
+	for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+		if (strcmp(data_type, types[i].name) == 0)
+			return types[i].type;
+	return DB_TYPE_OTHER;
+}
+
+static enum db_status
+my_describe(struct db *db, const char *schema, const char *table,
+    struct db_table *out, struct db_error *err)
+{
+	struct buf sql = BUF_INIT;
+	MYSQL_RES *res;
+	MYSQL_ROW row;
+	enum db_status s;
+
+	memset(out, 0, sizeof *out);
+	buf_adds(&sql, "SELECT c.COLUMN_NAME, c.COLUMN_TYPE, c.DATA_TYPE,"
+	    " c.COLUMN_DEFAULT IS NOT NULL OR c.EXTRA LIKE '%auto_increment%',"
+	    " c.IS_NULLABLE = 'NO', EXISTS (SELECT 1 FROM"
+	    " information_schema.CHECK_CONSTRAINTS k WHERE"
+	    " k.CONSTRAINT_SCHEMA = c.TABLE_SCHEMA AND k.TABLE_NAME = c.TABLE_NAME"
+	    " AND k.CHECK_CLAUSE = CONCAT('json_valid(`', c.COLUMN_NAME, '`)'))"
+	    " FROM information_schema.COLUMNS c WHERE c.TABLE_SCHEMA = ");
+	if (schema)
+		add_literal(db, &sql, schema, strlen(schema));
+	else
+		buf_adds(&sql, "DATABASE()");
+	buf_adds(&sql, " AND c.TABLE_NAME = ");
+	add_literal(db, &sql, table, strlen(table));
+	buf_adds(&sql, " AND c.EXTRA NOT LIKE '%GENERATED%' ORDER BY c.ORDINAL_POSITION");
+	s = query(db, sql.data, sql.len, err);
+	buf_free(&sql);
+	if (s != DB_OK)
+		return s;
+	if (!(res = mysql_store_result(db->m)))
+		return fail(db, err);
+	while ((row = mysql_fetch_row(res))) {
+		if (db_table_add_column(out, row[0], row[1],
+		    type_of(row[2], row[1], row[5] && row[5][0] == '1')) != 0)
+			break;
+		out->columns[out->ncolumns - 1].has_default = row[3] && row[3][0] == '1';
+		out->columns[out->ncolumns - 1].not_null = row[4] && row[4][0] == '1';
+	}
+	mysql_free_result(res);
+	if (out->ncolumns == 0) {
+		err->status = DB_NO_TABLE;
+		snprintf(err->message, sizeof err->message, "table \"%s\" does not exist", table);
+		return DB_NO_TABLE;
+	}
+	out->name = strdup(table);
+	out->schema = schema ? strdup(schema) : NULL;
+	return DB_OK;
+}
+
+/* ---- statements -------------------------------------------------------- */
+
+/* Run SQL that may hold several statements, draining every result. */
+static enum db_status
+my_exec(struct db *db, const char *sql, struct db_error *err)
+{
+	int rc;
+
+	if (query_str(db, sql, err) != DB_OK)
+		return err->status == DB_ROW_ERROR ? (err->status = DB_FATAL) : err->status;
+	do {
+		MYSQL_RES *res = mysql_store_result(db->m);
+
+		mysql_free_result(res);
+		if ((rc = mysql_next_result(db->m)) > 0)
+			return fail(db, err);
+	} while (rc == 0);
+	return DB_OK;
+}
+
+static enum db_status
+my_begin(struct db *db, struct db_error *err)
+{
+	return query_str(db, "START TRANSACTION", err);
+}
+
+static enum db_status
+my_commit(struct db *db, struct db_error *err)
+{
+	/* A COMMIT whose answer is lost with the connection is ambiguous: the
+	 * server may have committed.  The loader retries, which is the
+	 * documented at-least-once behaviour. */
+	if (mysql_commit(db->m) != 0)
+		return fail(db, err);
+	return DB_OK;
+}
+
+static void
+my_rollback(struct db *db)
+{
+	mysql_rollback(db->m);
+}
+
+/* ---- values ------------------------------------------------------------ */
+
+/*
+ * An ISO-8601 date-time as MariaDB wants it: "2026-03-14 09:26:53.5",
+ * converted to UTC when the text carries a zone (the session is UTC).
+ */
+static size_t
+mariadb_datetime(const char *s, size_t n, char *out, size_t size)
+{
+	struct tm tm = { 0 };
+	const char *zone = NULL, *frac = NULL;
+	size_t fracn = 0, i;
+	int sign, oh = 0, om = 0;
+	time_t t;
+
+	if (n < 19 || n > 64)
+		return 0;
+	for (i = 19; i < n && (s[i] == '.' || (s[i] >= '0' && s[i] <= '9')); i++)
+		;
+	if (n > 19 && s[19] == '.') {
+		frac = s + 19;
+		fracn = i - 19;
+	}
+	zone = i < n ? s + i : NULL;
+	if (!zone)
+		return (size_t)snprintf(out, size, "%.10s %.8s%.*s", s, s + 11,
+		    (int)fracn, frac ? frac : "");
+	tm.tm_year = atoi(s) - 1900;
+	tm.tm_mon = atoi(s + 5) - 1;
+	tm.tm_mday = atoi(s + 8);
+	tm.tm_hour = atoi(s + 11);
+	tm.tm_min = atoi(s + 14);
+	tm.tm_sec = atoi(s + 17);
+	if (*zone == '+' || *zone == '-') {
+		sign = *zone == '-' ? -1 : 1;
+		oh = atoi(zone + 1) / (strlen(zone + 1) == 4 ? 100 : 1);
+		om = strlen(zone + 1) == 4 ? atoi(zone + 3) : zone[3] == ':' ? atoi(zone + 4) : 0;
+		t = timegm(&tm) - sign * (oh * 3600 + om * 60);
+		gmtime_r(&t, &tm);
+	}
+	i = strftime(out, size, "%Y-%m-%d %H:%M:%S", &tm);
+	if (fracn && i + fracn < size) {
+		memcpy(out + i, frac, fracn);
+		i += fracn;
+	}
+	return i;
+}
+
+/* A cell's text as the server wants it for column COL; into SCRATCH when
+ * it must change. */
+static const char *
+cell_text(const struct db_column *col, const struct cell *c, char *scratch,
+    size_t size, size_t *len)
+{
+	*len = c->len;
+	if ((col->type == DB_TYPE_TIMESTAMP || col->type == DB_TYPE_TIMESTAMPTZ) &&
+	    c->len > 10) {
+		size_t n = mariadb_datetime(c->text, c->len, scratch, size);
+
+		if (n) {
+			*len = n;
+			return scratch;
+		}
+	}
+	return c->text;
+}
+
+/* LOAD DATA field escapes: backslash, tab, newline, CR and NUL. */
+static void
+add_infile_text(struct buf *b, const char *p, size_t n)
+{
+	buf_reserve(b, n + 16);
+	for (size_t i = 0; i < n; i++) {
+		switch (p[i]) {
+		case '\\': buf_add(b, "\\\\", 2); break;
+		case '\t': buf_add(b, "\\t", 2); break;
+		case '\n': buf_add(b, "\\n", 2); break;
+		case '\r': buf_add(b, "\\r", 2); break;
+		case '\0': buf_add(b, "\\0", 2); break;
+		default: buf_addc(b, p[i]);
+		}
+	}
+}
+
+static void
+add_value(struct db *db, struct buf *b, const struct db_column *col,
+    const struct cell *c, int infile)
+{
+	char num[96];
+	const char *text;
+	size_t len;
+
+	switch (c->kind) {
+	case CELL_NULL:
+	case CELL_ABSENT:
+		buf_adds(b, infile ? "\\N" : "NULL");
+		return;
+	case CELL_BOOL:
+		buf_addc(b, c->i ? '1' : '0');
+		return;
+	case CELL_INT:
+		buf_add(b, num, snprintf(num, sizeof num, "%lld", c->i));
+		return;
+	case CELL_REAL:
+		buf_add(b, c->text, c->len);
+		return;
+	case CELL_TEXT:
+	case CELL_JSON:
+		text = cell_text(col, c, num, sizeof num, &len);
+		if (infile)
+			add_infile_text(b, text, len);
+		else
+			add_literal(db, b, text, len);
+		return;
+	}
+}
+
+static void
+add_column_list(struct buf *b, const struct db_table *t, const struct cell *row)
+{
+	int n = 0;
+
+	buf_addc(b, '(');
+	for (int c = 0; c < t->ncolumns; c++) {
+		if (row[c].kind == CELL_ABSENT)
+			continue;
+		if (n++)
+			buf_addc(b, ',');
+		add_ident(b, t->columns[c].name);
+	}
+	buf_addc(b, ')');
+}
+
+static void
+add_table_name(struct buf *b, const struct db_table *t)
+{
+	if (t->schema) {
+		add_ident(b, t->schema);
+		buf_addc(b, '.');
+	}
+	add_ident(b, t->name);
+}
+
+/* After a LOAD DATA: any warning means a row was bent or skipped. */
+static enum db_status
+check_warnings(struct db *db, struct db_error *err)
+{
+	MYSQL_RES *res;
+	MYSQL_ROW row;
+
+	if (mysql_warning_count(db->m) == 0)
+		return DB_OK;
+	err->status = DB_ROW_ERROR;
+	snprintf(err->message, sizeof err->message, "the server changed or skipped a row");
+	err->row = -1;
+	if (mysql_query(db->m, "SHOW WARNINGS LIMIT 1") == 0 &&
+	    (res = mysql_store_result(db->m))) {
+		if ((row = mysql_fetch_row(res)) && row[2]) {
+			snprintf(err->message, sizeof err->message, "%s", row[2]);
+			err->row = row_in_message(row[2]);
+		}
+		mysql_free_result(res);
+	}
+	return DB_ROW_ERROR;
+}
+
+static enum db_status
+infile_run(struct db *db, const struct db_rows *rows, size_t first, size_t end,
+    struct db_error *err)
+{
+	const struct db_table *t = rows->table;
+	struct buf sql = BUF_INIT, data = BUF_INIT;
+	enum db_status s;
+
+	for (size_t r = first; r < end; r++) {
+		const struct cell *row = rows->cells + r * t->ncolumns;
+		int n = 0;
+
+		for (int c = 0; c < t->ncolumns; c++) {
+			if (row[c].kind == CELL_ABSENT)
+				continue;
+			if (n++)
+				buf_addc(&data, '\t');
+			add_value(db, &data, &t->columns[c], &row[c], 1);
+		}
+		buf_addc(&data, '\n');
+	}
+	buf_adds(&sql, "LOAD DATA LOCAL INFILE 'etl-load-sql' INTO TABLE ");
+	add_table_name(&sql, t);
+	buf_adds(&sql, " CHARACTER SET utf8mb4 FIELDS TERMINATED BY '\\t'"
+	    " ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' ");
+	add_column_list(&sql, t, rows->cells + first * t->ncolumns);
+	db->infile = &data;
+	s = query(db, sql.data, sql.len, err);
+	db->infile = NULL;
+	if (s == DB_OK)
+		s = check_warnings(db, err);
+	if (s == DB_ROW_ERROR && err->row >= 0)
+		err->row += (long)first;
+	buf_free(&sql);
+	buf_free(&data);
+	return s;
+}
+
+static void
+add_insert_head(struct buf *sql, const struct db_rows *rows, const struct cell *row)
+{
+	buf_adds(sql, "INSERT INTO ");
+	add_table_name(sql, rows->table);
+	buf_addc(sql, ' ');
+	add_column_list(sql, rows->table, row);
+	buf_adds(sql, " VALUES ");
+}
+
+/* ON DUPLICATE KEY UPDATE for upserts; for ignore-duplicates a no-op
+ * update of the first column (INSERT IGNORE would also hide bad values). */
+static void
+add_insert_tail(struct buf *sql, const struct db_rows *rows, const struct cell *row)
+{
+	const struct db_table *t = rows->table;
+	int n = 0;
+
+	if (rows->mode == DB_INSERT)
+		return;
+	buf_adds(sql, " ON DUPLICATE KEY UPDATE ");
+	for (int c = 0; c < t->ncolumns && rows->mode == DB_UPSERT; c++) {
+		int is_key = 0;
+
+		for (int k = 0; k < rows->nkeys; k++)
+			is_key |= rows->key_columns[k] == c;
+		if (is_key || row[c].kind == CELL_ABSENT)
+			continue;
+		if (n++)
+			buf_addc(sql, ',');
+		add_ident(sql, t->columns[c].name);
+		buf_adds(sql, "=VALUES(");
+		add_ident(sql, t->columns[c].name);
+		buf_addc(sql, ')');
+	}
+	if (n == 0) {
+		for (int c = 0; c < t->ncolumns; c++) {
+			if (row[c].kind == CELL_ABSENT)
+				continue;
+			add_ident(sql, t->columns[c].name);
+			buf_addc(sql, '=');
+			add_ident(sql, t->columns[c].name);
+			break;
+		}
+	}
+}
+
+static enum db_status
+insert_run(struct db *db, const struct db_rows *rows, size_t first, size_t end,
+    struct db_error *err)
+{
+	const struct db_table *t = rows->table;
+	const struct cell *head = rows->cells + first * t->ncolumns;
+	struct buf sql = BUF_INIT;
+	enum db_status s = DB_OK;
+	size_t chunk_first = first;
+
+	for (size_t r = first; r < end && s == DB_OK; r++) {
+		const struct cell *row = rows->cells + r * t->ncolumns;
+		int n = 0;
+
+		if (sql.len == 0) {
+			add_insert_head(&sql, rows, head);
+			chunk_first = r;
+		} else {
+			buf_addc(&sql, ',');
+		}
+		buf_addc(&sql, '(');
+		for (int c = 0; c < t->ncolumns; c++) {
+			if (row[c].kind == CELL_ABSENT)
+				continue;
+			if (n++)
+				buf_addc(&sql, ',');
+			add_value(db, &sql, &t->columns[c], &row[c], 0);
+		}
+		buf_addc(&sql, ')');
+		if (sql.len >= INSERT_CHUNK || r + 1 == end) {
+			add_insert_tail(&sql, rows, head);
+			s = query(db, sql.data, sql.len, err);
+			if (s == DB_ROW_ERROR && err->row >= 0)
+				err->row += (long)chunk_first;
+			sql.len = 0;
+		}
+	}
+	buf_free(&sql);
+	return s;
+}
+
+static enum db_status
+my_load(struct db *db, const struct db_rows *rows, struct db_error *err)
+{
+	for (size_t first = 0; first < rows->nrows;) {
+		size_t end = db_rows_run_end(rows, first);
+		enum db_status s;
+
+		if (rows->mode == DB_INSERT && !db->use_insert) {
+			s = infile_run(db, rows, first, end, err);
+			if (s == DB_FATAL && (mysql_errno(db->m) == ER_NOT_ALLOWED_COMMAND ||
+			    mysql_errno(db->m) == 4166 || mysql_errno(db->m) == 3948)) {
+				/* The server refuses LOCAL INFILE: INSERT from now on. */
+				db->use_insert = 1;
+				s = insert_run(db, rows, first, end, err);
+			}
+		} else {
+			s = insert_run(db, rows, first, end, err);
+		}
+		if (s != DB_OK)
+			return s;
+		first = end;
+	}
+	return DB_OK;
+}
+
+/* ---- --sql ------------------------------------------------------------- */
+
+static enum db_status
+stmt_fail(MYSQL_STMT *st, struct db_error *err)
+{
+	unsigned int code = mysql_stmt_errno(st);
+	enum db_status s = classify(code);
+
+	snprintf(err->message, sizeof err->message, "%s", mysql_stmt_error(st));
+	err->row = -1;
+	/* Any statement error that is not the connection's is the record's. */
+	err->status = s == DB_TRANSIENT ? s : DB_ROW_ERROR;
+	return err->status;
+}
+
+static enum db_status
+my_run(struct db *db, const char *sql, const json_t *params,
+    struct db_error *err)
+{
+	size_t n = json_array_size(params);
+	MYSQL_STMT *st = mysql_stmt_init(db->m);
+	MYSQL_BIND *binds = calloc(n + 1, sizeof *binds);
+	long long *ints = calloc(n + 1, sizeof *ints);
+	double *reals = calloc(n + 1, sizeof *reals);
+	char **owned = calloc(n + 1, sizeof *owned);
+	enum db_status s = DB_OK;
+
+	if (!st || !binds || !ints || !reals || !owned) {
+		s = fail(db, err);
+		goto out;
+	}
+	if (mysql_stmt_prepare(st, sql, strlen(sql)) != 0) {
+		s = stmt_fail(st, err);
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const json_t *p = json_array_get(params, i);
+		MYSQL_BIND *b = &binds[i];
+
+		switch (json_typeof(p)) {
+		case JSON_NULL:
+			b->buffer_type = MYSQL_TYPE_NULL;
+			break;
+		case JSON_INTEGER:
+		case JSON_TRUE:
+		case JSON_FALSE:
+			ints[i] = json_is_integer(p) ? json_integer_value(p) : json_is_true(p);
+			b->buffer_type = MYSQL_TYPE_LONGLONG;
+			b->buffer = &ints[i];
+			break;
+		case JSON_REAL:
+			reals[i] = json_real_value(p);
+			b->buffer_type = MYSQL_TYPE_DOUBLE;
+			b->buffer = &reals[i];
+			break;
+		case JSON_STRING:
+			b->buffer_type = MYSQL_TYPE_STRING;
+			b->buffer = (void *)json_string_value(p);
+			b->buffer_length = json_string_length(p);
+			break;
+		default:
+			owned[i] = json_dumps(p, JSON_COMPACT);
+			b->buffer_type = MYSQL_TYPE_STRING;
+			b->buffer = owned[i];
+			b->buffer_length = owned[i] ? strlen(owned[i]) : 0;
+			break;
+		}
+	}
+	if ((n && mysql_stmt_bind_param(st, binds) != 0) || mysql_stmt_execute(st) != 0)
+		s = stmt_fail(st, err);
+out:
+	if (st)
+		mysql_stmt_close(st);
+	for (size_t i = 0; i < n && owned; i++)
+		free(owned[i]);
+	free(owned);
+	free(reals);
+	free(ints);
+	free(binds);
+	return s;
+}
+
+static const char *
+my_type_for(json_type t)
+{
+	switch (t) {
+	case JSON_INTEGER: return "BIGINT";
+	case JSON_REAL: return "DOUBLE";
+	case JSON_TRUE: case JSON_FALSE: return "BOOLEAN";
+	case JSON_OBJECT: case JSON_ARRAY: return "JSON";
+	default: return "LONGTEXT";
+	}
+}
+
+const struct db_backend db_mysql = {
+	.name = "mariadb",
+	.connect = my_connect,
+	.disconnect = my_disconnect,
+	.describe = my_describe,
+	.exec = my_exec,
+	.begin = my_begin,
+	.load = my_load,
+	.run = my_run,
+	.commit = my_commit,
+	.rollback = my_rollback,
+	.quote_ident = my_quote_ident,
+	.type_for = my_type_for,
+};

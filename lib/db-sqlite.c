@@ -1,0 +1,410 @@
+/*
+ * db-sqlite.c - the SQLite backend: the embedded default for local jobs
+ * and tests.
+ *
+ * Rows go through one prepared INSERT per run of rows with the same
+ * columns, inside one transaction (BEGIN IMMEDIATE takes the write lock up
+ * front, so a busy database is met at BEGIN, where a retry is cheap).
+ * Column types come from the declared types, by SQLite's own affinity
+ * rules plus the names people use for booleans, dates and JSON.
+ */
+#include "db.h"
+#include "buf.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+struct db {
+	sqlite3 *h;
+};
+
+static enum db_status
+fail(struct db_error *err, enum db_status status, const char *what, sqlite3 *h)
+{
+	err->status = status;
+	err->row = -1;
+	snprintf(err->message, sizeof err->message, "%s%s%s", what ? what : "",
+	    what && h ? ": " : "", h ? sqlite3_errmsg(h) : "");
+	return status;
+}
+
+/* What kind of failure an SQLite result code is. */
+static enum db_status
+classify(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return DB_TRANSIENT;
+	case SQLITE_CONSTRAINT:
+	case SQLITE_MISMATCH:
+	case SQLITE_TOOBIG:
+		return DB_ROW_ERROR;
+	case SQLITE_CANTOPEN:
+		return DB_UNAVAILABLE;
+	}
+	return DB_FATAL;
+}
+
+static struct db *
+sqlite_connect(const struct dburl *url, struct db_error *err)
+{
+	struct db *db = calloc(1, sizeof *db);
+	int rc;
+
+	if (!db) {
+		fail(err, DB_FATAL, "out of memory", NULL);
+		return NULL;
+	}
+	rc = sqlite3_open_v2(url->database, &db->h,
+	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+	if (rc != SQLITE_OK) {
+		fail(err, classify(rc) == DB_TRANSIENT ? DB_UNAVAILABLE : DB_AUTH,
+		    url->database, db->h);
+		sqlite3_close(db->h);
+		free(db);
+		return NULL;
+	}
+	sqlite3_busy_timeout(db->h, 10000);
+	sqlite3_extended_result_codes(db->h, 0);
+	return db;
+}
+
+static void
+sqlite_disconnect(struct db *db)
+{
+	if (db) {
+		sqlite3_close(db->h);
+		free(db);
+	}
+}
+
+static enum db_type
+type_of(const char *declared)
+{
+	static const struct { const char *part; enum db_type type; } rules[] = {
+		{ "BOOL", DB_TYPE_BOOLEAN }, { "INT", DB_TYPE_INTEGER },
+		{ "JSON", DB_TYPE_JSON }, { "CHAR", DB_TYPE_TEXT },
+		{ "CLOB", DB_TYPE_TEXT }, { "TEXT", DB_TYPE_TEXT },
+		{ "BLOB", DB_TYPE_BYTES }, { "REAL", DB_TYPE_REAL },
+		{ "FLOA", DB_TYPE_REAL }, { "DOUB", DB_TYPE_REAL },
+		{ "NUM", DB_TYPE_NUMERIC }, { "DEC", DB_TYPE_NUMERIC },
+		{ "DATETIME", DB_TYPE_TIMESTAMP }, { "TIMESTAMP", DB_TYPE_TIMESTAMP },
+		{ "DATE", DB_TYPE_DATE }, { "TIME", DB_TYPE_TIME },
+	};
+	char upper[64];
+	size_t i;
+
+	for (i = 0; declared[i] && i < sizeof upper - 1; i++)
+		upper[i] = (char)(declared[i] >= 'a' && declared[i] <= 'z'
+		    ? declared[i] - 32 : declared[i]);
+	upper[i] = '\0';
+	for (i = 0; i < sizeof rules / sizeof rules[0]; i++)
+		if (strstr(upper, rules[i].part))
+			return rules[i].type;
+	return DB_TYPE_OTHER;
+}
+
+static enum db_status
+sqlite_describe(struct db *db, const char *schema, const char *table,
+    struct db_table *out, struct db_error *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	memset(out, 0, sizeof *out);
+	rc = sqlite3_prepare_v2(db->h,
+	    "SELECT name, type, \"notnull\", dflt_value IS NOT NULL"
+	    " FROM pragma_table_info(?1, ?2)", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return fail(err, DB_FATAL, "reading the table's columns", db->h);
+	sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, schema ? schema : "main", -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *type = (const char *)sqlite3_column_text(st, 1);
+
+		if (db_table_add_column(out, (const char *)sqlite3_column_text(st, 0),
+		    type ? type : "", type_of(type ? type : "")) != 0)
+			break;
+		out->columns[out->ncolumns - 1].not_null = sqlite3_column_int(st, 2);
+		out->columns[out->ncolumns - 1].has_default = sqlite3_column_int(st, 3);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		db_table_free(out);
+		return fail(err, classify(rc), "reading the table's columns", db->h);
+	}
+	if (out->ncolumns == 0) {
+		err->status = DB_NO_TABLE;
+		snprintf(err->message, sizeof err->message,
+		    "table \"%s\" does not exist", table);
+		return DB_NO_TABLE;
+	}
+	out->name = strdup(table);
+	out->schema = schema ? strdup(schema) : NULL;
+	return DB_OK;
+}
+
+static enum db_status
+run_simple(struct db *db, const char *sql, struct db_error *err)
+{
+	char *msg = NULL;
+	int rc = sqlite3_exec(db->h, sql, NULL, NULL, &msg);
+
+	if (rc == SQLITE_OK)
+		return DB_OK;
+	err->status = classify(rc) == DB_ROW_ERROR ? DB_FATAL : classify(rc);
+	err->row = -1;
+	snprintf(err->message, sizeof err->message, "%s", msg ? msg : sqlite3_errstr(rc));
+	sqlite3_free(msg);
+	return err->status;
+}
+
+static enum db_status
+sqlite_begin(struct db *db, struct db_error *err)
+{
+	return run_simple(db, "BEGIN IMMEDIATE", err);
+}
+
+static enum db_status
+sqlite_commit(struct db *db, struct db_error *err)
+{
+	return run_simple(db, "COMMIT", err);
+}
+
+static void
+sqlite_rollback(struct db *db)
+{
+	sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static void
+add_quoted(struct buf *b, const char *name)
+{
+	buf_addc(b, '"');
+	for (const char *p = name; *p; p++) {
+		if (*p == '"')
+			buf_addc(b, '"');
+		buf_addc(b, *p);
+	}
+	buf_addc(b, '"');
+}
+
+static char *
+sqlite_quote_ident(struct db *db, const char *name)
+{
+	struct buf b = BUF_INIT;
+
+	(void)db;
+	add_quoted(&b, name);
+	buf_cstr(&b);
+	return b.data;
+}
+
+static void
+add_table_name(struct buf *b, const struct db_table *t)
+{
+	if (t->schema) {
+		add_quoted(b, t->schema);
+		buf_addc(b, '.');
+	}
+	add_quoted(b, t->name);
+}
+
+/* INSERT for the present columns of row FIRST, with the mode's clause. */
+static void
+build_insert(struct buf *sql, const struct db_rows *rows, size_t first)
+{
+	const struct db_table *t = rows->table;
+	const struct cell *row = rows->cells + first * t->ncolumns;
+	int n = 0, updates = 0;
+
+	buf_adds(sql, "INSERT INTO ");
+	add_table_name(sql, t);
+	buf_adds(sql, " (");
+	for (int c = 0; c < t->ncolumns; c++) {
+		if (row[c].kind == CELL_ABSENT)
+			continue;
+		if (n++)
+			buf_addc(sql, ',');
+		add_quoted(sql, t->columns[c].name);
+	}
+	buf_adds(sql, ") VALUES (");
+	for (int i = 0; i < n; i++)
+		buf_adds(sql, i ? ",?" : "?");
+	buf_addc(sql, ')');
+	if (rows->mode == DB_IGNORE_DUPLICATES) {
+		buf_adds(sql, " ON CONFLICT DO NOTHING");
+	} else if (rows->mode == DB_UPSERT) {
+		buf_adds(sql, " ON CONFLICT (");
+		for (int k = 0; k < rows->nkeys; k++) {
+			if (k)
+				buf_addc(sql, ',');
+			add_quoted(sql, t->columns[rows->key_columns[k]].name);
+		}
+		buf_adds(sql, ") DO UPDATE SET ");
+		for (int c = 0; c < t->ncolumns; c++) {
+			int is_key = 0;
+
+			for (int k = 0; k < rows->nkeys; k++)
+				is_key |= rows->key_columns[k] == c;
+			if (is_key || row[c].kind == CELL_ABSENT)
+				continue;
+			if (updates++)
+				buf_addc(sql, ',');
+			add_quoted(sql, t->columns[c].name);
+			buf_adds(sql, "=excluded.");
+			add_quoted(sql, t->columns[c].name);
+		}
+		if (updates == 0) {
+			/* Only key columns: nothing to update. */
+			sql->len -= strlen(" DO UPDATE SET ");
+			buf_adds(sql, " DO NOTHING");
+		}
+	}
+}
+
+static void
+bind_cell(sqlite3_stmt *st, int i, const struct cell *c)
+{
+	switch (c->kind) {
+	case CELL_NULL:
+	case CELL_ABSENT:
+		sqlite3_bind_null(st, i);
+		break;
+	case CELL_BOOL:
+	case CELL_INT:
+		sqlite3_bind_int64(st, i, c->i);
+		break;
+	case CELL_REAL:
+		sqlite3_bind_double(st, i, c->d);
+		break;
+	case CELL_TEXT:
+	case CELL_JSON:
+		sqlite3_bind_text64(st, i, c->text, c->len, SQLITE_STATIC, SQLITE_UTF8);
+		break;
+	}
+}
+
+static enum db_status
+load_run(struct db *db, const struct db_rows *rows, size_t first, size_t end,
+    struct db_error *err)
+{
+	const struct db_table *t = rows->table;
+	struct buf sql = BUF_INIT;
+	sqlite3_stmt *st;
+	int rc;
+
+	build_insert(&sql, rows, first);
+	rc = sqlite3_prepare_v2(db->h, buf_cstr(&sql), -1, &st, NULL);
+	buf_free(&sql);
+	if (rc != SQLITE_OK)
+		return fail(err, DB_FATAL, NULL, db->h);
+	for (size_t r = first; r < end; r++) {
+		const struct cell *row = rows->cells + r * t->ncolumns;
+		int param = 1;
+
+		for (int c = 0; c < t->ncolumns; c++)
+			if (row[c].kind != CELL_ABSENT)
+				bind_cell(st, param++, &row[c]);
+		rc = sqlite3_step(st);
+		if (rc != SQLITE_DONE) {
+			enum db_status s = classify(rc);
+
+			fail(err, s == DB_UNAVAILABLE ? DB_FATAL : s, NULL, db->h);
+			err->row = (long)r;
+			sqlite3_finalize(st);
+			return err->status;
+		}
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	return DB_OK;
+}
+
+static enum db_status
+sqlite_load(struct db *db, const struct db_rows *rows, struct db_error *err)
+{
+	for (size_t first = 0; first < rows->nrows;) {
+		size_t end = db_rows_run_end(rows, first);
+		enum db_status s = load_run(db, rows, first, end, err);
+
+		if (s != DB_OK)
+			return s;
+		first = end;
+	}
+	return DB_OK;
+}
+
+static enum db_status
+sqlite_run(struct db *db, const char *sql, const json_t *params,
+    struct db_error *err)
+{
+	sqlite3_stmt *st;
+	size_t i;
+	json_t *p;
+	int rc;
+
+	if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK)
+		return fail(err, DB_ROW_ERROR, NULL, db->h);
+	json_array_foreach(params, i, p) {
+		int at = (int)i + 1;
+
+		switch (json_typeof(p)) {
+		case JSON_INTEGER: sqlite3_bind_int64(st, at, json_integer_value(p)); break;
+		case JSON_REAL: sqlite3_bind_double(st, at, json_real_value(p)); break;
+		case JSON_TRUE: sqlite3_bind_int(st, at, 1); break;
+		case JSON_FALSE: sqlite3_bind_int(st, at, 0); break;
+		case JSON_NULL: sqlite3_bind_null(st, at); break;
+		case JSON_STRING:
+			sqlite3_bind_text64(st, at, json_string_value(p),
+			    json_string_length(p), SQLITE_TRANSIENT, SQLITE_UTF8);
+			break;
+		default: {
+			char *text = json_dumps(p, JSON_COMPACT | JSON_ENCODE_ANY);
+
+			sqlite3_bind_text(st, at, text, -1, SQLITE_TRANSIENT);
+			free(text);
+		}
+		}
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		;
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		enum db_status s = classify(rc);
+
+		return fail(err, s == DB_TRANSIENT ? s : DB_ROW_ERROR, NULL, db->h);
+	}
+	return DB_OK;
+}
+
+static const char *
+sqlite_type_for(json_type t)
+{
+	switch (t) {
+	case JSON_INTEGER: return "INTEGER";
+	case JSON_REAL: return "REAL";
+	case JSON_TRUE: case JSON_FALSE: return "BOOLEAN";
+	case JSON_OBJECT: case JSON_ARRAY: return "JSON";
+	default: return "TEXT";
+	}
+}
+
+const struct db_backend db_sqlite = {
+	.name = "sqlite",
+	.connect = sqlite_connect,
+	.disconnect = sqlite_disconnect,
+	.describe = sqlite_describe,
+	.exec = run_simple,
+	.begin = sqlite_begin,
+	.load = sqlite_load,
+	.run = sqlite_run,
+	.commit = sqlite_commit,
+	.rollback = sqlite_rollback,
+	.quote_ident = sqlite_quote_ident,
+	.type_for = sqlite_type_for,
+};

@@ -1,0 +1,75 @@
+/* db.c - choosing a backend, and what all backends share (see db.h). */
+#include "db.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+const struct db_backend *
+db_backend_for(const struct dburl *url)
+{
+	switch (url->scheme) {
+	case DBURL_POSTGRES: return &db_postgres;
+	case DBURL_MYSQL: return &db_mysql;
+	case DBURL_SQLITE: return &db_sqlite;
+	}
+	return NULL;
+}
+
+void
+db_table_free(struct db_table *t)
+{
+	for (int i = 0; i < t->ncolumns; i++) {
+		free(t->columns[i].name);
+		free(t->columns[i].type_name);
+	}
+	free(t->columns);
+	free(t->schema);
+	free(t->name);
+	t->columns = NULL;
+	t->schema = t->name = NULL;
+	t->ncolumns = 0;
+}
+
+int
+db_rows_same_columns(const struct db_rows *rows, size_t a, size_t b)
+{
+	int n = rows->table->ncolumns;
+	const struct cell *ra = rows->cells + a * n, *rb = rows->cells + b * n;
+
+	for (int c = 0; c < n; c++)
+		if ((ra[c].kind == CELL_ABSENT) != (rb[c].kind == CELL_ABSENT))
+			return 0;
+	return 1;
+}
+
+size_t
+db_rows_run_end(const struct db_rows *rows, size_t first)
+{
+	size_t end = first + 1;
+
+	while (end < rows->nrows && db_rows_same_columns(rows, first, end))
+		end++;
+	return end;
+}
+
+int
+db_table_add_column(struct db_table *t, const char *name, const char *type_name,
+    enum db_type type)
+{
+	struct db_column *cols = realloc(t->columns, (t->ncolumns + 1) * sizeof *cols);
+	struct db_column *c;
+
+	if (!cols)
+		return -1;
+	t->columns = cols;
+	c = &cols[t->ncolumns];
+	c->name = strdup(name);
+	c->type_name = strdup(type_name);
+	c->type = type;
+	c->has_default = 0;
+	c->not_null = 0;
+	if (!c->name || !c->type_name)
+		return -1;
+	t->ncolumns++;
+	return 0;
+}

@@ -1,0 +1,846 @@
+/*
+ * etl-load-sql - load NDJSON records into a table of PostgreSQL, MariaDB/
+ * MySQL/TiDB or SQLite.
+ *
+ * Records are matched to the table's columns by name and converted to their
+ * types (lib/cell.c), gathered into a transaction of up to -n rows (a batch
+ * line is a transaction of its own) and handed to the backend's bulk path
+ * (lib/db-*.c).  A transaction is committed at -n rows, -T after its first
+ * row, when the input goes quiet while a control line waits, at end of
+ * input and on SIGTERM.  Control lines are written to stdout only once
+ * every row before them is committed: the acknowledgement stream.
+ *
+ * When the database refuses a transaction because of some row, the rows
+ * are split in halves until the bad ones are found; those are rejected
+ * (or stop the run) and the rest is committed.  Transient failures (a lost
+ * connection, a deadlock) roll back and retry the whole transaction with
+ * exponential backoff and jitter, for up to --retry-for.
+ */
+#include "cell.h"
+#include "db.h"
+#include "exitcode.h"
+#include "jsonout.h"
+#include "line.h"
+#include "msg.h"
+#include "opt.h"
+#include "reader.h"
+#include "reject.h"
+#include "sig.h"
+#include "stats.h"
+#include "writer.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+enum {
+	KEY_UPSERT = OPT_LONG, KEY_IGNORE_DUPLICATES, KEY_CREATE, KEY_ADD_COLUMNS,
+	KEY_INIT, KEY_SQL, KEY_IGNORE_UNKNOWN, KEY_RETRY_FOR,
+};
+
+static const struct opt options[] = {
+	{ 't', "table", "TABLE", "the table to load (schema.table allowed)" },
+	{ 'n', "rows", "N", "rows per transaction (default 5000)" },
+	{ 'T', "max-delay", "DURATION", "commit at most this long after a row arrives (default 1s)" },
+	{ KEY_UPSERT, "upsert", "KEY[,KEY]", "update rows whose KEY columns exist" },
+	{ KEY_IGNORE_DUPLICATES, "ignore-duplicates", NULL, "skip rows whose key exists" },
+	{ KEY_CREATE, "create", NULL, "create a missing table from the first record" },
+	{ KEY_ADD_COLUMNS, "add-columns", NULL, "add a column for a new key" },
+	{ KEY_IGNORE_UNKNOWN, "ignore-unknown", NULL, "drop keys that are not columns" },
+	{ KEY_INIT, "init", "FILE.sql", "run this SQL file once before loading" },
+	{ KEY_SQL, "sql", NULL, "records are {\"sql\":…,\"params\":[…]} statements" },
+	{ KEY_RETRY_FOR, "retry-for", "DURATION", "retry transient failures this long (default 5m)" },
+	{ 0, NULL, NULL, NULL }
+};
+
+static struct {
+	const char *url;
+	const char *table;       /* as given: "orders" or "schema.orders" */
+	long long rows;
+	long long max_delay_ms;
+	long long retry_for_ms;
+	const char *upsert;
+	int ignore_duplicates;
+	int create;
+	int add_columns;
+	int ignore_unknown;
+	const char *init_file;
+	int sql_mode;
+} conf = { .rows = 5000, .max_delay_ms = 1000, .retry_for_ms = 5 * 60 * 1000 };
+
+/* The connection, the table and how record keys find columns. */
+static const struct db_backend *backend;
+static struct dburl url;
+static struct db *db;
+static struct db_table table;
+static int table_known;
+static json_t *column_index;     /* column name -> index */
+static int *key_columns;
+static int nkeys;
+static char *schema_name, *table_name;
+
+/* One row waiting for its commit. */
+struct pending {
+	json_t *record;              /* owned: cells point into it */
+	struct place place;
+	size_t element;              /* 1-based position in a batch line, 0 if none */
+};
+
+/* The open transaction. */
+static struct {
+	struct pending *rows;
+	size_t n, cap;
+	struct cell *cells;          /* n rows of table.ncolumns cells */
+	size_t cells_cap;
+	struct cell_arena arena;
+	struct buf controls;         /* control lines waiting for this commit */
+	double first_at;
+} txn;
+
+static const char *
+row_where(const struct pending *p, char *out, size_t size)
+{
+	if (p->element)
+		snprintf(out, size, "%s:%lu (row %zu)", p->place.file, p->place.line,
+		    p->element);
+	else
+		place_format(&p->place, out, size);
+	return out;
+}
+
+/* ---- connecting and retrying ----------------------------------------- */
+
+static void
+sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) != 0)
+		;
+}
+
+/*
+ * Back off before the next attempt: exponential from 100 ms to 10 s with
+ * full jitter.  Exits 75 (or 69 before the first connection) once
+ * --retry-for has passed since FIRST_FAILURE.
+ */
+static void
+back_off(int *attempt, double first_failure, const struct db_error *err,
+    int exit_code)
+{
+	long cap = 100L << (*attempt < 7 ? *attempt : 7);
+	long delay = cap > 10000 ? 10000 : cap;
+
+	if ((stats_now() - first_failure) * 1000 >= conf.retry_for_ms)
+		msg_die(exit_code, url.redacted, "%s (gave up after %d attempts)",
+		    err->message, *attempt + 1);
+	delay = delay / 2 + rand() % (delay / 2 + 1);
+	msg_warn(url.redacted, "%s; retrying in %ld ms", err->message, delay);
+	sleep_ms(delay);
+	++*attempt;
+}
+
+static void
+connect_with_retry(int exit_code)
+{
+	struct db_error err;
+	double first = stats_now();
+	int attempt = 0;
+
+	while (!db) {
+		memset(&err, 0, sizeof err);
+		db = backend->connect(&url, &err);
+		if (db)
+			break;
+		if (err.status == DB_AUTH || err.status == DB_FATAL)
+			msg_die(EXIT_UNAVAILABLE, url.redacted, "%s", err.message);
+		back_off(&attempt, first, &err, exit_code);
+	}
+}
+
+static void
+disconnect(void)
+{
+	if (db)
+		backend->disconnect(db);
+	db = NULL;
+}
+
+/* ---- the table -------------------------------------------------------- */
+
+static void
+index_columns(void)
+{
+	json_decref(column_index);
+	column_index = json_object();
+	for (int i = 0; i < table.ncolumns; i++)
+		json_object_set_new(column_index, table.columns[i].name, json_integer(i));
+}
+
+static void
+resolve_keys(void)
+{
+	char *list, *key, *save = NULL;
+
+	free(key_columns);
+	key_columns = NULL;
+	nkeys = 0;
+	if (!conf.upsert)
+		return;
+	list = strdup(conf.upsert);
+	key_columns = calloc(table.ncolumns + 1, sizeof *key_columns);
+	for (key = strtok_r(list, ",", &save); key; key = strtok_r(NULL, ",", &save)) {
+		json_t *i = json_object_get(column_index, key);
+
+		if (!i)
+			msg_die(EXIT_CONFIG, NULL, "--upsert: table \"%s\" has no column \"%s\"",
+			    conf.table, key);
+		if (nkeys < table.ncolumns)
+			key_columns[nkeys++] = (int)json_integer_value(i);
+	}
+	free(list);
+}
+
+/* Read the table's columns; 0 when it does not exist. */
+static int
+describe_table(void)
+{
+	struct db_error err;
+	double first = stats_now();
+	int attempt = 0;
+
+	for (;;) {
+		enum db_status s;
+
+		memset(&err, 0, sizeof err);
+		connect_with_retry(EXIT_UNAVAILABLE);
+		db_table_free(&table);
+		s = backend->describe(db, schema_name, table_name, &table, &err);
+		if (s == DB_OK)
+			break;
+		if (s == DB_NO_TABLE)
+			return 0;
+		if (s != DB_TRANSIENT && s != DB_UNAVAILABLE)
+			msg_die(EXIT_UNAVAILABLE, url.redacted, "%s", err.message);
+		disconnect();
+		back_off(&attempt, first, &err, EXIT_TEMPFAIL);
+	}
+	table_known = 1;
+	index_columns();
+	resolve_keys();
+	return 1;
+}
+
+/* DDL (--create, --add-columns), retried like everything else. */
+static void
+run_ddl(const char *sql)
+{
+	struct db_error err;
+	double first = stats_now();
+	int attempt = 0;
+
+	for (;;) {
+		memset(&err, 0, sizeof err);
+		connect_with_retry(EXIT_UNAVAILABLE);
+		if (backend->exec(db, sql, &err) == DB_OK)
+			return;
+		if (err.status != DB_TRANSIENT && err.status != DB_UNAVAILABLE)
+			msg_die(EXIT_UNAVAILABLE, url.redacted, "%s: %s", sql, err.message);
+		disconnect();
+		back_off(&attempt, first, &err, EXIT_TEMPFAIL);
+	}
+}
+
+static void
+add_table_name(struct buf *sql)
+{
+	char *q;
+
+	if (schema_name) {
+		q = backend->quote_ident(db, schema_name);
+		buf_adds(sql, q);
+		buf_addc(sql, '.');
+		free(q);
+	}
+	q = backend->quote_ident(db, table_name);
+	buf_adds(sql, q);
+	free(q);
+}
+
+static void
+add_column_definition(struct buf *sql, const char *name, const json_t *value)
+{
+	char *q = backend->quote_ident(db, name);
+
+	buf_adds(sql, q);
+	buf_addc(sql, ' ');
+	buf_adds(sql, backend->type_for(value ? json_typeof(value) : JSON_STRING));
+	free(q);
+}
+
+/* --create: a table with a column per key of RECORD, typed by its values. */
+static void
+create_table(const json_t *record)
+{
+	struct buf sql = BUF_INIT;
+	const char *key;
+	json_t *value;
+	int n = 0;
+
+	buf_adds(&sql, "CREATE TABLE ");
+	add_table_name(&sql);
+	buf_adds(&sql, " (");
+	json_object_foreach((json_t *)record, key, value) {
+		if (n++)
+			buf_adds(&sql, ", ");
+		add_column_definition(&sql, key, json_is_null(value) ? NULL : value);
+	}
+	buf_addc(&sql, ')');
+	if (n == 0)
+		msg_die(EXIT_DATA, NULL, "--create: the first record has no keys");
+	msg_info(url.redacted, "%s", buf_cstr(&sql));
+	run_ddl(buf_cstr(&sql));
+	buf_free(&sql);
+	if (!describe_table())
+		msg_die(EXIT_UNAVAILABLE, url.redacted, "table \"%s\" is still missing after"
+		    " CREATE TABLE", conf.table);
+}
+
+/* --add-columns: ALTER TABLE for KEY, typed by VALUE. */
+static void
+add_column(const char *key, const json_t *value)
+{
+	struct buf sql = BUF_INIT;
+
+	buf_adds(&sql, "ALTER TABLE ");
+	add_table_name(&sql);
+	buf_adds(&sql, " ADD COLUMN ");
+	add_column_definition(&sql, key, json_is_null(value) ? NULL : value);
+	msg_info(url.redacted, "%s", buf_cstr(&sql));
+	run_ddl(buf_cstr(&sql));
+	buf_free(&sql);
+	describe_table();
+}
+
+/* ---- committing ------------------------------------------------------- */
+
+static void
+write_controls(void)
+{
+	if (txn.controls.len == 0)
+		return;
+	writer_add(&writer_stdout, txn.controls.data, txn.controls.len);
+	txn.controls.len = 0;
+	writer_flush(&writer_stdout);
+}
+
+static enum db_status
+load_statements(size_t lo, size_t hi, struct db_error *err)
+{
+	for (size_t i = lo; i < hi; i++) {
+		const json_t *rec = txn.rows[i].record;
+		enum db_status s = backend->run(db,
+		    json_string_value(json_object_get(rec, "sql")),
+		    json_object_get(rec, "params"), err);
+
+		if (s != DB_OK) {
+			if (s == DB_ROW_ERROR)
+				err->row = (long)(i - lo);
+			return s;
+		}
+	}
+	return DB_OK;
+}
+
+/* One attempt at rows [lo, hi) as one transaction. */
+static enum db_status
+try_transaction(size_t lo, size_t hi, struct db_error *err)
+{
+	struct db_rows rows = {
+		.table = &table, .cells = txn.cells + lo * table.ncolumns,
+		.nrows = hi - lo, .key_columns = key_columns, .nkeys = nkeys,
+		.mode = conf.upsert ? DB_UPSERT
+		    : conf.ignore_duplicates ? DB_IGNORE_DUPLICATES : DB_INSERT,
+	};
+	enum db_status s;
+
+	memset(err, 0, sizeof *err);
+	err->row = -1;
+	if ((s = backend->begin(db, err)) != DB_OK)
+		return s;
+	s = conf.sql_mode ? load_statements(lo, hi, err) : backend->load(db, &rows, err);
+	if (s == DB_OK)
+		s = backend->commit(db, err);
+	if (s != DB_OK)
+		backend->rollback(db);
+	return s;
+}
+
+/* Rows [lo, hi) in one transaction, retrying transient failures; returns
+ * DB_OK or DB_ROW_ERROR (rolled back, with the database's message). */
+static enum db_status
+commit_range(size_t lo, size_t hi, struct db_error *err)
+{
+	double first = 0;
+	int attempt = 0;
+
+	for (;;) {
+		enum db_status s;
+
+		connect_with_retry(EXIT_TEMPFAIL);
+		s = try_transaction(lo, hi, err);
+		if (s == DB_OK || s == DB_ROW_ERROR)
+			return s;
+		if (s != DB_TRANSIENT && s != DB_UNAVAILABLE)
+			msg_die(EXIT_UNAVAILABLE, url.redacted, "%s", err->message);
+		if (first == 0)
+			first = stats_now();
+		disconnect();
+		back_off(&attempt, first, err, EXIT_TEMPFAIL);
+	}
+}
+
+static void
+reject_row(size_t i, const char *reason)
+{
+	char where[PATH_MAX + 64];
+
+	/* Without --reject this exits 65: the rows before it are committed. */
+	reject_record(row_where(&txn.rows[i], where, sizeof where), reason,
+	    txn.rows[i].record, NULL, 0);
+}
+
+/*
+ * Commit rows [lo, hi), isolating the rows the database refuses: split in
+ * halves until a refused range is a single row, which is rejected.  Rows
+ * are committed in input order, so without --reject everything before the
+ * first bad row is committed when the run stops.
+ */
+static void
+commit_isolating(size_t lo, size_t hi)
+{
+	struct db_error err;
+	size_t bad, mid;
+
+	if (lo >= hi)
+		return;
+	if (commit_range(lo, hi, &err) == DB_OK) {
+		stats_add(&stats.records_out, hi - lo);
+		stats_add(&stats.batches, 1);
+		return;
+	}
+	if (hi - lo == 1) {
+		reject_row(lo, err.message);
+		return;
+	}
+	bad = err.row >= 0 && (size_t)err.row < hi - lo ? lo + err.row : hi;
+	if (bad < hi) {
+		/* The database named the row: check it alone, keep the rest. */
+		commit_isolating(lo, bad);
+		commit_isolating(bad, bad + 1);
+		commit_isolating(bad + 1, hi);
+		return;
+	}
+	mid = lo + (hi - lo) / 2;
+	commit_isolating(lo, mid);
+	commit_isolating(mid, hi);
+}
+
+static void
+clear_txn(void)
+{
+	for (size_t i = 0; i < txn.n; i++)
+		json_decref(txn.rows[i].record);
+	txn.n = 0;
+	cell_arena_reset(&txn.arena);
+}
+
+/* Commit the open transaction, then acknowledge its control lines. */
+static void
+commit_pending(void)
+{
+	if (txn.n > 0)
+		commit_isolating(0, txn.n);
+	clear_txn();
+	write_controls();
+}
+
+/* ---- records to rows -------------------------------------------------- */
+
+static struct cell *
+new_row(json_t *record, const struct place *place, size_t element)
+{
+	struct pending *p;
+	size_t ncol = table.ncolumns;
+
+	if (txn.n == txn.cap) {
+		txn.cap = txn.cap ? txn.cap * 2 : 256;
+		txn.rows = realloc(txn.rows, txn.cap * sizeof *txn.rows);
+		if (!txn.rows)
+			msg_die(EXIT_SOFTWARE, NULL, "out of memory");
+	}
+	if ((txn.n + 1) * ncol > txn.cells_cap) {
+		txn.cells_cap = (txn.n + 1) * ncol * 2;
+		txn.cells = realloc(txn.cells, txn.cells_cap * sizeof *txn.cells);
+		if (!txn.cells)
+			msg_die(EXIT_SOFTWARE, NULL, "out of memory");
+	}
+	if (txn.n == 0)
+		txn.first_at = stats_now();
+	p = &txn.rows[txn.n];
+	p->record = record;
+	p->place = *place;
+	p->element = element;
+	return txn.cells + txn.n++ * ncol;
+}
+
+/* Drop the row new_row() just added (it did not convert). */
+static void
+drop_last_row(void)
+{
+	txn.n--;
+	if (txn.n == 0)
+		txn.first_at = 0;
+}
+
+static void
+bad_record(const char *where, const char *reason, json_t *record)
+{
+	if (!reject_enabled())
+		commit_pending();   /* what came before stays committed */
+	reject_record(where, reason, record, NULL, 0);
+	json_decref(record);
+}
+
+/* Make sure every key of RECORD is a column (--add-columns), or say which
+ * is not.  Returns 0, or -1 with a reason. */
+static int
+check_keys(const json_t *record, char *err, size_t errsize)
+{
+	const char *key;
+	json_t *value;
+
+	json_object_foreach((json_t *)record, key, value) {
+		if (json_object_get(column_index, key) || conf.ignore_unknown)
+			continue;
+		if (conf.add_columns) {
+			commit_pending();  /* DDL commits implicitly on MariaDB */
+			add_column(key, value);
+			continue;
+		}
+		snprintf(err, errsize, "unknown column \"%s\" in table \"%s\""
+		    " (use --ignore-unknown or --add-columns)", key, conf.table);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+convert_record(const json_t *record, struct cell *cells, char *err,
+    size_t errsize)
+{
+	const char *key;
+	json_t *value;
+
+	for (int c = 0; c < table.ncolumns; c++)
+		cells[c].kind = CELL_ABSENT;
+	json_object_foreach((json_t *)record, key, value) {
+		json_t *index = json_object_get(column_index, key);
+		int c;
+
+		if (!index)
+			continue;  /* --ignore-unknown */
+		c = (int)json_integer_value(index);
+		if (cell_from_json(&table.columns[c], value, &cells[c], &txn.arena,
+		    err, errsize) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+check_statement(const json_t *record, char *err, size_t errsize)
+{
+	const json_t *sql = json_object_get(record, "sql");
+	const json_t *params = json_object_get(record, "params");
+
+	if (!json_is_string(sql)) {
+		snprintf(err, errsize, "--sql: the record has no \"sql\" string");
+		return -1;
+	}
+	if (params && !json_is_array(params)) {
+		snprintf(err, errsize, "--sql: \"params\" is not an array");
+		return -1;
+	}
+	return 0;
+}
+
+/* Take one record (owned) into the open transaction. */
+static void
+take_record(json_t *record, const struct place *place, size_t element)
+{
+	char err[1024] = "", where[PATH_MAX + 64];
+	struct pending tmp = { NULL, *place, element };
+	struct cell *cells;
+
+	stats_add(&stats.records_in, 1);
+	row_where(&tmp, where, sizeof where);
+	if (conf.sql_mode) {
+		if (check_statement(record, err, sizeof err) != 0) {
+			bad_record(where, err, record);
+			return;
+		}
+		new_row(record, place, element);
+		return;
+	}
+	if (!table_known) {
+		if (!conf.create)
+			msg_die(EXIT_CONFIG, url.redacted, "table \"%s\" does not exist"
+			    " (use --create to make it)", conf.table);
+		create_table(record);
+	}
+	if (check_keys(record, err, sizeof err) != 0) {
+		bad_record(where, err, record);
+		return;
+	}
+	cells = new_row(record, place, element);
+	if (convert_record(record, cells, err, sizeof err) != 0) {
+		drop_last_row();
+		bad_record(where, err, record);
+		return;
+	}
+}
+
+struct batch_context {
+	const struct line *line;
+};
+
+static int
+take_element(void *arg, const char *elem, size_t n, size_t index)
+{
+	const struct line *line = ((struct batch_context *)arg)->line;
+	char err[256], where[PATH_MAX + 64];
+	enum line_kind kind;
+	json_t *v = line_parse(elem, n, &kind, err, sizeof err);
+	struct pending tmp = { NULL, line->place, index + 1 };
+
+	if (v && kind == LINE_RECORD) {
+		take_record(v, &line->place, index + 1);
+		return 0;
+	}
+	if (v && kind == LINE_CONTROL) {
+		buf_add(&txn.controls, elem, n);
+		buf_addc(&txn.controls, '\n');
+		json_decref(v);
+		return 0;
+	}
+	if (v)
+		snprintf(err, sizeof err, "not a JSON object");
+	json_decref(v);
+	stats_add(&stats.records_in, 1);
+	if (!reject_enabled())
+		commit_pending();
+	reject_record(row_where(&tmp, where, sizeof where), err, NULL, elem, n);
+	return 0;
+}
+
+/* A batch line: one transaction of its own. */
+static void
+take_batch(const struct line *line)
+{
+	struct batch_context ctx = { line };
+	char err[256], where[PATH_MAX + 32];
+
+	commit_pending();
+	if (line_split_batch(line->data, line->len, take_element, &ctx, err,
+	    sizeof err) != 0) {
+		stats_add(&stats.records_in, 1);
+		if (!reject_enabled())
+			commit_pending();
+		reject_record(place_format(&line->place, where, sizeof where), err,
+		    NULL, line->data, line->len);
+	}
+	commit_pending();
+}
+
+static void
+take_line(const struct line *line)
+{
+	char err[256], where[PATH_MAX + 32];
+	enum line_kind kind = line_kind_fast(line->data, line->len);
+	json_t *v;
+
+	if (kind == LINE_BATCH) {
+		take_batch(line);
+		return;
+	}
+	if (kind == LINE_CONTROL) {
+		buf_add(&txn.controls, line->data, line->len);
+		buf_addc(&txn.controls, '\n');
+		if (txn.n == 0)
+			write_controls();
+		return;
+	}
+	v = line_parse(line->data, line->len, &kind, err, sizeof err);
+	if (v && kind == LINE_RECORD) {
+		take_record(v, &line->place, 0);
+		if (txn.n >= (size_t)conf.rows)
+			commit_pending();
+		return;
+	}
+	json_decref(v);
+	if (v)
+		snprintf(err, sizeof err, "not a JSON object or array");
+	stats_add(&stats.records_in, 1);
+	if (!reject_enabled())
+		commit_pending();
+	reject_record(place_format(&line->place, where, sizeof where), err, NULL,
+	    line->data, line->len);
+}
+
+/* ---- setup ------------------------------------------------------------ */
+
+static void
+run_init_file(void)
+{
+	FILE *f = fopen(conf.init_file, "r");
+	struct buf sql = BUF_INIT;
+	char chunk[8192];
+	size_t n;
+
+	if (!f)
+		msg_die(EXIT_NOINPUT, conf.init_file, "%s", strerror(errno));
+	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+		buf_add(&sql, chunk, n);
+	fclose(f);
+	{
+		struct db_error err = { 0 };
+
+		connect_with_retry(EXIT_UNAVAILABLE);
+		if (backend->exec(db, buf_cstr(&sql), &err) != DB_OK)
+			msg_die(EXIT_CONFIG, conf.init_file, "%s", err.message);
+	}
+	buf_free(&sql);
+}
+
+static void
+split_table_name(void)
+{
+	const char *dot = strchr(conf.table, '.');
+
+	if (dot) {
+		schema_name = strndup(conf.table, dot - conf.table);
+		table_name = strdup(dot + 1);
+	} else {
+		table_name = strdup(conf.table);
+	}
+}
+
+static void
+parse_options(int argc, char **argv, int *first_file)
+{
+	struct opt_parser p;
+	char err[256];
+	int c;
+
+	opt_begin(&p, argc, argv, "[OPTION]... -t TABLE [DATABASE_URL] [FILE]...",
+	    "Load NDJSON records into a PostgreSQL, MariaDB/MySQL or SQLite table.",
+	    options, OPT_INPUT);
+	while ((c = opt_next(&p)) != -1) {
+		switch (c) {
+		case 't': conf.table = p.arg; break;
+		case 'n': conf.rows = opt_count(&p, 1, 10000000); break;
+		case 'T': conf.max_delay_ms = opt_duration_ms(&p); break;
+		case KEY_UPSERT: conf.upsert = p.arg; break;
+		case KEY_IGNORE_DUPLICATES: conf.ignore_duplicates = 1; break;
+		case KEY_CREATE: conf.create = 1; break;
+		case KEY_ADD_COLUMNS: conf.add_columns = 1; break;
+		case KEY_IGNORE_UNKNOWN: conf.ignore_unknown = 1; break;
+		case KEY_INIT: conf.init_file = p.arg; break;
+		case KEY_SQL: conf.sql_mode = 1; break;
+		case KEY_RETRY_FOR: conf.retry_for_ms = opt_duration_ms(&p); break;
+		}
+	}
+	*first_file = p.ind;
+	/* The URL: the first operand that looks like one, else $DATABASE_URL. */
+	if (p.ind < argc && strstr(argv[p.ind], ":") && !strchr(argv[p.ind], '\n') &&
+	    (strncmp(argv[p.ind], "sqlite:", 7) == 0 || strstr(argv[p.ind], "://")))
+		conf.url = argv[(*first_file)++];
+	else
+		conf.url = getenv("DATABASE_URL");
+	if (!conf.url)
+		opt_usage_error(&p, "no database URL: give one, or set DATABASE_URL");
+	if (dburl_parse(conf.url, &url, err, sizeof err) != 0)
+		opt_usage_error(&p, "bad database URL: %s", err);
+	if (!conf.table && !conf.sql_mode)
+		opt_usage_error(&p, "no table: use -t TABLE");
+	if (conf.upsert && conf.ignore_duplicates)
+		opt_usage_error(&p, "--upsert and --ignore-duplicates do not go together");
+	if (conf.sql_mode && (conf.upsert || conf.create || conf.add_columns))
+		opt_usage_error(&p, "--sql does not go with --upsert, --create or --add-columns");
+	if (conf.table && strlen(conf.table) > 200)
+		opt_usage_error(&p, "table name too long");
+}
+
+static long
+ms_until_commit_due(void)
+{
+	double left;
+
+	if (txn.n == 0)
+		return txn.controls.len ? 0 : -1;
+	if (txn.controls.len)
+		return 0;  /* an acknowledgement waits: commit once input pauses */
+	left = txn.first_at + conf.max_delay_ms / 1000.0 - stats_now();
+	return left <= 0 ? 0 : (long)(left * 1000) + 1;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct reader *r;
+	struct line line;
+	enum reader_status st;
+	int first;
+
+	parse_options(argc, argv, &first);
+	srand((unsigned)time(NULL) ^ (unsigned)getpid());
+	backend = db_backend_for(&url);
+	connect_with_retry(EXIT_UNAVAILABLE);
+	if (conf.init_file)
+		run_init_file();
+	if (conf.table) {
+		split_table_name();
+		if (!describe_table() && !conf.create)
+			msg_die(EXIT_CONFIG, url.redacted, "table \"%s\" does not exist"
+			    " (use --create to make it)", conf.table);
+	}
+	r = reader_open(argv + first, argc - first, opt_common.max_line);
+	while ((st = reader_next(r, &line, ms_until_commit_due())) != READER_EOF) {
+		if (st == READER_TIMEOUT) {
+			commit_pending();
+			continue;
+		}
+		if (st == READER_TOOLONG) {
+			char where[PATH_MAX + 32];
+
+			stats_add(&stats.records_in, 1);
+			if (!reject_enabled())
+				commit_pending();
+			reject_record(place_format(&line.place, where, sizeof where),
+			    "line longer than --max-line", NULL, line.data, line.len);
+			continue;
+		}
+		take_line(&line);
+		if (txn.n > 0 && ms_until_commit_due() == 0 && !txn.controls.len)
+			commit_pending();
+	}
+	commit_pending();
+	reader_close(r);
+	disconnect();
+	msg_exit(EXIT_DONE);
+}
