@@ -126,3 +126,9 @@ fuzz: $(FUZZ_TARGETS)
 	    grep -E '^(#[0-9]+.*DONE|stat::number_of_executed_units|==[0-9]+==ERROR|SUMMARY)' build/fuzz/$$name.log; \
 	    [ $$status -eq 0 ] || { tail -n 40 build/fuzz/$$name.log; exit $$status; }; \
 	done
+
+# The benchmark and test data generator.
+build/gen-orders: bench/gen-orders.c
+	@mkdir -p $(@D)
+	$(CC) $(STD) $(WARN) -O2 $< -o $@
+all: build/gen-orders

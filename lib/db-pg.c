@@ -30,6 +30,10 @@ set_message(struct db_error *err, const char *msg)
 	size_t n;
 
 	snprintf(err->message, sizeof err->message, "%s", msg ? msg : "unknown error");
+	/* libpq's messages run over several lines: ours are one line each. */
+	for (char *p = err->message; *p; p++)
+		if (*p == '\n' || *p == '\t')
+			*p = ' ';
 	n = strlen(err->message);
 	while (n > 0 && (err->message[n - 1] == '\n' || err->message[n - 1] == ' '))
 		err->message[--n] = '\0';
@@ -554,8 +558,9 @@ pg_run(struct db *db, const char *sql, const json_t *params,
 		free(owned[i]);
 	free(owned);
 	free(values);
-	/* A statement that fails to parse is that record's fault. */
-	if (s == DB_FATAL)
+	/* A statement that fails (bad SQL, a missing table) is that record's
+	 * fault, unless the connection is. */
+	if (s != DB_OK && s != DB_TRANSIENT)
 		s = err->status = DB_ROW_ERROR;
 	return s;
 }

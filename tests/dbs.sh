@@ -17,6 +17,7 @@
 set -eu
 cmd=${1:-}
 dir=${2:-${ETL_TEST_DBS:-/tmp/etl-test-dbs}}
+case $dir in /*) ;; *) dir=$PWD/$dir ;; esac
 pgbin=/usr/lib/postgresql/15/bin
 password='etl pass:/@'
 password_url='etl%20pass%3A%2F%40'
@@ -139,6 +140,7 @@ my_stop() {
 	kill -9 "$pid" 2>/dev/null || true
 }
 
+cd /  # the servers' users may not be able to enter the caller's folder
 case $cmd in
 start)
 	if alive "$dir/pg/data/postmaster.pid" && alive "$dir/my/pid"; then

@@ -1,0 +1,221 @@
+#!/usr/bin/env bash
+# etl-load-sql against real databases: SQLite always, PostgreSQL and
+# MariaDB from tests/dbs.sh.  The same behaviours are checked on each:
+# types, transactions, modes, bad rows, hostile strings read back
+# byte-identical, acknowledgements only after commit, and failures.
+. "$(dirname "$0")/../lib.sh"
+
+# Per backend: its URL, a SQL runner printing tab-separated rows, and the
+# DDL words that differ.
+use_sqlite() {
+	DB=sqlite; URL="sqlite:$T/test.db"
+	sql() { sqlite3 -batch -noheader -separator $'\t' "$T/test.db" "$1"; }
+	JSON=JSON; BOOL=BOOLEAN; TS=TEXT; DBL=REAL; BIG=INTEGER; TXT=TEXT
+}
+use_pg() {
+	need_pg
+	DB=pg; URL=$ETL_TEST_PGURL
+	sql() { $ETL_TEST_PSQL -tA -F $'\t' -c "$1"; }
+	JSON=JSONB; BOOL=BOOLEAN; TS=TIMESTAMPTZ; DBL="DOUBLE PRECISION"; BIG=BIGINT; TXT=TEXT
+}
+use_my() {
+	need_my
+	DB=my; URL=$ETL_TEST_MYURL
+	# mariadb -B prints NULL where the other clients print nothing
+	sql() { $ETL_TEST_MYSQL -N -B -r -e "$1" | sed -e "s/\tNULL\$/\t/; :a; s/\tNULL\t/\t\t/; ta; s/^NULL\t/\t/"; }
+	JSON=JSON; BOOL=BOOLEAN; TS="TIMESTAMP(3) NULL"; DBL=DOUBLE; BIG=BIGINT; TXT=LONGTEXT
+}
+
+for backend in sqlite pg my; do
+t() { test_expect_success "$backend: $1" "use_$backend; $2"; }
+
+t 'records load with their types; keys match columns by name' '
+	tbl=types_$DB
+	sql "DROP TABLE IF EXISTS $tbl" &&
+	sql "CREATE TABLE $tbl (id $BIG PRIMARY KEY, amount NUMERIC(12,2), ratio $DBL, name $TXT, ok $BOOL, born DATE, meta $JSON, n INTEGER DEFAULT 7)" &&
+	printf "%s\n" "{\"name\":\"Zürich\",\"id\":1,\"amount\":8147.16,\"ratio\":0.1,\"ok\":true,\"born\":\"2026-03-14\",\"meta\":{\"a\":[1,2]}}" \
+		"{\"id\":2,\"amount\":\"12.5\",\"ratio\":3,\"ok\":false,\"n\":null,\"meta\":\"s\"}" \
+		"{\"id\":3}" | etl-load-sql -t $tbl "$URL" &&
+	sql "SELECT id, amount, ratio, name, born, n FROM $tbl ORDER BY id" >got &&
+	printf "1\t8147.16\t0.1\tZürich\t2026-03-14\t7\n2\t12.50\t3.0\t\t\t\n3\t\t\t\t\t7\n" >want.sqlite &&
+	printf "1\t8147.16\t0.1\tZürich\t2026-03-14\t7\n2\t12.50\t3\t\t\t\n3\t\t\t\t\t7\n" >want &&
+	if [ $DB = sqlite ]; then
+		sed -i "s/\t12.50\t/\t12.5\t/" want.sqlite && expect_file_eq want.sqlite got
+	else
+		expect_file_eq want got
+	fi
+'
+
+t 'a value that does not convert is a data error naming column and value' '
+	tbl=bad_$DB
+	sql "DROP TABLE IF EXISTS $tbl" && sql "CREATE TABLE $tbl (id $BIG, amount $DBL)" &&
+	printf "{\"id\":1,\"amount\":1.5}\n{\"id\":2,\"amount\":\"abc\"}\n{\"id\":3,\"amount\":2}\n" >in &&
+	expect_status 65 etl-load-sql -t $tbl "$URL" <in 2>err &&
+	expect_grep "^etl-load-sql: stdin:2: column \"amount\": invalid value for type .*: \"abc\"$" err &&
+	expect_eq 1 "$(sql "SELECT count(*) FROM $tbl")" "rows committed before the bad one"
+'
+
+t 'an unknown key is a data error unless --ignore-unknown' '
+	tbl=unk_$DB
+	sql "DROP TABLE IF EXISTS $tbl" && sql "CREATE TABLE $tbl (id $BIG)" &&
+	echo "{\"id\":1,\"colour\":\"red\"}" >in &&
+	expect_status 65 etl-load-sql -t $tbl "$URL" <in 2>err &&
+	expect_output err "etl-load-sql: stdin:1: unknown column \"colour\" in table \"$tbl\" (use --ignore-unknown or --add-columns)" &&
+	etl-load-sql -t $tbl --ignore-unknown "$URL" <in &&
+	expect_eq 1 "$(sql "SELECT count(*) FROM $tbl")"
+'
+
+t '--add-columns adds a column for a new key' '
+	tbl=add_$DB
+	sql "DROP TABLE IF EXISTS $tbl" && sql "CREATE TABLE $tbl (id $BIG)" &&
+	printf "{\"id\":1}\n{\"id\":2,\"colour\":\"red\",\"size\":3}\n" | etl-load-sql -t $tbl --add-columns "$URL" &&
+	expect_eq "2	red	3" "$(sql "SELECT id, colour, size FROM $tbl WHERE id = 2")"
+'
+
+t '--create makes a missing table from the first record; without it exit 78' '
+	tbl=created_$DB
+	sql "DROP TABLE IF EXISTS $tbl" &&
+	echo "{\"id\":1,\"price\":2.5,\"name\":\"x\",\"ok\":true,\"tags\":[1]}" >in &&
+	expect_status 78 etl-load-sql -t $tbl "$URL" <in 2>err &&
+	expect_grep "table \"$tbl\" does not exist \(use --create to make it\)" err &&
+	etl-load-sql -t $tbl --create "$URL" <in &&
+	expect_eq "1	2.5	x" "$(sql "SELECT id, price, name FROM $tbl")"
+'
+
+t 'a batch with one bad row in the middle: the row is rejected, the rest committed' '
+	tbl=batch_$DB
+	sql "DROP TABLE IF EXISTS $tbl" && sql "CREATE TABLE $tbl (id $BIG PRIMARY KEY, v $BIG NOT NULL)" &&
+	awk "BEGIN { printf \"[\"; for (i = 1; i <= 100; i++) printf \"%s{\\\"id\\\":%d,\\\"v\\\":%s}\", (i > 1 ? \",\" : \"\"), i, (i == 57 ? \"null\" : i); print \"]\" }" >in &&
+	etl-load-sql -t $tbl --reject rej "$URL" <in &&
+	expect_eq 99 "$(sql "SELECT count(*) FROM $tbl")" &&
+	expect_lines 1 rej &&
+	jq -e ".where == \"stdin:1 (row 57)\" and .record.id == 57 and .program == \"etl-load-sql\"" rej
+'
+
+t 'without --reject, rows before the first bad row are committed, then exit 65' '
+	tbl=stop_$DB
+	sql "DROP TABLE IF EXISTS $tbl" && sql "CREATE TABLE $tbl (id $BIG PRIMARY KEY)" &&
+	printf "{\"id\":1}\n{\"id\":2}\n{\"id\":1}\n{\"id\":3}\n" >in &&
+	expect_status 65 etl-load-sql -t $tbl "$URL" <in 2>err &&
+	expect_grep "^etl-load-sql: stdin:3: " err &&
+	expect_eq "1 2" "$(sql "SELECT id FROM $tbl ORDER BY id" | tr "\n" " " | sed "s/ $//")"
+'
+
+t '--upsert updates existing keys, the last of duplicates wins' '
+	tbl=ups_$DB
+	sql "DROP TABLE IF EXISTS $tbl" && sql "CREATE TABLE $tbl (id $BIG PRIMARY KEY, v $TXT, w $BIG)" &&
+	printf "{\"id\":1,\"v\":\"a\",\"w\":1}\n{\"id\":2,\"v\":\"b\",\"w\":2}\n" | etl-load-sql -t $tbl "$URL" &&
+	printf "[{\"id\":1,\"v\":\"x\"},{\"id\":3,\"v\":\"c\"},{\"id\":3,\"v\":\"d\"}]\n" | etl-load-sql -t $tbl --upsert id "$URL" &&
+	expect_eq "1 x 1|2 b 2|3 d " "$(sql "SELECT id, v, w FROM $tbl ORDER BY id" | tr "\t\n" " |" | sed "s/|$//")"
+'
+
+t '--ignore-duplicates skips rows whose key exists' '
+	tbl=ign_$DB
+	sql "DROP TABLE IF EXISTS $tbl" && sql "CREATE TABLE $tbl (id $BIG PRIMARY KEY, v $TXT)" &&
+	echo "{\"id\":1,\"v\":\"first\"}" | etl-load-sql -t $tbl "$URL" &&
+	printf "{\"id\":1,\"v\":\"second\"}\n{\"id\":2,\"v\":\"new\"}\n" | etl-load-sql -t $tbl --ignore-duplicates "$URL" &&
+	expect_eq "1 first|2 new" "$(sql "SELECT id, v FROM $tbl ORDER BY id" | tr "\t\n" " |" | sed "s/|$//")"
+'
+
+t '--sql runs parameterised statements; a bad one is rejected' '
+	tbl=sqlm_$DB
+	sql "DROP TABLE IF EXISTS $tbl" && sql "CREATE TABLE $tbl (id $BIG, v $TXT)" &&
+	if [ $DB = pg ]; then p1=\$1 p2=\$2; else p1=? p2=?; fi &&
+	printf "%s\n" "{\"sql\":\"INSERT INTO $tbl VALUES ($p1, $p2)\",\"params\":[1,\"o'\''k; DROP TABLE $tbl\"]}" \
+		"{\"sql\":\"INSERT INTO nowhere_$DB VALUES (1)\"}" \
+		"{\"sql\":\"UPDATE $tbl SET v = $p1 WHERE id = $p2\",\"params\":[\"two\",1]}" >in &&
+	etl-load-sql --sql --reject rej "$URL" <in &&
+	expect_eq "1	two" "$(sql "SELECT id, v FROM $tbl")" &&
+	expect_lines 1 rej && jq -e ".where == \"stdin:2\"" rej
+'
+
+t '--init runs a SQL file before loading' '
+	tbl=init_$DB
+	sql "DROP TABLE IF EXISTS $tbl" &&
+	echo "CREATE TABLE $tbl (id $BIG);" >init.sql &&
+	echo "{\"id\":5}" | etl-load-sql -t $tbl --init init.sql "$URL" &&
+	expect_eq 5 "$(sql "SELECT id FROM $tbl")"
+'
+
+t 'hostile strings are read back byte-identical' '
+	tbl=hostile_$DB
+	sql "DROP TABLE IF EXISTS $tbl" && sql "CREATE TABLE $tbl (id $BIG PRIMARY KEY, s $TXT)" &&
+	head -c 1048576 /dev/zero | tr "\0" "q" >big &&
+	jq -nc --rawfile big big "[\"it'\''s\", \"back\\\\slash\", \"\\\\N\", \"NULL\", \"tab\\there\", \"new\\nline\", \"cr\\rhere\", \"\\u0001\\u001f\\u007f\", \"😀 𝄞 東京\", \"x\\\"); DROP TABLE $tbl; --\", \"\\\\\\\\\\\\\", \"\", \" \", \$big] | to_entries[] | {id: .key, s: .value}" >in &&
+	etl-load-sql -t $tbl "$URL" <in &&
+	jq -r ".s" in | od -c | md5sum >want &&
+	for i in $(seq 0 13); do
+		if [ $DB = my ]; then sql "SELECT HEX(s) FROM $tbl WHERE id = $i" | xxd -r -p; echo;
+		elif [ $DB = pg ]; then $ETL_TEST_PSQL -tA -c "SELECT encode(convert_to(s, '\''UTF8'\''), '\''hex'\'') FROM $tbl WHERE id = $i" | xxd -r -p; echo;
+		else sqlite3 "$T/test.db" "SELECT hex(s) FROM $tbl WHERE id = $i" | xxd -r -p; echo; fi
+	done | od -c | md5sum >got &&
+	expect_file_eq want got
+'
+
+t 'a control line is written only after the rows before it are committed' '
+	tbl=ack_$DB
+	sql "DROP TABLE IF EXISTS $tbl" && sql "CREATE TABLE $tbl (id $BIG)" &&
+	mkfifo in || exit 1
+	{ printf "{\"id\":1}\n{\"id\":2}\n{\"\$etl\":{\"checkpoint\":1}}\n"; sleep 3; printf "{\"id\":3}\n"; } >in &
+	etl-load-sql -t $tbl -T 10s "$URL" <in >acks &
+	loader=$!
+	for _ in $(seq 1 50); do [ -s acks ] && break; sleep 0.05; done
+	committed=$(sql "SELECT count(*) FROM $tbl")
+	expect_output acks "{\"\$etl\":{\"checkpoint\":1}}" &&
+	expect_eq 2 "$committed" "rows committed when the acknowledgement came" &&
+	wait $loader &&
+	expect_eq 3 "$(sql "SELECT count(*) FROM $tbl")"
+'
+
+t 'SIGTERM commits what is pending and exits 0' '
+	tbl=term_$DB
+	sql "DROP TABLE IF EXISTS $tbl" && sql "CREATE TABLE $tbl (id $BIG)" &&
+	mkfifo in || exit 1
+	{ printf "{\"id\":1}\n{\"id\":2}\n"; sleep 5; } >in &
+	writer=$!
+	etl-load-sql -t $tbl -T 1h "$URL" <in &
+	loader=$!
+	sleep 1; kill -TERM $loader; wait $loader; status=$?; kill $writer 2>/dev/null
+	expect_eq 0 $status "exit status" &&
+	expect_eq 2 "$(sql "SELECT count(*) FROM $tbl")"
+'
+done
+
+test_expect_success 'pg: a wrong password is exit 69 at once, and the password is never shown' '
+	need_pg
+	url=$(echo "$ETL_TEST_PGURL" | sed "s/etl%20pass%3A%2F%40/s3cret-wrong/")
+	start=$SECONDS
+	echo "{\"id\":1}" | expect_status 69 etl-load-sql -t x "$url" 2>err &&
+	expect_grep "password authentication failed" err &&
+	expect_no_grep "s3cret" err &&
+	test $((SECONDS - start)) -lt 5
+'
+
+test_expect_success 'my: a wrong password is exit 69 at once' '
+	need_my
+	url=$(echo "$ETL_TEST_MYURL" | sed "s/etl%20pass%3A%2F%40/s3cret-wrong/")
+	echo "{\"id\":1}" | expect_status 69 etl-load-sql -t x "$url" 2>err &&
+	expect_grep "Access denied" err &&
+	expect_no_grep "s3cret" err
+'
+
+test_expect_success 'an unreachable server is retried, then exit 69' '
+	port=$(free_port)
+	echo "{\"id\":1}" | expect_status 69 etl-load-sql --retry-for 1s -t x "postgresql://u:s3cret@127.0.0.1:$port/d" 2>err &&
+	expect_grep "retrying in" err &&
+	expect_grep "gave up after" err &&
+	expect_no_grep "s3cret" err
+'
+
+test_expect_success 'a malformed URL is exit 64 saying what is wrong' '
+	expect_status 64 etl-load-sql -t x "postgresql://u:s3cret@h:99999/d" </dev/null 2>err &&
+	expect_grep "^etl-load-sql: bad database URL: port out of range$" err &&
+	expect_status 64 etl-load-sql -t x </dev/null 2>err &&
+	expect_grep "no database URL" err
+'
+
+test_expect_success 'DATABASE_URL is used when no URL is given' '
+	sqlite3 "$T/env.db" "CREATE TABLE e (id INTEGER)" &&
+	echo "{\"id\":4}" | DATABASE_URL="sqlite:$T/env.db" etl-load-sql -t e &&
+	expect_eq 4 "$(sqlite3 "$T/env.db" "SELECT id FROM e")"
+'
