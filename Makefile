@@ -75,9 +75,20 @@ $(O)/tests/%.o: tests/unit/%.c
 $(O)/tests/%: $(O)/tests/%.o $(LIBETL)
 	$(CC) $(SAN) $(LDFLAGS) $< $(LIBETL) $(LIBS_all) $(LIBS_common) -o $@
 
+# Transforms: the examples users copy, and the benchmark's.
+TRANSFORMS = $(patsubst %.c,$(O)/%.so,$(wildcard examples/*.c) bench/total.c)
+LIBS_md5 = $(shell $(PKG_CONFIG) --libs nettle 2>/dev/null)
+$(O)/examples/%.so: examples/%.c lib/etl.h
+	@mkdir -p $(@D)
+	$(CC) $(STD) $(WARN) $(CFLAGS) $(SAN) -shared -fPIC -Ilib $(shell $(PKG_CONFIG) --cflags jansson) $< -o $@ $(LIBS_$*) -lm
+$(O)/bench/%.so: bench/%.c lib/etl.h
+	@mkdir -p $(@D)
+	$(CC) $(STD) $(WARN) $(CFLAGS) $(SAN) -shared -fPIC -Ilib $(shell $(PKG_CONFIG) --cflags jansson) $< -o $@
+all: $(TRANSFORMS)
+
 check: all $(UNIT_TESTS)
 	@tests/deps.sh
-	ETL_BIN=$(CURDIR)/$(BIN) ETL_UNIT=$(CURDIR)/$(O)/tests tests/run
+	ETL_BIN=$(CURDIR)/$(BIN) ETL_UNIT=$(CURDIR)/$(O)/tests ETL_TRANSFORMS=$(CURDIR)/$(O) tests/run
 
 bench: all
 	bench/run

@@ -125,11 +125,59 @@ jsonout_integer(struct buf *b, json_int_t i)
 	buf_add(b, p, tmp + sizeof tmp - p);
 }
 
+/*
+ * Most reals in records are short decimals (prices, rates).  If n / 10^k
+ * equals D for an integer n below 2^53, the decimal n·10^-k reads back as
+ * D: division is correctly rounded, so n / 10^k is the double nearest that
+ * decimal.  The smallest such k gives the shortest text, with no printf.
+ */
+static int
+short_decimal(struct buf *b, double d)
+{
+	static const double pow10[] = { 1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8 };
+	double a = fabs(d);
+
+	/* The range where %g prints plain decimals, zero and -0.0 aside. */
+	if (!(a >= 1e-4 && a < 1e15))
+		return 0;
+	for (int k = 0; k < 9; k++) {
+		double scaled = a * pow10[k];
+		char tmp[40], *p = tmp + sizeof tmp;
+		unsigned long long n;
+		int count = 0;
+
+		if (scaled >= 9007199254740992.0)  /* 2^53: n would be inexact */
+			return 0;
+		n = (unsigned long long)(scaled + 0.5);
+		if ((double)n / pow10[k] != a)
+			continue;
+		if (k == 0) {
+			*--p = '0';   /* "100.0": a real reads back as a real */
+			*--p = '.';
+		}
+		do {
+			if (k > 0 && count == k)
+				*--p = '.';
+			*--p = (char)('0' + n % 10);
+			n /= 10;
+			count++;
+		} while (n > 0 || count <= k);
+		if (d < 0)
+			*--p = '-';
+		buf_add(b, p, tmp + sizeof tmp - p);
+		return 1;
+	}
+	return 0;
+}
+
 void
 jsonout_real(struct buf *b, double d)
 {
 	char tmp[32];
 	int n = 0;
+
+	if (short_decimal(b, d))
+		return;
 	/*
 	 * For a normal double, a decimal of at most 15 digits that reads back
 	 * exactly is what %.15g prints (DBL_DIG is 15), trailing zeros

@@ -48,6 +48,8 @@ struct reader {
 	size_t max_line;
 	int skipping;            /* discarding the rest of a too-long line */
 
+	void (*on_wait)(void *arg);    /* before blocking: flush the output */
+	void *on_wait_arg;
 	unsigned long long consumed;   /* raw bytes read, for --progress */
 	unsigned long long total_size; /* of regular files; 0 if unknown */
 };
@@ -175,7 +177,10 @@ wait_input(struct reader *r, long timeout_ms)
 		enum sig_wait w = sig_wait_readable(r->fd, 0);
 
 		if (w == SIG_WAIT_TIMEOUT) {
-			writer_flush(&writer_stdout);
+			if (r->on_wait)
+				r->on_wait(r->on_wait_arg);
+			else
+				writer_flush(&writer_stdout);
 			w = sig_wait_readable(r->fd, timeout_ms);
 		}
 		if (w == SIG_WAIT_READY)
@@ -409,6 +414,13 @@ reader_next(struct reader *r, struct line *line, long timeout_ms)
 		if ((rc = fill(r, timeout_ms)) != 0)
 			return rc;
 	}
+}
+
+void
+reader_on_wait(struct reader *r, void (*hook)(void *arg), void *arg)
+{
+	r->on_wait = hook;
+	r->on_wait_arg = arg;
 }
 
 const char *

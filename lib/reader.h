@@ -60,6 +60,13 @@ void reader_close(struct reader *r);
 enum reader_status reader_next(struct reader *r, struct line *line,
     long timeout_ms);
 
+/*
+ * Replace what the reader does before it waits for input (by default:
+ * flush writer_stdout).  A program whose output belongs to another thread
+ * hands that thread the news instead.
+ */
+void reader_on_wait(struct reader *r, void (*hook)(void *arg), void *arg);
+
 /* Enlarge FD's pipe buffer when FD is a pipe (a speed-up only). */
 void pipe_widen(int fd);
 

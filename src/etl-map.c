@@ -1,0 +1,694 @@
+/*
+ * etl-map - run a transform (a shared object built against etl.h) on every
+ * record of an NDJSON stream.
+ *
+ * With -j 1 the main thread reads, maps and writes.  With -j N the main
+ * thread cuts the input into chunks of lines and deals them round-robin to
+ * N workers, each with its own transform instance; one output thread takes
+ * the mapped chunks back in the same round-robin order, so the output order
+ * is the input order.  Queues hold a few chunks each, so memory stays flat
+ * on an endless stream, and a partial chunk is dealt out whenever the
+ * reader is about to wait, so a lone record is not held back.
+ *
+ * Rejects and failures are events inside a chunk's output, handled by the
+ * output thread at their place: what came before them is written first, as
+ * with -j 1.  A crash in the transform is reported with the record it was
+ * working on, best effort, and exits 70.
+ */
+#define _GNU_SOURCE  /* RTLD_* flags and sigaltstack in glibc's headers */
+#include "etl.h"
+#include "exitcode.h"
+#include "jsonout.h"
+#include "line.h"
+#include "msg.h"
+#include "opt.h"
+#include "reader.h"
+#include "reject.h"
+#include "stats.h"
+#include "writer.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+enum { CHUNK_LINES = 512, CHUNK_BYTES = 256 * 1024, QUEUE_CHUNKS = 4, MAX_JOBS = 64 };
+
+static const struct opt options[] = {
+	{ 'j', "jobs", "N", "run N worker threads, each with its own instance (default 1)" },
+	{ 0, NULL, NULL, NULL }
+};
+
+static const char *so_path;                    /* as given, for messages */
+static const struct etl_transform *transform;
+
+/* ---- chunks: lines in, output and events out -------------------------- */
+
+struct chunk_line {
+	size_t off, len;
+	struct place place;
+	int too_long;            /* over --max-line: only its start is here */
+};
+
+struct event {
+	size_t out_off;          /* the output before it is written first */
+	int kind;                /* ETL_REJECT or ETL_FAIL */
+	char *where, *reason;
+	json_t *record;          /* the record, or NULL and raw */
+	char *raw;
+	size_t rawlen;
+};
+
+struct chunk {
+	struct buf in;
+	struct chunk_line *lines;
+	size_t nlines, cap;
+	struct buf out;
+	struct event *events;
+	size_t nevents, events_cap;
+	int last;                /* end of input: run finish() */
+};
+
+static struct chunk *
+chunk_new(void)
+{
+	struct chunk *c = calloc(1, sizeof *c);
+
+	if (!c)
+		msg_die(EXIT_SOFTWARE, NULL, "out of memory");
+	return c;
+}
+
+static void
+chunk_free(struct chunk *c)
+{
+	for (size_t i = 0; i < c->nevents; i++) {
+		free(c->events[i].where);
+		free(c->events[i].reason);
+		free(c->events[i].raw);
+		json_decref(c->events[i].record);
+	}
+	free(c->events);
+	free(c->lines);
+	buf_free(&c->in);
+	buf_free(&c->out);
+	free(c);
+}
+
+static void
+chunk_add_line(struct chunk *c, const struct line *line, int too_long)
+{
+	if (c->nlines == c->cap) {
+		c->cap = c->cap ? c->cap * 2 : 64;
+		if (!(c->lines = realloc(c->lines, c->cap * sizeof *c->lines)))
+			msg_die(EXIT_SOFTWARE, NULL, "out of memory");
+	}
+	c->lines[c->nlines++] = (struct chunk_line){ c->in.len, line->len,
+	    line->place, too_long };
+	buf_add(&c->in, line->data, line->len);
+}
+
+/* ---- instances and the host side of the ABI --------------------------- */
+
+struct instance {
+	struct etl_context ctx;  /* first: a context pointer is an instance pointer */
+	struct buf *out;         /* emitted records go here */
+	struct chunk *chunk;     /* -j N: events go into it; NULL: handled at once */
+	const struct place *place;
+	size_t element;          /* 1-based in a batch line, 0 otherwise */
+	int in_batch;
+	int reason_kind;
+	char reason[1024];
+	char where[PATH_MAX + 64];
+};
+
+static _Thread_local const struct place *crash_place;
+
+static const char *
+instance_where(struct instance *in)
+{
+	if (!in->place)
+		snprintf(in->where, sizeof in->where, "end of input");
+	else if (in->element)
+		snprintf(in->where, sizeof in->where, "%s:%lu (row %zu)",
+		    in->place->file, in->place->line, in->element);
+	else
+		place_format(in->place, in->where, sizeof in->where);
+	return in->where;
+}
+
+static int
+host_emit(struct etl_context *ctx, json_t *record)
+{
+	struct instance *in = (struct instance *)ctx;
+
+	if (!json_is_object(record)) {
+		json_decref(record);
+		return etl_fail(ctx, "emitted something that is not a JSON object");
+	}
+	jsonout_value(in->out, record);
+	buf_addc(in->out, in->in_batch ? ',' : '\n');
+	json_decref(record);
+	stats_add(&stats.records_out, 1);
+	return ETL_OK;
+}
+
+static void
+host_set_reason(struct etl_context *ctx, int kind, const char *fmt, va_list ap)
+{
+	struct instance *in = (struct instance *)ctx;
+
+	/* The first failure wins over a later reject of the same record. */
+	if (in->reason_kind == ETL_FAIL)
+		return;
+	in->reason_kind = kind;
+	vsnprintf(in->reason, sizeof in->reason, fmt, ap);
+}
+
+static const char *
+host_where(struct etl_context *ctx)
+{
+	return instance_where((struct instance *)ctx);
+}
+
+static const struct etl_host host = {
+	.size = sizeof(struct etl_host),
+	.emit = host_emit,
+	.set_reason = host_set_reason,
+	.where = host_where,
+};
+
+/* A bad record or a failure: handled now (-j 1) or queued in its place. */
+static void
+report(struct instance *in, int kind, const char *reason, json_t *record,
+    const char *raw, size_t rawlen)
+{
+	const char *where = instance_where(in);
+	struct chunk *c = in->chunk;
+	struct event *e;
+
+	if (!c) {
+		if (kind == ETL_FAIL)
+			msg_die(EXIT_SOFTWARE, so_path, "%s: %s", where, reason);
+		reject_record(where, reason, record, raw, rawlen);
+		return;
+	}
+	if (c->nevents == c->events_cap) {
+		c->events_cap = c->events_cap ? c->events_cap * 2 : 8;
+		c->events = realloc(c->events, c->events_cap * sizeof *c->events);
+		if (!c->events)
+			msg_die(EXIT_SOFTWARE, NULL, "out of memory");
+	}
+	e = &c->events[c->nevents++];
+	e->out_off = in->out->len;
+	e->kind = kind;
+	e->where = strdup(where);
+	e->reason = strdup(reason);
+	e->record = record ? json_incref(record) : NULL;
+	e->raw = raw ? strndup(raw, rawlen) : NULL;
+	e->rawlen = rawlen;
+}
+
+/* Map one record (borrowed); drop what it emitted if it is rejected. */
+static void
+map_record(struct instance *in, json_t *record, size_t element)
+{
+	size_t mark = in->out->len;
+	unsigned long long emitted = atomic_load(&stats.records_out);
+	int rc;
+
+	stats_add(&stats.records_in, 1);
+	in->element = element;
+	in->reason_kind = ETL_OK;
+	crash_place = in->place;
+	rc = transform->map(&in->ctx, record);
+	crash_place = NULL;
+	if (rc == ETL_OK && in->reason_kind != ETL_FAIL)
+		return;
+	if (rc == ETL_FAIL || in->reason_kind == ETL_FAIL) {
+		report(in, ETL_FAIL, in->reason_kind == ETL_FAIL ? in->reason
+		    : "the transform failed", record, NULL, 0);
+		return;
+	}
+	/* Rejected: what it emitted for this record does not count. */
+	in->out->len = mark;
+	atomic_store(&stats.records_out, emitted);
+	report(in, ETL_REJECT, in->reason_kind == ETL_REJECT ? in->reason
+	    : "rejected by the transform", record, NULL, 0);
+}
+
+static void
+map_batch(struct instance *in, const char *data, size_t len)
+{
+	char err[256];
+	enum line_kind kind;
+	json_t *batch = line_parse(data, len, &kind, err, sizeof err), *v;
+	size_t start = in->out->len, i;
+
+	if (!batch) {
+		stats_add(&stats.records_in, 1);
+		report(in, ETL_REJECT, err, NULL, data, len);
+		return;
+	}
+	buf_addc(in->out, '[');
+	in->in_batch = 1;
+	json_array_foreach(batch, i, v) {
+		if (json_is_object(v)) {
+			map_record(in, v, i + 1);
+			continue;
+		}
+		stats_add(&stats.records_in, 1);
+		in->element = i + 1;
+		report(in, ETL_REJECT, "not a JSON object", v, NULL, 0);
+	}
+	in->in_batch = 0;
+	in->element = 0;
+	json_decref(batch);
+	/* A batch keeps its outputs together; one that kept none is dropped. */
+	if (in->out->len == start + 1) {
+		in->out->len = start;
+	} else {
+		in->out->data[in->out->len - 1] = ']';
+		buf_addc(in->out, '\n');
+	}
+}
+
+static void
+map_line(struct instance *in, const char *data, size_t len,
+    const struct place *place)
+{
+	char err[256];
+	enum line_kind kind = line_kind_fast(data, len);
+	json_t *v;
+
+	in->place = place;
+	in->element = 0;
+	switch (kind) {
+	case LINE_CONTROL:
+		buf_add(in->out, data, len);
+		buf_addc(in->out, '\n');
+		return;
+	case LINE_BATCH:
+		map_batch(in, data, len);
+		return;
+	default:
+		break;
+	}
+	v = line_parse(data, len, &kind, err, sizeof err);
+	if (v && kind == LINE_RECORD) {
+		map_record(in, v, 0);
+	} else {
+		stats_add(&stats.records_in, 1);
+		if (v)
+			snprintf(err, sizeof err, "not a JSON object or array");
+		report(in, ETL_REJECT, err, NULL, data, len);
+	}
+	json_decref(v);
+}
+
+static void
+run_finish(struct instance *in)
+{
+	in->place = NULL;
+	in->element = 0;
+	in->reason_kind = ETL_OK;
+	if (transform->finish && (transform->finish(&in->ctx) != ETL_OK ||
+	    in->reason_kind == ETL_FAIL))
+		report(in, ETL_FAIL, in->reason_kind == ETL_FAIL ? in->reason
+		    : "finish failed", NULL, NULL, 0);
+}
+
+/* ---- loading ---------------------------------------------------------- */
+
+static void
+load_transform(const char *path)
+{
+	char local[PATH_MAX];
+	struct stat st;
+	void *handle;
+
+	if (stat(path, &st) != 0)
+		msg_die(EXIT_NOINPUT, path, "%s", strerror(errno));
+	/* "order.so" means the file here, not a search of the library path. */
+	if (!strchr(path, '/')) {
+		snprintf(local, sizeof local, "./%s", path);
+		path = local;
+	}
+	if (!(handle = dlopen(path, RTLD_NOW | RTLD_LOCAL)))
+		msg_die(EXIT_CONFIG, so_path, "cannot load: %s", dlerror());
+	if (!(transform = dlsym(handle, "etl_transform")))
+		msg_die(EXIT_CONFIG, so_path, "no etl_transform descriptor: declare"
+		    " one with ETL_TRANSFORM(...) from etl.h");
+	if (transform->abi_version != ETL_ABI_VERSION)
+		msg_die(EXIT_CONFIG, so_path, "built for transform ABI version %u;"
+		    " this etl-map speaks version %d: rebuild it against this etl.h",
+		    transform->abi_version, ETL_ABI_VERSION);
+	if (transform->size < sizeof(struct etl_transform))
+		msg_die(EXIT_CONFIG, so_path, "its descriptor is %zu bytes, expected"
+		    " %zu: rebuild it against this etl.h", transform->size,
+		    sizeof(struct etl_transform));
+	if (!transform->map)
+		msg_die(EXIT_CONFIG, so_path, "the descriptor has no map function");
+}
+
+static struct instance *
+new_instance(int argc, char **argv)
+{
+	struct instance *in = calloc(1, sizeof *in);
+
+	if (!in)
+		msg_die(EXIT_SOFTWARE, NULL, "out of memory");
+	in->ctx.host = &host;
+	if (transform->init && (transform->init(&in->ctx, argc, argv) != ETL_OK ||
+	    in->reason_kind == ETL_FAIL))
+		msg_die(EXIT_CONFIG, so_path, "init failed: %s",
+		    in->reason_kind ? in->reason : "no reason given");
+	return in;
+}
+
+static void
+free_instance(struct instance *in)
+{
+	if (transform->cleanup)
+		transform->cleanup(&in->ctx);
+	free(in);
+}
+
+/* ---- crashes ------------------------------------------------------------ */
+
+static void
+append(char *buf, size_t *n, size_t size, const char *s)
+{
+	while (*s && *n < size - 1)
+		buf[(*n)++] = *s++;
+}
+
+/* Async-signal-safe: only write(2) and hand-made number formatting. */
+static void
+on_crash(int signo)
+{
+	char msg[PATH_MAX + 256], num[24], *p = num + sizeof num;
+	const char *name = signo == SIGSEGV ? "SIGSEGV" : signo == SIGBUS ? "SIGBUS"
+	    : signo == SIGFPE ? "SIGFPE" : signo == SIGILL ? "SIGILL" : "SIGABRT";
+	size_t n = 0;
+
+	append(msg, &n, sizeof msg, msg_program);
+	append(msg, &n, sizeof msg, ": ");
+	append(msg, &n, sizeof msg, so_path);
+	append(msg, &n, sizeof msg, ": crashed (");
+	append(msg, &n, sizeof msg, name);
+	append(msg, &n, sizeof msg, ")");
+	if (crash_place) {
+		unsigned long line = crash_place->line;
+
+		*--p = '\0';
+		do
+			*--p = (char)('0' + line % 10);
+		while ((line /= 10) != 0);
+		append(msg, &n, sizeof msg, " on ");
+		append(msg, &n, sizeof msg, crash_place->file);
+		append(msg, &n, sizeof msg, ":");
+		append(msg, &n, sizeof msg, p);
+	}
+	append(msg, &n, sizeof msg, "\n");
+	if (write(STDERR_FILENO, msg, n) < 0)
+		_exit(EXIT_SOFTWARE);
+	_exit(EXIT_SOFTWARE);
+}
+
+/* Each thread gets a signal stack, so a stack overflow is reported too. */
+static void
+crash_stack(void)
+{
+	stack_t ss = { .ss_size = 64 * 1024 };
+
+	if ((ss.ss_sp = malloc(ss.ss_size)))
+		sigaltstack(&ss, NULL);
+}
+
+static void
+install_crash_handlers(void)
+{
+	static const int signals[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT };
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_crash;
+	sa.sa_flags = SA_ONSTACK | SA_RESETHAND;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof signals / sizeof signals[0]; i++)
+		sigaction(signals[i], &sa, NULL);
+	crash_stack();
+}
+
+/* ---- -j 1 ---------------------------------------------------------------- */
+
+static void
+reject_too_long(struct instance *in, const char *data, size_t len,
+    const struct place *place)
+{
+	in->place = place;
+	in->element = 0;
+	stats_add(&stats.records_in, 1);
+	report(in, ETL_REJECT, "line longer than --max-line", NULL, data, len);
+}
+
+static void
+run_single(struct reader *r, struct instance *in)
+{
+	struct line line;
+	enum reader_status st;
+
+	in->out = &writer_stdout.buf;
+	while ((st = reader_next(r, &line, -1)) != READER_EOF) {
+		if (st == READER_TOOLONG)
+			reject_too_long(in, line.data, line.len, &line.place);
+		else
+			map_line(in, line.data, line.len, &line.place);
+		writer_maybe_flush(&writer_stdout);
+	}
+	run_finish(in);
+}
+
+/* ---- -j N ---------------------------------------------------------------- */
+
+struct queue {
+	struct chunk *items[QUEUE_CHUNKS];
+	size_t head, count;
+	pthread_mutex_t lock;
+	pthread_cond_t changed;
+};
+
+static void
+queue_init(struct queue *q)
+{
+	memset(q, 0, sizeof *q);
+	pthread_mutex_init(&q->lock, NULL);
+	pthread_cond_init(&q->changed, NULL);
+}
+
+static void
+queue_put(struct queue *q, struct chunk *c)
+{
+	pthread_mutex_lock(&q->lock);
+	while (q->count == QUEUE_CHUNKS)
+		pthread_cond_wait(&q->changed, &q->lock);
+	q->items[(q->head + q->count++) % QUEUE_CHUNKS] = c;
+	pthread_cond_broadcast(&q->changed);
+	pthread_mutex_unlock(&q->lock);
+}
+
+/* The next chunk; with WAIT 0, NULL when there is none yet. */
+static struct chunk *
+queue_take(struct queue *q, int wait)
+{
+	struct chunk *c = NULL;
+
+	pthread_mutex_lock(&q->lock);
+	while (q->count == 0 && wait)
+		pthread_cond_wait(&q->changed, &q->lock);
+	if (q->count > 0) {
+		c = q->items[q->head];
+		q->head = (q->head + 1) % QUEUE_CHUNKS;
+		q->count--;
+		pthread_cond_broadcast(&q->changed);
+	}
+	pthread_mutex_unlock(&q->lock);
+	return c;
+}
+
+struct worker {
+	pthread_t thread;
+	struct instance *in;
+	struct queue todo, done;
+};
+
+static struct worker *workers;
+static int nworkers;
+static struct chunk *filling;     /* the chunk the reader is filling */
+static unsigned long next_seq;    /* the next chunk's number */
+
+static void *
+worker_main(void *arg)
+{
+	struct worker *w = arg;
+
+	crash_stack();
+	for (;;) {
+		struct chunk *c = queue_take(&w->todo, 1);
+
+		w->in->out = &c->out;
+		w->in->chunk = c;
+		if (c->last) {
+			run_finish(w->in);
+			queue_put(&w->done, c);
+			return NULL;
+		}
+		for (size_t i = 0; i < c->nlines; i++) {
+			const struct chunk_line *l = &c->lines[i];
+
+			if (l->too_long)
+				reject_too_long(w->in, c->in.data + l->off, l->len, &l->place);
+			else
+				map_line(w->in, c->in.data + l->off, l->len, &l->place);
+		}
+		queue_put(&w->done, c);
+	}
+}
+
+static void
+deal(struct chunk *c)
+{
+	queue_put(&workers[next_seq++ % nworkers].todo, c);
+}
+
+/* Before the reader waits: deal out the partial chunk at once. */
+static void
+deal_partial(void *arg)
+{
+	(void)arg;
+	if (filling && filling->nlines > 0) {
+		deal(filling);
+		filling = NULL;
+	}
+}
+
+/* Write a mapped chunk, handling its events at their places. */
+static void
+write_chunk(struct chunk *c)
+{
+	size_t done = 0;
+
+	for (size_t i = 0; i < c->nevents; i++) {
+		struct event *e = &c->events[i];
+
+		writer_add(&writer_stdout, c->out.data + done, e->out_off - done);
+		done = e->out_off;
+		if (e->kind == ETL_FAIL)
+			msg_die(EXIT_SOFTWARE, so_path, "%s: %s", e->where, e->reason);
+		reject_record(e->where, e->reason, e->record, e->raw, e->rawlen);
+	}
+	writer_add(&writer_stdout, c->out.data + done, c->out.len - done);
+}
+
+static void *
+output_main(void *arg)
+{
+	unsigned long seq = 0;
+	int finished = 0;
+
+	(void)arg;
+	crash_stack();
+	while (finished < nworkers) {
+		struct queue *q = &workers[seq++ % nworkers].done;
+		struct chunk *c = queue_take(q, 0);
+
+		if (!c) {
+			/* Nothing ready: what we have goes out before we wait. */
+			writer_flush(&writer_stdout);
+			c = queue_take(q, 1);
+		}
+		write_chunk(c);
+		finished += c->last;
+		chunk_free(c);
+	}
+	writer_flush(&writer_stdout);
+	return NULL;
+}
+
+static void
+run_parallel(struct reader *r, int argc, char **argv)
+{
+	pthread_t output;
+	struct line line;
+	enum reader_status st;
+
+	workers = calloc(nworkers, sizeof *workers);
+	for (int i = 0; i < nworkers; i++) {
+		workers[i].in = new_instance(argc, argv);
+		queue_init(&workers[i].todo);
+		queue_init(&workers[i].done);
+		pthread_create(&workers[i].thread, NULL, worker_main, &workers[i]);
+	}
+	pthread_create(&output, NULL, output_main, NULL);
+	reader_on_wait(r, deal_partial, NULL);
+	while ((st = reader_next(r, &line, -1)) != READER_EOF) {
+		if (!filling)
+			filling = chunk_new();
+		chunk_add_line(filling, &line, st == READER_TOOLONG);
+		if (filling->nlines >= CHUNK_LINES || filling->in.len >= CHUNK_BYTES)
+			deal_partial(NULL);
+	}
+	deal_partial(NULL);
+	for (int i = 0; i < nworkers; i++) {
+		struct chunk *c = chunk_new();
+
+		c->last = 1;
+		deal(c);
+	}
+	for (int i = 0; i < nworkers; i++)
+		pthread_join(workers[i].thread, NULL);
+	pthread_join(output, NULL);
+	for (int i = 0; i < nworkers; i++)
+		free_instance(workers[i].in);
+	free(workers);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct opt_parser p;
+	struct reader *r;
+	int c;
+
+	nworkers = 1;
+	opt_begin(&p, argc, argv, "[OPTION]... TRANSFORM.so [ARG]... [< INPUT]",
+	    "Run a transform on every NDJSON record of standard input.",
+	    options, OPT_INPUT);
+	while ((c = opt_next(&p)) != -1)
+		if (c == 'j')
+			nworkers = (int)opt_count(&p, 1, MAX_JOBS);
+	if (p.ind >= argc)
+		opt_usage_error(&p, "no transform: give the path of a .so");
+	so_path = argv[p.ind];
+	load_transform(so_path);
+	install_crash_handlers();
+	r = reader_open(NULL, 0, opt_common.max_line);
+	if (nworkers == 1) {
+		struct instance *in = new_instance(argc - p.ind - 1, argv + p.ind + 1);
+
+		run_single(r, in);
+		writer_flush(&writer_stdout);
+		free_instance(in);
+	} else {
+		run_parallel(r, argc - p.ind - 1, argv + p.ind + 1);
+	}
+	reader_close(r);
+	msg_exit(EXIT_DONE);
+}
