@@ -10,6 +10,12 @@ _etl_options() {
 	case $1 in
 	etl-batch)
 		echo "-n --count -b --bytes -t --time --by --unbatch --validate $_etl_input" ;;
+	etl-map)
+		echo "-j --jobs $_etl_input" ;;
+	etl-load-sql)
+		echo "-t --table -n --rows -T --max-delay --upsert --ignore-duplicates
+			--create --add-columns --ignore-unknown --init --sql --retry-for
+			$_etl_input" ;;
 	esac
 	echo "-h -V -q -v $_etl_common"
 }
@@ -18,6 +24,7 @@ _etl_options() {
 _etl_file_argument() {
 	case $1 in
 	--reject) echo "*" ;;
+	--init) echo "*.sql" ;;
 	*) return 1 ;;
 	esac
 }
@@ -26,6 +33,7 @@ _etl_file_argument() {
 _etl_value_argument() {
 	case $1 in
 	-n|--count|-b|--bytes|-t|--time|--by|--max-line|--max-rejects) return 0 ;;
+	-j|--jobs|--table|--rows|-T|--max-delay|--upsert|--retry-for) return 0 ;;
 	*) return 1 ;;
 	esac
 }
@@ -56,8 +64,15 @@ _etl() {
 		return
 	fi
 	case $prog in
-	etl-batch)
+	etl-batch|etl-load-sql)
 		_etl_files "*.@(ndjson|jsonl|json|gz)" ;;
+	etl-map)
+		# the transform first, then its own arguments
+		local i
+		for ((i = 1; i < COMP_CWORD; i++)); do
+			[[ ${COMP_WORDS[i]} == *.so ]] && return
+		done
+		_etl_files "*.so" ;;
 	esac
 }
 

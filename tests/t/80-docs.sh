@@ -20,7 +20,7 @@ man_options() {
 
 bash_options() {
 	bash -c '. "$1/completion/etl.bash"; _etl_options "$2"' _ "$ETL_TOP" "$1" |
-		tr " " "\n" | grep -E '^--' | sort -u
+		tr -s " \t" "\n\n" | grep -E "^--" | sort -u
 }
 
 # The zsh file: the options in the program's case branch, plus the shared
@@ -91,4 +91,11 @@ test_expect_success 'the zsh completion loads under zsh -f with compinit' '
 		for p in $(echo $programs); do
 			[[ \${_comps[\$p]} == _etl ]] || { print -u2 \"no completion for \$p\"; exit 1; }
 		done"
+'
+
+test_expect_success 'bash completes .so files for etl-map and .sql after --init' '
+	: >a.so && : >b.ndjson && : >c.sql &&
+	expect_eq "a.so" "$(complete_bash etl-map "")" &&
+	expect_eq "c.sql" "$(complete_bash etl-load-sql --init "")" &&
+	expect_eq "--jobs" "$(complete_bash etl-map --jo)"
 '
