@@ -46,7 +46,7 @@ UNIT_TESTS = $(patsubst tests/unit/%.c,$(O)/tests/%,$(wildcard tests/unit/*.c))
 LIBS_common = $(shell $(PKG_CONFIG) --libs jansson zlib) -pthread -lm
 LIBS_etl-map = -ldl
 LIBS_etl-load-sql = $(shell $(PKG_CONFIG) --libs libpq libmariadb sqlite3 2>/dev/null)
-LIBS_etl-extract-http = $(shell $(PKG_CONFIG) --libs libmicrohttpd gnutls 2>/dev/null)
+LIBS_etl-extract-http = $(shell $(PKG_CONFIG) --libs libmicrohttpd gnutls nettle 2>/dev/null)
 LIBS_all = $(LIBS_etl-map) $(LIBS_etl-load-sql) $(LIBS_etl-extract-http)
 
 .PHONY: all check check-san install uninstall bench clean demo fuzz

@@ -70,8 +70,10 @@ sig_wait_readable(int fd, long timeout_ms)
 		tsp = &ts;
 	}
 	FD_ZERO(&readable);
-	FD_SET(fd, &readable);
-	n = pselect(fd + 1, &readable, NULL, NULL, tsp, &unblocked);
+	if (fd >= 0)
+		FD_SET(fd, &readable);
+	/* With no fd this is a plain wait for a signal or the timeout. */
+	n = pselect(fd + 1, fd >= 0 ? &readable : NULL, NULL, NULL, tsp, &unblocked);
 	if (n < 0)
 		return errno == EINTR ? SIG_WAIT_SIGNAL : SIG_WAIT_READY;
 	return n == 0 ? SIG_WAIT_TIMEOUT : SIG_WAIT_READY;

@@ -27,7 +27,8 @@ enum sig_wait {
 	SIG_WAIT_SIGNAL,    /* a signal arrived: check sig_stop and sig_stats */
 };
 
-/* Wait until FD is readable, TIMEOUT_MS (-1: no limit) passes or a signal. */
+/* Wait until FD is readable, TIMEOUT_MS (-1: no limit) passes or a signal;
+ * FD -1 waits for a signal or the timeout only. */
 enum sig_wait sig_wait_readable(int fd, long timeout_ms);
 
 /* Serve a pending SIGUSR1 by printing the stats line; cheap when none. */

@@ -1,0 +1,251 @@
+/* httpbody.c - request bodies to records (see httpbody.h). */
+#include "httpbody.h"
+#include "jsonout.h"
+#include "line.h"
+
+#include <microhttpd.h>
+#include <nettle/base64.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int
+is_control(const json_t *v)
+{
+	return line_is_control(v);
+}
+
+/* Append V (an object) as a line; -1 with a reason if it is not a record. */
+static int
+add_record(const json_t *v, size_t index, struct buf *out, char *err,
+    size_t errsize)
+{
+	if (!json_is_object(v)) {
+		snprintf(err, errsize, "element %zu is not a JSON object", index);
+		return -1;
+	}
+	if (is_control(v)) {
+		snprintf(err, errsize, "element %zu: objects whose only key is"
+		    " \"$etl\" are reserved", index);
+		return -1;
+	}
+	jsonout_value(out, v);
+	buf_addc(out, '\n');
+	return 0;
+}
+
+static long
+ndjson_records(const char *body, size_t len, struct buf *out, char *err,
+    size_t errsize)
+{
+	const char *p = body, *end = body + len;
+	long n = 0;
+	size_t line = 0;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', end - p), *stop = nl ? nl : end;
+		size_t l = stop - p;
+		json_error_t e;
+		json_t *v;
+
+		line++;
+		while (l > 0 && (p[l - 1] == '\r' || p[l - 1] == ' ' || p[l - 1] == '\t'))
+			l--;
+		if (l > 0) {
+			v = json_loadb(p, l, LINE_JSON_FLAGS, &e);
+			if (!v) {
+				snprintf(err, errsize, "line %zu: invalid JSON: %s at column %d",
+				    line, e.text, e.column);
+				return -1;
+			}
+			if (add_record(v, line, out, err, errsize) != 0) {
+				snprintf(err, errsize, "line %zu is not a JSON object", line);
+				json_decref(v);
+				return -1;
+			}
+			json_decref(v);
+			n++;
+		}
+		p = nl ? nl + 1 : end;
+	}
+	return n;
+}
+
+static long
+json_records(const char *body, size_t len, struct buf *out, char *err,
+    size_t errsize)
+{
+	json_error_t e;
+	json_t *v = json_loadb(body, len, LINE_JSON_FLAGS, &e), *elem;
+	long n = 0;
+	size_t i;
+
+	if (!v) {
+		/* Not one JSON text: NDJSON, if every line is one. */
+		size_t mark = out->len;
+		char ndjson_err[256];
+		long count = memchr(body, '\n', len)
+		    ? ndjson_records(body, len, out, ndjson_err, sizeof ndjson_err) : -1;
+
+		if (count >= 0)
+			return count;
+		out->len = mark;
+		snprintf(err, errsize, "invalid JSON: %s at line %d, column %d",
+		    e.text, e.line, e.column);
+		return -1;
+	}
+	if (json_is_object(v)) {
+		n = add_record(v, 1, out, err, errsize) == 0 ? 1 : -1;
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, elem) {
+			if (add_record(elem, i + 1, out, err, errsize) != 0) {
+				n = -1;
+				break;
+			}
+			n++;
+		}
+	} else {
+		snprintf(err, errsize, "the body is not a JSON object or array");
+		n = -1;
+	}
+	json_decref(v);
+	return n;
+}
+
+void
+httpbody_add_field(json_t *obj, const char *key, json_t *value)
+{
+	json_t *old = json_object_get(obj, key);
+
+	if (!old) {
+		json_object_set_new(obj, key, value);
+	} else if (json_is_array(old)) {
+		json_array_append_new(old, value);
+	} else {
+		json_t *list = json_array();
+
+		json_array_append(list, old);
+		json_array_append_new(list, value);
+		json_object_set_new(obj, key, list);
+	}
+}
+
+/*
+ * application/x-www-form-urlencoded decoding of P[0..N) into OUT (n + 1
+ * bytes): '+' is a space, and libmicrohttpd's unescaper does the %XX.
+ * Returns the decoded length.
+ */
+static long
+form_decode(const char *p, size_t n, char *out)
+{
+	for (size_t i = 0; i < n; i++)
+		out[i] = p[i] == '+' ? ' ' : p[i];
+	out[n] = '\0';
+	return (long)MHD_http_unescape(out);
+}
+
+static long
+form_records(const char *body, size_t len, struct buf *out, char *err,
+    size_t errsize)
+{
+	json_t *obj = json_object();
+	const char *p = body, *end = body + len;
+	char *scratch = malloc(len + 1);
+
+	while (scratch && p < end) {
+		const char *amp = memchr(p, '&', end - p), *stop = amp ? amp : end;
+		const char *eq = memchr(p, '=', stop - p);
+		long klen, vlen;
+		json_t *value;
+		char *key;
+
+		if (stop == p) {
+			p = stop + 1;
+			continue;
+		}
+		klen = form_decode(p, (eq ? eq : stop) - p, scratch);
+		if (klen <= 0 || memchr(scratch, '\0', klen)) {
+			snprintf(err, errsize, "malformed form field name");
+			goto fail;
+		}
+		key = strndup(scratch, klen);
+		vlen = eq ? form_decode(eq + 1, stop - eq - 1, scratch) : 0;
+		value = vlen >= 0 ? json_stringn(scratch, vlen) : NULL;
+		if (!value || !key) {
+			snprintf(err, errsize, "form field \"%s\": not UTF-8 text",
+			    key ? key : "?");
+			free(key);
+			goto fail;
+		}
+		httpbody_add_field(obj, key, value);
+		free(key);
+		p = amp ? amp + 1 : end;
+	}
+	free(scratch);
+	if (json_object_size(obj) == 0) {
+		json_decref(obj);
+		snprintf(err, errsize, "the form has no fields");
+		return -1;
+	}
+	if (add_record(obj, 1, out, err, errsize) != 0) {
+		json_decref(obj);
+		return -1;
+	}
+	json_decref(obj);
+	return 1;
+fail:
+	free(scratch);
+	json_decref(obj);
+	return -1;
+}
+
+long
+httpbody_records(enum httpbody_kind kind, const char *body, size_t len,
+    struct buf *out, char *err, size_t errsize)
+{
+	size_t mark = out->len;
+	long n;
+
+	switch (kind) {
+	case HTTPBODY_NDJSON:
+		n = ndjson_records(body, len, out, err, errsize);
+		break;
+	case HTTPBODY_FORM: {
+		/* `curl -d @order.json` labels JSON as a form: take it as JSON. */
+		json_error_t e;
+		json_t *v = json_loadb(body, len, LINE_JSON_FLAGS, &e);
+		int is_json = v && (json_is_object(v) || json_is_array(v));
+
+		json_decref(v);
+		n = is_json ? json_records(body, len, out, err, errsize)
+		    : form_records(body, len, out, err, errsize);
+		break;
+	}
+	default:
+		n = json_records(body, len, out, err, errsize);
+		break;
+	}
+	if (n < 0)
+		out->len = mark;
+	return n;
+}
+
+json_t *
+httpbody_envelope_value(const char *body, size_t len)
+{
+	json_error_t e;
+	json_t *v = len ? json_loadb(body, len, LINE_JSON_FLAGS, &e) : NULL;
+	char *b64;
+
+	if (v)
+		return v;
+	if ((v = json_stringn(body, len)))
+		return v;
+	b64 = malloc(BASE64_ENCODE_RAW_LENGTH(len) + 1);
+	if (!b64)
+		return json_null();
+	base64_encode_raw((char *)b64, len, (const uint8_t *)body);
+	v = json_stringn(b64, BASE64_ENCODE_RAW_LENGTH(len));
+	free(b64);
+	return v;
+}

@@ -1,0 +1,789 @@
+/*
+ * etl-extract-http - an HTTP/1.1 server (libmicrohttpd) that turns webhook
+ * requests into NDJSON records on stdout.
+ *
+ * A request is all or nothing: its body is read whole (within --max-body,
+ * after decompression), checked (token, HMAC), decoded into records, and
+ * those records are appended to the output in one go under a lock, so
+ * records of different requests never interleave.  Only then is it
+ * answered 202.  One thread writes the output; when it cannot keep up,
+ * requests wait up to --queue-timeout for room and are then answered 503,
+ * so memory stays bounded.  If stdout closes, every request gets 503 and
+ * the program exits 74.
+ *
+ * SIGTERM stops accepting, lets the requests in hand finish, writes all
+ * that was answered 202 and exits 0.
+ */
+#define _GNU_SOURCE  /* struct addrinfo flags, timegm */
+#include "buf.h"
+#include "exitcode.h"
+#include "httpbody.h"
+#include "jsonout.h"
+#include "msg.h"
+#include "opt.h"
+#include "sig.h"
+#include "stats.h"
+#include "writer.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <nettle/hmac.h>
+#include <nettle/memops.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <zlib.h>
+
+enum {
+	KEY_ENVELOPE = OPT_LONG, KEY_TOKEN_FILE, KEY_HMAC_SECRET_FILE,
+	KEY_HMAC_HEADER, KEY_TLS_CERT, KEY_TLS_KEY, KEY_MAX_BODY,
+	KEY_MAX_CONNECTIONS, KEY_IDLE_TIMEOUT, KEY_QUEUE_TIMEOUT, KEY_MAX_HEADERS,
+	KEY_THREADS,
+};
+
+static const struct opt options[] = {
+	{ KEY_ENVELOPE, "envelope", NULL, "wrap each request: method, path, query, headers, body" },
+	{ KEY_TOKEN_FILE, "token-file", "FILE", "require Authorization: Bearer <the token in FILE>" },
+	{ KEY_HMAC_SECRET_FILE, "hmac-secret-file", "FILE", "require an HMAC-SHA256 of the body with this secret" },
+	{ KEY_HMAC_HEADER, "hmac-header", "NAME", "the signature header (default X-Hub-Signature-256)" },
+	{ KEY_TLS_CERT, "tls-cert", "FILE", "serve HTTPS with this certificate (PEM)" },
+	{ KEY_TLS_KEY, "tls-key", "FILE", "and this private key (PEM)" },
+	{ KEY_MAX_BODY, "max-body", "SIZE", "largest body, after decompression (default 10M)" },
+	{ KEY_MAX_CONNECTIONS, "max-connections", "N", "most connections at once (default 1000)" },
+	{ KEY_IDLE_TIMEOUT, "idle-timeout", "DURATION", "close a connection idle this long (default 30s)" },
+	{ KEY_QUEUE_TIMEOUT, "queue-timeout", "DURATION", "wait this long for output room, then 503 (default 5s)" },
+	{ KEY_MAX_HEADERS, "max-headers", "SIZE", "memory for a request's headers (default 32K)" },
+	{ KEY_THREADS, "threads", "N", "server threads (default: one per core)" },
+	{ 0, NULL, NULL, NULL }
+};
+
+static struct {
+	const char *listen;
+	const char *path;            /* NULL: any path */
+	int envelope;
+	char *token;
+	char *hmac_secret;
+	size_t hmac_secret_len;
+	const char *hmac_header;
+	char *tls_cert, *tls_key;
+	size_t max_body;
+	unsigned max_connections;
+	unsigned idle_timeout_s;
+	long long queue_timeout_ms;
+	size_t max_headers;
+	unsigned threads;
+} conf = {
+	.hmac_header = "X-Hub-Signature-256", .max_body = 10 << 20,
+	.max_connections = 1000, .idle_timeout_s = 30, .queue_timeout_ms = 5000,
+	.max_headers = 32 << 10,
+};
+
+/* ---- the output: one writer thread, bounded ---------------------------- */
+
+enum { OUTPUT_LIMIT = 8 << 20 };
+
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t changed;
+	struct buf pending;          /* appended by requests, taken by the writer */
+	int writing;                 /* the writer holds a batch outside the lock */
+	int stopping;
+	int broken;                  /* stdout failed: errno */
+} output = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, BUF_INIT, 0, 0, 0 };
+
+static void *
+output_main(void *arg)
+{
+	struct buf batch = BUF_INIT;
+
+	(void)arg;
+	pthread_mutex_lock(&output.lock);
+	for (;;) {
+		while (output.pending.len == 0 && !output.stopping)
+			pthread_cond_wait(&output.changed, &output.lock);
+		if (output.pending.len == 0)
+			break;
+		/* Swap buffers: requests keep appending while we write. */
+		{
+			struct buf tmp = batch;
+
+			batch = output.pending;
+			output.pending = tmp;
+			output.pending.len = 0;
+		}
+		output.writing = 1;
+		pthread_mutex_unlock(&output.lock);
+		writer_stdout.buf = batch;
+		if (!output.broken && writer_try_flush(&writer_stdout) < 0)
+			output.broken = errno;
+		batch = writer_stdout.buf;
+		batch.len = 0;
+		writer_stdout.buf = (struct buf)BUF_INIT;
+		pthread_mutex_lock(&output.lock);
+		output.writing = 0;
+		pthread_cond_broadcast(&output.changed);
+	}
+	pthread_mutex_unlock(&output.lock);
+	buf_free(&batch);
+	return NULL;
+}
+
+/* Hand LINES (N records) to the output; 0, or -1 when it cannot take them. */
+static int
+output_append(const struct buf *lines, long n)
+{
+	struct timespec deadline;
+	int rc = 0;
+
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += conf.queue_timeout_ms / 1000;
+	deadline.tv_nsec += (conf.queue_timeout_ms % 1000) * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&output.lock);
+	while (!output.broken && output.pending.len > 0 &&
+	    output.pending.len + lines->len > OUTPUT_LIMIT && rc == 0)
+		rc = pthread_cond_timedwait(&output.changed, &output.lock, &deadline);
+	if (output.broken || rc != 0) {
+		pthread_mutex_unlock(&output.lock);
+		return -1;
+	}
+	buf_add(&output.pending, lines->data, lines->len);
+	stats_add(&stats.records_out, n);
+	pthread_cond_broadcast(&output.changed);
+	pthread_mutex_unlock(&output.lock);
+	return 0;
+}
+
+static int
+output_ok(void)
+{
+	int ok;
+
+	pthread_mutex_lock(&output.lock);
+	ok = !output.broken && output.pending.len < OUTPUT_LIMIT;
+	pthread_mutex_unlock(&output.lock);
+	return ok;
+}
+
+/* ---- counting ------------------------------------------------------------ */
+
+static atomic_ullong by_status[600];
+static atomic_ullong requests, body_bytes;
+
+static void
+stats_fields(struct buf *line)
+{
+	char tmp[64];
+	int first = 1;
+
+	snprintf(tmp, sizeof tmp, ",\"requests\":%llu,\"body_bytes\":%llu,\"status\":{",
+	    (unsigned long long)requests, (unsigned long long)body_bytes);
+	buf_adds(line, tmp);
+	for (int s = 100; s < 600; s++) {
+		unsigned long long n = atomic_load(&by_status[s]);
+
+		if (!n)
+			continue;
+		snprintf(tmp, sizeof tmp, "%s\"%d\":%llu", first ? "" : ",", s, n);
+		buf_adds(line, tmp);
+		first = 0;
+	}
+	buf_addc(line, '}');
+}
+
+/* ---- requests -------------------------------------------------------------- */
+
+struct request {
+	struct buf body;
+	int too_large;
+	int answered;
+};
+
+static enum MHD_Result
+answer(struct MHD_Connection *c, unsigned status, const char *json,
+    const char *extra_header, const char *extra_value)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(strlen(json),
+	    (void *)json, MHD_RESPMEM_MUST_COPY);
+	enum MHD_Result rc;
+
+	MHD_add_response_header(r, "Content-Type", "application/json");
+	if (extra_header)
+		MHD_add_response_header(r, extra_header, extra_value);
+	rc = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	if (status < 600)
+		stats_add(&by_status[status], 1);
+	return rc;
+}
+
+/* An error answer: {"error": REASON}. */
+static enum MHD_Result
+answer_error(struct MHD_Connection *c, unsigned status, const char *reason)
+{
+	struct buf json = BUF_INIT;
+	enum MHD_Result rc;
+
+	buf_adds(&json, "{\"error\":");
+	jsonout_string_lossy(&json, reason, strlen(reason));
+	buf_addc(&json, '}');
+	rc = answer(c, status, buf_cstr(&json),
+	    status == 405 ? "Allow" : status == 401 ? "WWW-Authenticate" : NULL,
+	    status == 405 ? "GET, POST, PUT" : "Bearer");
+	buf_free(&json);
+	return rc;
+}
+
+static const char *
+header(struct MHD_Connection *c, const char *name)
+{
+	return MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
+}
+
+static int
+path_ok(const char *url)
+{
+	return !conf.path || strcmp(url, conf.path) == 0;
+}
+
+/* Constant-time check of the bearer token. */
+static int
+token_ok(struct MHD_Connection *c)
+{
+	const char *auth = header(c, "Authorization");
+	size_t n = strlen(conf.token);
+
+	if (!auth || strncasecmp(auth, "Bearer ", 7) != 0)
+		return 0;
+	auth += 7;
+	return strlen(auth) == n && memeql_sec(auth, conf.token, n);
+}
+
+/* Constant-time check of "sha256=<hex HMAC-SHA256 of the raw body>". */
+static int
+hmac_ok(struct MHD_Connection *c, const struct buf *body)
+{
+	static const char hex[] = "0123456789abcdef";
+	const char *sig = header(c, conf.hmac_header);
+	struct hmac_sha256_ctx h;
+	uint8_t digest[SHA256_DIGEST_SIZE];
+	char want[7 + 2 * SHA256_DIGEST_SIZE + 1] = "sha256=";
+
+	if (!sig || strlen(sig) != sizeof want - 1)
+		return 0;
+	hmac_sha256_set_key(&h, conf.hmac_secret_len, (const uint8_t *)conf.hmac_secret);
+	hmac_sha256_update(&h, body->len, (const uint8_t *)body->data);
+	hmac_sha256_digest(&h, sizeof digest, digest);
+	for (size_t i = 0; i < sizeof digest; i++) {
+		want[7 + 2 * i] = hex[digest[i] >> 4];
+		want[8 + 2 * i] = hex[digest[i] & 15];
+	}
+	return memeql_sec(sig, want, sizeof want - 1);
+}
+
+/* Decompress BODY in place per Content-Encoding, within --max-body.
+ * Returns 0, 413 or 400 (with REASON) or 415. */
+static int
+decode_content(struct MHD_Connection *c, struct buf *body, const char **reason)
+{
+	const char *enc = header(c, "Content-Encoding");
+	struct buf out = BUF_INIT;
+	z_stream z;
+	int rc, windowbits;
+
+	if (!enc || strcasecmp(enc, "identity") == 0)
+		return 0;
+	if (strcasecmp(enc, "gzip") == 0 || strcasecmp(enc, "x-gzip") == 0)
+		windowbits = 16 + MAX_WBITS;
+	else if (strcasecmp(enc, "deflate") == 0)
+		windowbits = 32 + MAX_WBITS;  /* zlib-wrapped, as HTTP says */
+	else {
+		*reason = "unsupported Content-Encoding";
+		return 415;
+	}
+	memset(&z, 0, sizeof z);
+	if (inflateInit2(&z, windowbits) != Z_OK) {
+		*reason = "cannot decompress";
+		return 400;
+	}
+	z.next_in = (unsigned char *)body->data;
+	z.avail_in = body->len;
+	do {
+		buf_reserve(&out, 64 * 1024);
+		z.next_out = (unsigned char *)out.data + out.len;
+		z.avail_out = out.cap - out.len;
+		if (z.avail_out > conf.max_body + 1 - out.len)
+			z.avail_out = conf.max_body + 1 - out.len;
+		rc = inflate(&z, Z_NO_FLUSH);
+		out.len = (char *)z.next_out - out.data;
+		if (out.len > conf.max_body) {
+			inflateEnd(&z);
+			buf_free(&out);
+			*reason = "the decompressed body is larger than --max-body";
+			return 413;
+		}
+	} while (rc == Z_OK);
+	inflateEnd(&z);
+	if (rc != Z_STREAM_END) {
+		buf_free(&out);
+		*reason = "the compressed body is corrupt or truncated";
+		return 400;
+	}
+	buf_free(body);
+	*body = out;
+	return 0;
+}
+
+static void
+add_iso_now(struct buf *b)
+{
+	struct timespec ts;
+	struct tm tm;
+	char tmp[40];
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(tmp, sizeof tmp, "%Y-%m-%dT%H:%M:%S", &tm);
+	buf_adds(b, tmp);
+	snprintf(tmp, sizeof tmp, ".%03ldZ", ts.tv_nsec / 1000000);
+	buf_adds(b, tmp);
+}
+
+static enum MHD_Result
+collect_value(void *cls, enum MHD_ValueKind kind, const char *key,
+    const char *value)
+{
+	json_t *value_json = json_string(value ? value : "");
+
+	(void)kind;
+	if (!key || !*key)
+		return MHD_YES;
+	httpbody_add_field(cls, key, value_json ? value_json : json_string(""));
+	return MHD_YES;
+}
+
+static json_t *
+collect(struct MHD_Connection *c, enum MHD_ValueKind kind)
+{
+	json_t *obj = json_object();
+
+	MHD_get_connection_values(c, kind, collect_value, obj);
+	return obj;
+}
+
+static void
+remote_address(struct MHD_Connection *c, char *out, size_t size)
+{
+	const union MHD_ConnectionInfo *info = MHD_get_connection_info(c,
+	    MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	char host[INET6_ADDRSTRLEN] = "?", port[8] = "";
+
+	if (info && info->client_addr)
+		getnameinfo(info->client_addr, info->client_addr->sa_family == AF_INET6
+		    ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in),
+		    host, sizeof host, port, sizeof port, NI_NUMERICHOST | NI_NUMERICSERV);
+	snprintf(out, size, "%s", host);
+}
+
+/* --envelope: one record describing the whole request. */
+static long
+envelope_record(struct MHD_Connection *c, const char *url, const char *method,
+    const struct buf *body, struct buf *lines)
+{
+	json_t *rec = json_object();
+	char remote[INET6_ADDRSTRLEN + 8];
+	struct buf when = BUF_INIT;
+
+	remote_address(c, remote, sizeof remote);
+	add_iso_now(&when);
+	json_object_set_new(rec, "method", json_string(method));
+	json_object_set_new(rec, "path", json_string(url));
+	json_object_set_new(rec, "query", collect(c, MHD_GET_ARGUMENT_KIND));
+	json_object_set_new(rec, "headers", collect(c, MHD_HEADER_KIND));
+	json_object_set_new(rec, "remote", json_string(remote));
+	json_object_set_new(rec, "received_at", json_stringn(when.data, when.len));
+	json_object_set_new(rec, "body", httpbody_envelope_value(body->data, body->len));
+	jsonout_value(lines, rec);
+	buf_addc(lines, '\n');
+	json_decref(rec);
+	buf_free(&when);
+	return 1;
+}
+
+/* GET: one record of the query parameters. */
+static long
+query_record(struct MHD_Connection *c, struct buf *lines, char *err, size_t errsize)
+{
+	json_t *rec = collect(c, MHD_GET_ARGUMENT_KIND);
+
+	if (json_object_size(rec) == 0) {
+		json_decref(rec);
+		snprintf(err, errsize, "no query parameters");
+		return -1;
+	}
+	jsonout_value(lines, rec);
+	buf_addc(lines, '\n');
+	json_decref(rec);
+	return 1;
+}
+
+/* The body kind its Content-Type names; -1 when it is not one we take. */
+static int
+body_kind(const char *type)
+{
+	size_t n;
+
+	if (!type)
+		return HTTPBODY_JSON;  /* unlabelled: try JSON */
+	n = strcspn(type, "; ");
+	if ((n == 16 && strncasecmp(type, "application/json", 16) == 0) ||
+	    (n > 5 && strncasecmp(type + n - 5, "+json", 5) == 0) ||
+	    (n == 10 && strncasecmp(type, "text/plain", 10) == 0))
+		return HTTPBODY_JSON;
+	if ((n == 20 && strncasecmp(type, "application/x-ndjson", 20) == 0) ||
+	    (n == 17 && strncasecmp(type, "application/jsonl", 17) == 0) ||
+	    (n == 23 && strncasecmp(type, "application/x-jsonlines", 23) == 0))
+		return HTTPBODY_NDJSON;
+	if (n == 33 && strncasecmp(type, "application/x-www-form-urlencoded", 33) == 0)
+		return HTTPBODY_FORM;
+	return -1;
+}
+
+/* The whole request is here: check, decode, hand on, answer. */
+static enum MHD_Result
+finish_request(struct MHD_Connection *c, const char *url, const char *method,
+    struct request *req)
+{
+	struct buf lines = BUF_INIT;
+	const char *reason = NULL;
+	char err[512], reply[64];
+	long n;
+	int status, kind;
+
+	if (req->too_large)
+		return answer_error(c, 413, "the body is larger than --max-body");
+	if (conf.hmac_secret && !hmac_ok(c, &req->body))
+		return answer_error(c, 401, "bad or missing signature");
+	if ((status = decode_content(c, &req->body, &reason)) != 0)
+		return answer_error(c, status, reason);
+	stats_add(&body_bytes, req->body.len);
+	if (conf.envelope) {
+		n = envelope_record(c, url, method, &req->body, &lines);
+	} else if (strcmp(method, "GET") == 0) {
+		n = query_record(c, &lines, err, sizeof err);
+	} else {
+		if ((kind = body_kind(header(c, "Content-Type"))) < 0)
+			return answer_error(c, 415, "unsupported Content-Type: send JSON,"
+			    " NDJSON or a form, or run with --envelope");
+		n = httpbody_records(kind, req->body.data ? req->body.data : "",
+		    req->body.len, &lines, err, sizeof err);
+	}
+	if (n < 0) {
+		buf_free(&lines);
+		return answer_error(c, 400, err);
+	}
+	stats_add(&stats.records_in, n);
+	if (output_append(&lines, n) != 0) {
+		buf_free(&lines);
+		return answer_error(c, 503, "the output cannot take records now");
+	}
+	buf_free(&lines);
+	snprintf(reply, sizeof reply, "{\"accepted\":%ld}", n);
+	return answer(c, 202, reply, NULL, NULL);
+}
+
+static atomic_int in_flight;
+
+static enum MHD_Result
+on_request(void *cls, struct MHD_Connection *c, const char *url,
+    const char *method, const char *version, const char *upload,
+    size_t *upload_size, void **state)
+{
+	struct request *req = *state;
+
+	(void)cls;
+	(void)version;
+	if (!req) {
+		const char *length = header(c, "Content-Length");
+		const char *chunked = header(c, "Transfer-Encoding");
+		int has_body = strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0;
+
+		stats_add(&requests, 1);
+		if (strcmp(method, "GET") == 0 && strcmp(url, "/healthz") == 0)
+			return output_ok() ? answer(c, 200, "{\"status\":\"ok\"}", NULL, NULL)
+			    : answer_error(c, 503, "the output is not taking records");
+		if (!path_ok(url))
+			return answer_error(c, 404, "no such path");
+		if (!has_body && strcmp(method, "GET") != 0)
+			return answer_error(c, 405, "use POST, PUT or GET");
+		if (conf.token && !token_ok(c))
+			return answer_error(c, 401, "bad or missing bearer token");
+		if (has_body && !length && !chunked)
+			return answer_error(c, 411, "a body needs Content-Length or chunked encoding");
+		if (length && strtoull(length, NULL, 10) > conf.max_body &&
+		    !header(c, "Content-Encoding"))
+			return answer_error(c, 413, "the body is larger than --max-body");
+		if (!output_ok())
+			return answer_error(c, 503, "the output is not taking records");
+		if (!(req = calloc(1, sizeof *req)))
+			return MHD_NO;
+		*state = req;
+		atomic_fetch_add(&in_flight, 1);
+		return MHD_YES;  /* libmicrohttpd answers Expect: 100-continue */
+	}
+	if (*upload_size > 0) {
+		/* The raw body is bounded too: a compressed one by --max-body. */
+		if (!req->too_large && req->body.len + *upload_size <= conf.max_body)
+			buf_add(&req->body, upload, *upload_size);
+		else
+			req->too_large = 1;
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (req->answered)
+		return MHD_YES;
+	req->answered = 1;
+	return finish_request(c, url, method, req);
+}
+
+static void
+on_completed(void *cls, struct MHD_Connection *c, void **state,
+    enum MHD_RequestTerminationCode code)
+{
+	struct request *req = *state;
+
+	(void)cls;
+	(void)c;
+	(void)code;
+	if (!req)
+		return;
+	buf_free(&req->body);
+	free(req);
+	*state = NULL;
+	atomic_fetch_sub(&in_flight, 1);
+}
+
+/* ---- listening ------------------------------------------------------------- */
+
+/* "[ADDR]:PORT[/PATH]" into a listening socket, and conf.path. */
+static int
+listen_on(const char *spec)
+{
+	char host[256] = "", port[16];
+	const char *p = spec, *colon, *slash;
+	struct addrinfo hints = { .ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV,
+	    .ai_socktype = SOCK_STREAM }, *ai;
+	int fd, one = 1, rc;
+
+	if (*p == '[') {
+		const char *close = strchr(p, ']');
+
+		if (!close || close[1] != ':' || (size_t)(close - p - 1) >= sizeof host)
+			msg_die(EXIT_USAGE, spec, "expected [ADDRESS]:PORT");
+		memcpy(host, p + 1, close - p - 1);
+		colon = close + 1;
+	} else {
+		if (!(colon = strrchr(p, ':')) || (size_t)(colon - p) >= sizeof host)
+			msg_die(EXIT_USAGE, spec, "expected [ADDRESS]:PORT[/PATH], like :8080");
+		memcpy(host, p, colon - p);
+	}
+	slash = strchr(colon, '/');
+	snprintf(port, sizeof port, "%.*s", (int)((slash ? slash : colon + strlen(colon)) - colon - 1), colon + 1);
+	if (!*port || strspn(port, "0123456789") != strlen(port) || atoi(port) > 65535)
+		msg_die(EXIT_USAGE, spec, "bad port '%s'", port);
+	conf.path = slash;
+	hints.ai_family = *host ? AF_UNSPEC : AF_INET6;
+	rc = getaddrinfo(*host ? host : NULL, port, &hints, &ai);
+	if (rc != 0)
+		msg_die(EXIT_USAGE, spec, "bad address: %s", gai_strerror(rc));
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 && !*host) {
+		/* No IPv6: all IPv4 addresses. */
+		freeaddrinfo(ai);
+		hints.ai_family = AF_INET;
+		getaddrinfo(NULL, port, &hints, &ai);
+		fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	}
+	if (fd < 0)
+		msg_die(EXIT_UNAVAILABLE, spec, "socket: %s", strerror(errno));
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (ai->ai_family == AF_INET6 && !*host) {
+		int zero = 0;  /* ":8080" means IPv4 too */
+
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
+	}
+	if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 1024) < 0)
+		msg_die(EXIT_UNAVAILABLE, spec, "cannot listen: %s", strerror(errno));
+	freeaddrinfo(ai);
+	return fd;
+}
+
+/* systemd socket activation: LISTEN_PID is us and LISTEN_FDS >= 1. */
+static int
+activated_socket(void)
+{
+	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+
+	if (!pid || !fds || atol(pid) != (long)getpid() || atoi(fds) < 1)
+		return -1;
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	return 3;
+}
+
+/* A secret from a file (trailing newline dropped), never from argv. */
+static char *
+read_secret(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	struct buf b = BUF_INIT;
+	char chunk[4096];
+	size_t n;
+
+	if (!f)
+		msg_die(errno == ENOENT ? EXIT_NOINPUT : EXIT_CONFIG, path, "%s", strerror(errno));
+	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+		buf_add(&b, chunk, n);
+	fclose(f);
+	while (b.len > 0 && (b.data[b.len - 1] == '\n' || b.data[b.len - 1] == '\r'))
+		b.len--;
+	if (b.len == 0)
+		msg_die(EXIT_CONFIG, path, "the file is empty");
+	if (len)
+		*len = b.len;
+	buf_cstr(&b);
+	return b.data;
+}
+
+static void
+parse_options(int argc, char **argv)
+{
+	struct opt_parser p;
+	int c;
+
+	opt_begin(&p, argc, argv, "[OPTION]... [ADDRESS]:PORT[/PATH]",
+	    "Receive webhook requests over HTTP and write them as NDJSON records.",
+	    options, 0);
+	while ((c = opt_next(&p)) != -1) {
+		switch (c) {
+		case KEY_ENVELOPE: conf.envelope = 1; break;
+		case KEY_TOKEN_FILE: conf.token = read_secret(p.arg, NULL); break;
+		case KEY_HMAC_SECRET_FILE:
+			conf.hmac_secret = read_secret(p.arg, &conf.hmac_secret_len);
+			break;
+		case KEY_HMAC_HEADER: conf.hmac_header = p.arg; break;
+		case KEY_TLS_CERT: conf.tls_cert = read_secret(p.arg, NULL); break;
+		case KEY_TLS_KEY: conf.tls_key = read_secret(p.arg, NULL); break;
+		case KEY_MAX_BODY: conf.max_body = opt_size(&p); break;
+		case KEY_MAX_CONNECTIONS: conf.max_connections = (unsigned)opt_count(&p, 1, 1000000); break;
+		case KEY_IDLE_TIMEOUT:
+			conf.idle_timeout_s = (unsigned)((opt_duration_ms(&p) + 999) / 1000);
+			break;
+		case KEY_QUEUE_TIMEOUT: conf.queue_timeout_ms = opt_duration_ms(&p); break;
+		case KEY_MAX_HEADERS: conf.max_headers = opt_size(&p); break;
+		case KEY_THREADS: conf.threads = (unsigned)opt_count(&p, 1, 256); break;
+		}
+	}
+	if (p.ind < argc)
+		conf.listen = argv[p.ind++];
+	if (p.ind < argc)
+		opt_usage_error(&p, "unexpected argument '%s'", argv[p.ind]);
+	if (!conf.listen && !getenv("LISTEN_FDS"))
+		opt_usage_error(&p, "no address: give [ADDRESS]:PORT, like :8080");
+	if (!conf.token && getenv("ETL_TOKEN") && *getenv("ETL_TOKEN"))
+		conf.token = strdup(getenv("ETL_TOKEN"));
+	if (!conf.hmac_secret && getenv("ETL_HMAC_SECRET") && *getenv("ETL_HMAC_SECRET")) {
+		conf.hmac_secret = strdup(getenv("ETL_HMAC_SECRET"));
+		conf.hmac_secret_len = strlen(conf.hmac_secret);
+	}
+	if (!conf.tls_cert != !conf.tls_key)
+		opt_usage_error(&p, "--tls-cert and --tls-key go together");
+}
+
+static struct MHD_Daemon *
+start_server(int fd)
+{
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL;
+	unsigned threads = conf.threads ? conf.threads : (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (conf.tls_cert)
+		flags |= MHD_USE_TLS;
+	if (threads < 1)
+		threads = 1;
+	return MHD_start_daemon(flags, 0, NULL, NULL, on_request, NULL,
+	    MHD_OPTION_LISTEN_SOCKET, fd,
+	    MHD_OPTION_THREAD_POOL_SIZE, threads,
+	    MHD_OPTION_CONNECTION_LIMIT, conf.max_connections,
+	    MHD_OPTION_CONNECTION_TIMEOUT, conf.idle_timeout_s,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, conf.max_headers,
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+	    /* Without TLS the list ends here. */
+	    conf.tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, conf.tls_cert,
+	    MHD_OPTION_HTTPS_MEM_KEY, conf.tls_key,
+	    MHD_OPTION_END);
+}
+
+/* Wait for SIGINT/SIGTERM; serve SIGUSR1; notice a broken stdout. */
+static void
+wait_for_stop(void)
+{
+	while (!sig_stop) {
+		sig_wait_readable(-1, 200);
+		sig_serve_stats();
+		pthread_mutex_lock(&output.lock);
+		if (output.broken) {
+			pthread_mutex_unlock(&output.lock);
+			return;
+		}
+		pthread_mutex_unlock(&output.lock);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	struct MHD_Daemon *d;
+	pthread_t writer;
+	int fd;
+
+	parse_options(argc, argv);
+	stats_set_extra(stats_fields);
+	fd = activated_socket();
+	if (fd < 0)
+		fd = listen_on(conf.listen);
+	else if (conf.listen && strchr(conf.listen, '/'))
+		conf.path = strchr(conf.listen, '/');
+	pthread_create(&writer, NULL, output_main, NULL);
+	if (!(d = start_server(fd)))
+		msg_die(EXIT_UNAVAILABLE, conf.listen, "cannot start the HTTP server");
+	msg_info(conf.listen, "listening");
+	wait_for_stop();
+	/* Stop accepting; let the requests in hand finish, then write all. */
+	MHD_quiesce_daemon(d);
+	for (int i = 0; i < 1000 && atomic_load(&in_flight) > 0; i++)
+		usleep(10000);
+	MHD_stop_daemon(d);
+	pthread_mutex_lock(&output.lock);
+	output.stopping = 1;
+	pthread_cond_broadcast(&output.changed);
+	pthread_mutex_unlock(&output.lock);
+	pthread_join(writer, NULL);
+	if (output.broken)
+		msg_die(EXIT_IO, "stdout", "write failed: %s", strerror(output.broken));
+	msg_exit(EXIT_DONE);
+}
