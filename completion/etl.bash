@@ -12,6 +12,10 @@ _etl_options() {
 		echo "-n --count -b --bytes -t --time --by --unbatch --validate $_etl_input" ;;
 	etl-map)
 		echo "-j --jobs $_etl_input" ;;
+	etl-extract-http)
+		echo "--envelope --token-file --hmac-secret-file --hmac-header
+			--tls-cert --tls-key --max-body --max-connections --idle-timeout
+			--queue-timeout --max-headers --threads" ;;
 	etl-load-sql)
 		echo "-t --table -n --rows -T --max-delay --upsert --ignore-duplicates
 			--create --add-columns --ignore-unknown --init --sql --retry-for
@@ -25,6 +29,8 @@ _etl_file_argument() {
 	case $1 in
 	--reject) echo "*" ;;
 	--init) echo "*.sql" ;;
+	--token-file|--hmac-secret-file) echo "*" ;;
+	--tls-cert|--tls-key) echo "*.@(pem|crt|key)" ;;
 	*) return 1 ;;
 	esac
 }
@@ -34,6 +40,8 @@ _etl_value_argument() {
 	case $1 in
 	-n|--count|-b|--bytes|-t|--time|--by|--max-line|--max-rejects) return 0 ;;
 	-j|--jobs|--table|--rows|-T|--max-delay|--upsert|--retry-for) return 0 ;;
+	--hmac-header|--max-body|--max-connections|--idle-timeout) return 0 ;;
+	--queue-timeout|--max-headers|--threads) return 0 ;;
 	*) return 1 ;;
 	esac
 }

@@ -71,7 +71,7 @@ print_opts(FILE *f, const struct opt *o)
 		else
 			snprintf(left, sizeof left, "    --%s%s%s", o->name,
 			    o->arg ? " " : "", o->arg ? o->arg : "");
-		fprintf(f, "  %-26s %s\n", left, o->help);
+		fprintf(f, "  %-31s %s\n", left, o->help);
 	}
 }
 
