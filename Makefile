@@ -93,6 +93,12 @@ check: all $(UNIT_TESTS)
 bench: all
 	bench/run
 
+# The README's first command: the main job on SQLite, end to end.
+demo:
+	@tests/deps.sh
+	@$(MAKE) -s all
+	@examples/demo.sh
+
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(INCLUDEDIR) \
 	    $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(MANDIR)/man1 \
