@@ -88,7 +88,8 @@ all: $(TRANSFORMS)
 
 check: all $(UNIT_TESTS)
 	@tests/deps.sh
-	ETL_BIN=$(CURDIR)/$(BIN) ETL_UNIT=$(CURDIR)/$(O)/tests ETL_TRANSFORMS=$(CURDIR)/$(O) tests/run
+	ETL_BIN=$(CURDIR)/$(BIN) ETL_UNIT=$(CURDIR)/$(O)/tests ETL_TRANSFORMS=$(CURDIR)/$(O) \
+	    ETL_SANITIZE=$(SANITIZE) tests/run
 
 bench: all
 	bench/run

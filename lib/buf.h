@@ -32,6 +32,8 @@ buf_reserve(struct buf *b, size_t need)
 static inline void
 buf_add(struct buf *b, const void *p, size_t n)
 {
+	if (n == 0)
+		return;  /* P may be NULL then, and memcpy must not see it */
 	buf_reserve(b, n);
 	memcpy(b->data + b->len, p, n);
 	b->len += n;

@@ -422,12 +422,18 @@ on_crash(int signo)
 	_exit(EXIT_SOFTWARE);
 }
 
-/* Each thread gets a signal stack, so a stack overflow is reported too. */
+/*
+ * Each thread gets a signal stack, so a stack overflow is reported too;
+ * unless it has one already (AddressSanitizer gives every thread its own
+ * and unmaps it when the thread ends).
+ */
 static void
 crash_stack(void)
 {
-	stack_t ss = { .ss_size = 64 * 1024 };
+	stack_t old, ss = { .ss_size = 64 * 1024 };
 
+	if (sigaltstack(NULL, &old) == 0 && !(old.ss_flags & SS_DISABLE))
+		return;
 	if ((ss.ss_sp = malloc(ss.ss_size)))
 		sigaltstack(&ss, NULL);
 }
