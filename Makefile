@@ -86,6 +86,15 @@ $(O)/bench/%.so: bench/%.c lib/etl.h
 	$(CC) $(STD) $(WARN) $(CFLAGS) $(SAN) -shared -fPIC -Ilib $(shell $(PKG_CONFIG) --cflags jansson) $< -o $@
 all: $(TRANSFORMS)
 
+# The transform in a second language, built only where rustc is installed.
+RUSTC ?= rustc
+ifneq ($(shell command -v $(RUSTC) 2>/dev/null),)
+$(O)/examples/upper-rs.so: examples/rust/upper.rs
+	@mkdir -p $(@D)
+	$(RUSTC) --edition 2021 -O --crate-type cdylib $< -o $@
+all: $(O)/examples/upper-rs.so
+endif
+
 check: all $(UNIT_TESTS)
 	@tests/deps.sh
 	ETL_BIN=$(CURDIR)/$(BIN) ETL_UNIT=$(CURDIR)/$(O)/tests ETL_TRANSFORMS=$(CURDIR)/$(O) \

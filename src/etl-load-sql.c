@@ -299,6 +299,26 @@ create_table(const json_t *record)
 			buf_adds(&sql, ", ");
 		add_column_definition(&sql, key, json_is_null(value) ? NULL : value);
 	}
+	if (conf.upsert) {
+		/* --upsert needs its key to be unique: make it the primary key. */
+		char *list = strdup(conf.upsert), *key, *save = NULL;
+		int k = 0;
+
+		buf_adds(&sql, ", PRIMARY KEY (");
+		for (key = strtok_r(list, ",", &save); key; key = strtok_r(NULL, ",", &save)) {
+			char *q = backend->quote_ident(db, key);
+
+			if (!json_object_get(record, key))
+				msg_die(EXIT_DATA, NULL, "--create: the first record has no"
+				    " \"%s\" for the --upsert key", key);
+			if (k++)
+				buf_addc(&sql, ',');
+			buf_adds(&sql, q);
+			free(q);
+		}
+		free(list);
+		buf_addc(&sql, ')');
+	}
 	buf_addc(&sql, ')');
 	if (n == 0)
 		msg_die(EXIT_DATA, NULL, "--create: the first record has no keys");

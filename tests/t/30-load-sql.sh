@@ -219,3 +219,16 @@ test_expect_success 'DATABASE_URL is used when no URL is given' '
 	echo "{\"id\":4}" | DATABASE_URL="sqlite:$T/env.db" etl-load-sql -t e &&
 	expect_eq 4 "$(sqlite3 "$T/env.db" "SELECT id FROM e")"
 '
+
+test_expect_success 'sqlite, pg: --create with --upsert makes the key the primary key' '
+	printf "{\"id\":1,\"v\":\"a\"}\n{\"id\":1,\"v\":\"b\"}\n" >in &&
+	etl-load-sql --create --upsert id -t ck "sqlite:$T/ck.db" <in &&
+	etl-load-sql --create --upsert id -t ck "sqlite:$T/ck.db" <in &&
+	expect_eq "1|b" "$(sqlite3 "$T/ck.db" "SELECT id, v FROM ck")" &&
+	if [ -n "${ETL_TEST_PGURL:-}" ]; then
+		$ETL_TEST_PSQL -c "DROP TABLE IF EXISTS ck" 2>/dev/null
+		etl-load-sql --create --upsert id -t ck "$ETL_TEST_PGURL" <in &&
+		etl-load-sql --create --upsert id -t ck "$ETL_TEST_PGURL" <in &&
+		expect_eq "1|b" "$($ETL_TEST_PSQL -tA -c "SELECT id, v FROM ck")"
+	fi
+'

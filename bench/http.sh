@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# etl-extract-http under wrk: 64 keep-alive connections posting a 150-byte
+# order for 10 s, output to a file, in the same run as nginx answering 204
+# (the ceiling for an HTTP receiver here) and a minimal Node.js server that
+# writes each body to stdout (what a user writes by hand).
+# Targets: at least 0.5x nginx's requests/s and 1.5x Node's, p99 under 5 ms,
+# every 202 a line in the output, RSS at most 32 MB.
+. "$(dirname "$0")/bench-lib.sh"
+work=$(mktemp -d /tmp/etl-bench-http.XXXXXX)
+pids=""
+trap 'for p in $pids; do kill $p 2>/dev/null; done; wait 2>/dev/null; rm -rf "$work"' EXIT
+seconds=${BENCH_SECONDS:-10}
+body='{"order_id":123456,"customer_id":48213,"product_id":731,"quantity":3,"amount":8147.16,"shipping":12.5,"tax":651.77,"shipping_address":"12 Rue de la Paix"}'
+cat >"$work/post.lua" <<LUA
+wrk.method = "POST"
+wrk.body = '$body'
+wrk.headers["Content-Type"] = "application/json"
+LUA
+
+port() { local p=$((20000 + RANDOM % 20000)); while (echo >/dev/tcp/127.0.0.1/$p) 2>/dev/null; do p=$((p + 1)); done; echo $p; }
+wait_up() { for _ in $(seq 1 100); do (echo >"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done; return 1; }
+# run_wrk PORT: "requests/s p99-ms non-2xx"
+run_wrk() {
+	wrk -t 2 -c 64 -d "${seconds}s" --latency -s "$work/post.lua" "http://127.0.0.1:$1/" >"$work/wrk.out"
+	awk '/Requests\/sec/ { rps = $2 } /^ +99%/ { v = $2; if (v ~ /us$/) { sub(/us/, "", v); v /= 1000 } else if (v ~ /ms$/) { sub(/ms/, "", v) } else if (v ~ /s$/) { sub(/s/, "", v); v *= 1000 } p99 = v }
+		/Non-2xx/ { bad = $NF } /requests in/ { total = $1 } END { printf "%s %s %s %s\n", rps, p99, bad + 0, total }' "$work/wrk.out"
+}
+
+p=$(port)
+etl-extract-http "127.0.0.1:$p" >"$work/etl.out" &
+etl_pid=$!; pids="$pids $etl_pid"
+wait_up "$p" || { echo "etl-extract-http did not start"; exit 1; }
+read -r etl_rps etl_p99 etl_bad etl_total < <(run_wrk "$p")
+etl_rss=$(awk '/VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$etl_pid/status")
+kill -TERM $etl_pid; wait $etl_pid 2>/dev/null
+lines=$(wc -l <"$work/etl.out")
+
+p=$(port)
+mkdir -p "$work/nginx/logs"
+cat >"$work/nginx.conf" <<NGINX
+worker_processes 2; daemon off; pid $work/nginx.pid; error_log $work/nginx/error.log;
+events { worker_connections 1024; }
+http { access_log off; client_body_temp_path $work/nginx;
+  server { listen 127.0.0.1:$p; location / { client_body_buffer_size 16k; return 204; } } }
+NGINX
+nginx -c "$work/nginx.conf" -p "$work/nginx" 2>/dev/null & pids="$pids $!"
+wait_up "$p" || { echo "nginx did not start"; exit 1; }
+read -r nginx_rps nginx_p99 _ _ < <(run_wrk "$p")
+
+p=$(port)
+cat >"$work/server.js" <<'JS'
+const http = require('http');
+http.createServer((req, res) => {
+  const chunks = [];
+  req.on('data', c => chunks.push(c));
+  req.on('end', () => { process.stdout.write(Buffer.concat(chunks) + '\n'); res.writeHead(202); res.end(); });
+}).listen(Number(process.argv[2]), '127.0.0.1');
+JS
+node "$work/server.js" "$p" >"$work/node.out" & pids="$pids $!"
+wait_up "$p" || { echo "node did not start"; exit 1; }
+read -r node_rps node_p99 _ _ < <(run_wrk "$p")
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+printf '%-44s %5sx  (etl %.0f req/s, nginx %.0f req/s)  p99 %s ms  peak RSS %s MB  target 0.5x, p99 < 5 ms, 32 MB\n' \
+	"etl-extract-http vs nginx 204" "$(ratio "$etl_rps" "$nginx_rps")" "$etl_rps" "$nginx_rps" "$etl_p99" "$etl_rss"
+printf '%-44s %5sx  (etl %.0f req/s, node %.0f req/s)  target 1.5x\n' \
+	"etl-extract-http vs Node.js http" "$(ratio "$etl_rps" "$node_rps")" "$etl_rps" "$node_rps"
+printf 'etl-extract-http: %s requests, %s non-2xx, %s lines written\n' "$etl_total" "$etl_bad" "$lines"
+printf '%s\t%s\t%s\t%s\t%s\n' "etl-extract-http vs nginx" "$etl_rps" "$nginx_rps" "$(ratio "$etl_rps" "$nginx_rps")" "$etl_rss" >>"$results"
+printf '%s\t%s\t%s\t%s\t%s\n' "etl-extract-http vs node" "$etl_rps" "$node_rps" "$(ratio "$etl_rps" "$node_rps")" "" >>"$results"
