@@ -590,11 +590,7 @@ add_insert_tail(struct buf *sql, const struct db_rows *rows, const struct cell *
 		return;
 	buf_adds(sql, " ON DUPLICATE KEY UPDATE ");
 	for (int c = 0; c < t->ncolumns && rows->mode == DB_UPSERT; c++) {
-		int is_key = 0;
-
-		for (int k = 0; k < rows->nkeys; k++)
-			is_key |= rows->key_columns[k] == c;
-		if (is_key || row[c].kind == CELL_ABSENT)
+		if (db_rows_is_key(rows, c) || row[c].kind == CELL_ABSENT)
 			continue;
 		if (n++)
 			buf_addc(sql, ',');

@@ -476,12 +476,9 @@ merge_run(struct db *db, const struct db_rows *rows, size_t first, size_t end,
 		buf_add(&sql, keys.data, keys.len);
 		buf_adds(&sql, ") DO UPDATE SET ");
 		for (int c = 0; c < t->ncolumns; c++) {
-			int is_key = 0;
 			char *q;
 
-			for (int k = 0; k < rows->nkeys; k++)
-				is_key |= rows->key_columns[k] == c;
-			if (is_key || row[c].kind == CELL_ABSENT)
+			if (db_rows_is_key(rows, c) || row[c].kind == CELL_ABSENT)
 				continue;
 			q = pg_quote_ident(db, t->columns[c].name);
 			if (updates++)

@@ -247,11 +247,7 @@ build_insert(struct buf *sql, const struct db_rows *rows, size_t first)
 		}
 		buf_adds(sql, ") DO UPDATE SET ");
 		for (int c = 0; c < t->ncolumns; c++) {
-			int is_key = 0;
-
-			for (int k = 0; k < rows->nkeys; k++)
-				is_key |= rows->key_columns[k] == c;
-			if (is_key || row[c].kind == CELL_ABSENT)
+			if (db_rows_is_key(rows, c) || row[c].kind == CELL_ABSENT)
 				continue;
 			if (updates++)
 				buf_addc(sql, ',');

@@ -53,6 +53,15 @@ db_rows_run_end(const struct db_rows *rows, size_t first)
 }
 
 int
+db_rows_is_key(const struct db_rows *rows, int c)
+{
+	for (int k = 0; k < rows->nkeys; k++)
+		if (rows->key_columns[k] == c)
+			return 1;
+	return 0;
+}
+
+int
 db_table_add_column(struct db_table *t, const char *name, const char *type_name,
     enum db_type type)
 {

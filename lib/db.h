@@ -133,6 +133,8 @@ int db_rows_same_columns(const struct db_rows *rows, size_t a, size_t b);
 /* The end of the run of rows from FIRST with FIRST's set of present columns:
  * backends load each run with one statement naming those columns. */
 size_t db_rows_run_end(const struct db_rows *rows, size_t first);
+/* Is column C one of the --upsert key columns? */
+int db_rows_is_key(const struct db_rows *rows, int c);
 
 /* ---- errors ----------------------------------------------------------- */
 
