@@ -18,7 +18,7 @@ _etl_options() {
 			--queue-timeout --max-headers --threads" ;;
 	etl-load-sql)
 		echo "-t --table -n --rows -T --max-delay --upsert --ignore-duplicates
-			--create --add-columns --ignore-unknown --init --sql --retry-for
+			--create --add-columns --ignore-unknown --init --sql --retry-for --job
 			$_etl_input" ;;
 	esac
 	echo "-h -V -q -v $_etl_common"
@@ -39,7 +39,7 @@ _etl_file_argument() {
 _etl_value_argument() {
 	case $1 in
 	-n|--count|-b|--bytes|-t|--time|--by|--max-line|--max-rejects) return 0 ;;
-	-j|--jobs|--table|--rows|-T|--max-delay|--upsert|--retry-for) return 0 ;;
+	-j|--jobs|--table|--rows|-T|--max-delay|--upsert|--retry-for|--job) return 0 ;;
 	--hmac-header|--max-body|--max-connections|--idle-timeout) return 0 ;;
 	--queue-timeout|--max-headers|--threads) return 0 ;;
 	*) return 1 ;;

@@ -759,6 +759,49 @@ out:
 	return s;
 }
 
+static enum db_status
+my_checkpoint_get(struct db *db, const char *job, long long *position,
+    struct db_error *err)
+{
+	struct buf sql = BUF_INIT;
+	MYSQL_RES *res;
+	MYSQL_ROW row;
+	enum db_status s;
+
+	*position = 0;
+	buf_adds(&sql, "SELECT position FROM etl_checkpoints WHERE job = ");
+	add_literal(db, &sql, job, strlen(job));
+	s = query(db, sql.data, sql.len, err);
+	buf_free(&sql);
+	if (s != DB_OK)
+		return s;
+	if (!(res = mysql_store_result(db->m)))
+		return fail(db, err);
+	if ((row = mysql_fetch_row(res)) && row[0])
+		*position = strtoll(row[0], NULL, 10);
+	mysql_free_result(res);
+	return DB_OK;
+}
+
+static enum db_status
+my_checkpoint_put(struct db *db, const char *job, long long position,
+    struct db_error *err)
+{
+	struct buf sql = BUF_INIT;
+	char pos[32];
+	enum db_status s;
+
+	buf_adds(&sql, "INSERT INTO etl_checkpoints (job, position, updated_at) VALUES (");
+	add_literal(db, &sql, job, strlen(job));
+	snprintf(pos, sizeof pos, ", %lld, NOW())", position);
+	buf_adds(&sql, pos);
+	buf_adds(&sql, " ON DUPLICATE KEY UPDATE position = VALUES(position),"
+	    " updated_at = VALUES(updated_at)");
+	s = query(db, sql.data, sql.len, err);
+	buf_free(&sql);
+	return s == DB_ROW_ERROR ? (err->status = DB_FATAL) : s;
+}
+
 static const char *
 my_type_for(json_type t)
 {
@@ -782,6 +825,8 @@ const struct db_backend db_mysql = {
 	.run = my_run,
 	.commit = my_commit,
 	.rollback = my_rollback,
+	.checkpoint_get = my_checkpoint_get,
+	.checkpoint_put = my_checkpoint_put,
 	.quote_ident = my_quote_ident,
 	.type_for = my_type_for,
 };

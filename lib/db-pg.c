@@ -562,6 +562,40 @@ pg_run(struct db *db, const char *sql, const json_t *params,
 	return s;
 }
 
+static enum db_status
+pg_checkpoint_get(struct db *db, const char *job, long long *position,
+    struct db_error *err)
+{
+	const char *params[1] = { job };
+	PGresult *res = PQexecParams(db->conn, "SELECT position FROM etl_checkpoints"
+	    " WHERE job = $1", 1, NULL, params, NULL, NULL, 0);
+
+	*position = 0;
+	if (!res || PQresultStatus(res) != PGRES_TUPLES_OK)
+		return result_status(db, res, PGRES_TUPLES_OK, err);
+	if (PQntuples(res) > 0)
+		*position = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	return DB_OK;
+}
+
+static enum db_status
+pg_checkpoint_put(struct db *db, const char *job, long long position,
+    struct db_error *err)
+{
+	char pos[32];
+	const char *params[2] = { job, pos };
+	enum db_status s;
+
+	snprintf(pos, sizeof pos, "%lld", position);
+	s = result_status(db, PQexecParams(db->conn, "INSERT INTO etl_checkpoints"
+	    " (job, position, updated_at) VALUES ($1, $2, now()) ON CONFLICT (job)"
+	    " DO UPDATE SET position = EXCLUDED.position,"
+	    " updated_at = EXCLUDED.updated_at", 2, NULL, params, NULL, NULL, 0),
+	    PGRES_COMMAND_OK, err);
+	return s == DB_ROW_ERROR ? (err->status = DB_FATAL) : s;
+}
+
 static const char *
 pg_type_for(json_type t)
 {
@@ -585,6 +619,8 @@ const struct db_backend db_postgres = {
 	.run = pg_run,
 	.commit = pg_commit,
 	.rollback = pg_rollback,
+	.checkpoint_get = pg_checkpoint_get,
+	.checkpoint_put = pg_checkpoint_put,
 	.quote_ident = pg_quote_ident,
 	.type_for = pg_type_for,
 };

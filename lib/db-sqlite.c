@@ -378,6 +378,48 @@ sqlite_run(struct db *db, const char *sql, const json_t *params,
 	return DB_OK;
 }
 
+static enum db_status
+sqlite_checkpoint_get(struct db *db, const char *job, long long *position,
+    struct db_error *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*position = 0;
+	if (sqlite3_prepare_v2(db->h, "SELECT position FROM etl_checkpoints"
+	    " WHERE job = ?1", -1, &st, NULL) != SQLITE_OK)
+		return fail(err, DB_FATAL, "reading the checkpoint", db->h);
+	sqlite3_bind_text(st, 1, job, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		*position = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return fail(err, classify(rc), "reading the checkpoint", db->h);
+	return DB_OK;
+}
+
+static enum db_status
+sqlite_checkpoint_put(struct db *db, const char *job, long long position,
+    struct db_error *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(db->h, "INSERT INTO etl_checkpoints (job, position,"
+	    " updated_at) VALUES (?1, ?2, CURRENT_TIMESTAMP) ON CONFLICT (job)"
+	    " DO UPDATE SET position = excluded.position,"
+	    " updated_at = excluded.updated_at", -1, &st, NULL) != SQLITE_OK)
+		return fail(err, DB_FATAL, "writing the checkpoint", db->h);
+	sqlite3_bind_text(st, 1, job, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, position);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return fail(err, classify(rc) == DB_TRANSIENT ? DB_TRANSIENT : DB_FATAL,
+		    "writing the checkpoint", db->h);
+	return DB_OK;
+}
+
 static const char *
 sqlite_type_for(json_type t)
 {
@@ -401,6 +443,8 @@ const struct db_backend db_sqlite = {
 	.run = sqlite_run,
 	.commit = sqlite_commit,
 	.rollback = sqlite_rollback,
+	.checkpoint_get = sqlite_checkpoint_get,
+	.checkpoint_put = sqlite_checkpoint_put,
 	.quote_ident = sqlite_quote_ident,
 	.type_for = sqlite_type_for,
 };

@@ -186,6 +186,16 @@ struct db_backend {
 	enum db_status (*commit)(struct db *db, struct db_error *err);
 	void (*rollback)(struct db *db);
 
+	/*
+	 * --job: the position (input records committed) stored for JOB in
+	 * etl_checkpoints, 0 when there is none; and setting it inside the
+	 * open transaction, so it commits with the rows it counts.
+	 */
+	enum db_status (*checkpoint_get)(struct db *db, const char *job,
+	    long long *position, struct db_error *err);
+	enum db_status (*checkpoint_put)(struct db *db, const char *job,
+	    long long position, struct db_error *err);
+
 	/* A quoted identifier (malloc'd), by the client library's rules. */
 	char *(*quote_ident)(struct db *db, const char *name);
 	/* The column type --create uses for a JSON value of type T. */
@@ -195,5 +205,10 @@ struct db_backend {
 extern const struct db_backend db_postgres, db_mysql, db_sqlite;
 
 const struct db_backend *db_backend_for(const struct dburl *url);
+
+/* The checkpoint table --job keeps, in SQL every backend takes. */
+#define DB_CHECKPOINT_TABLE_SQL \
+	"CREATE TABLE IF NOT EXISTS etl_checkpoints (job VARCHAR(200) PRIMARY KEY," \
+	" position BIGINT NOT NULL, updated_at TIMESTAMP NULL)"
 
 #endif

@@ -39,7 +39,7 @@
 
 enum {
 	KEY_UPSERT = OPT_LONG, KEY_IGNORE_DUPLICATES, KEY_CREATE, KEY_ADD_COLUMNS,
-	KEY_INIT, KEY_SQL, KEY_IGNORE_UNKNOWN, KEY_RETRY_FOR,
+	KEY_INIT, KEY_SQL, KEY_IGNORE_UNKNOWN, KEY_RETRY_FOR, KEY_JOB,
 };
 
 static const struct opt options[] = {
@@ -54,6 +54,7 @@ static const struct opt options[] = {
 	{ KEY_INIT, "init", "FILE.sql", "run this SQL file once before loading" },
 	{ KEY_SQL, "sql", NULL, "records are {\"sql\":…,\"params\":[…]} statements" },
 	{ KEY_RETRY_FOR, "retry-for", "DURATION", "retry transient failures this long (default 5m)" },
+	{ KEY_JOB, "job", "NAME", "exactly once: skip what an earlier run of NAME committed" },
 	{ 0, NULL, NULL, NULL }
 };
 
@@ -70,6 +71,7 @@ static struct {
 	int ignore_unknown;
 	const char *init_file;
 	int sql_mode;
+	const char *job;
 } conf = { .rows = 5000, .max_delay_ms = 1000, .retry_for_ms = 5 * 60 * 1000 };
 
 /* The connection, the table and how record keys find columns. */
@@ -83,11 +85,21 @@ static int *key_columns;
 static int nkeys;
 static char *schema_name, *table_name;
 
+/*
+ * --job: input records are numbered from 1 (batch elements one by one);
+ * etl_checkpoints holds, per job, the number of the last record committed
+ * or rejected, written in the same transaction as the rows it counts.
+ */
+static long long input_seq;      /* the number of the last record read */
+static long long job_skip;       /* records an earlier run dealt with */
+static long long job_committed;  /* the position stored now */
+
 /* One row waiting for its commit. */
 struct pending {
 	json_t *record;              /* owned: cells point into it */
 	struct place place;
 	size_t element;              /* 1-based position in a batch line, 0 if none */
+	long long seq;               /* its input record number */
 };
 
 /* The open transaction. */
@@ -393,11 +405,32 @@ try_transaction(size_t lo, size_t hi, struct db_error *err)
 	if ((s = backend->begin(db, err)) != DB_OK)
 		return s;
 	s = conf.sql_mode ? load_statements(lo, hi, err) : backend->load(db, &rows, err);
+	if (s == DB_OK && conf.job)
+		s = backend->checkpoint_put(db, conf.job, txn.rows[hi - 1].seq, err);
 	if (s == DB_OK)
 		s = backend->commit(db, err);
+	if (s == DB_OK && conf.job)
+		job_committed = txn.rows[hi - 1].seq;
 	if (s != DB_OK)
 		backend->rollback(db);
 	return s;
+}
+
+/*
+ * After a failure that may have hidden a COMMIT (the connection was lost
+ * while committing), the checkpoint says whether it happened.
+ */
+static int
+already_committed(long long seq)
+{
+	struct db_error err = { 0 };
+	long long position;
+
+	if (backend->checkpoint_get(db, conf.job, &position, &err) != DB_OK)
+		return 0;
+	if (position >= seq)
+		job_committed = position;
+	return position >= seq;
 }
 
 /* Rows [lo, hi) in one transaction, retrying transient failures; returns
@@ -412,6 +445,8 @@ commit_range(size_t lo, size_t hi, struct db_error *err)
 		enum db_status s;
 
 		connect_with_retry(EXIT_TEMPFAIL);
+		if (attempt > 0 && conf.job && already_committed(txn.rows[hi - 1].seq))
+			return DB_OK;  /* the COMMIT whose answer was lost did commit */
 		s = try_transaction(lo, hi, err);
 		if (s == DB_OK || s == DB_ROW_ERROR)
 			return s;
@@ -479,13 +514,64 @@ clear_txn(void)
 	cell_arena_reset(&txn.arena);
 }
 
-/* Commit the open transaction, then acknowledge its control lines. */
+/* --job: move the checkpoint past records that were only rejected. */
 static void
-commit_pending(void)
+put_checkpoint(long long position)
+{
+	struct db_error err;
+	double first = 0;
+	int attempt = 0;
+
+	while (job_committed < position) {
+		enum db_status s;
+
+		connect_with_retry(EXIT_TEMPFAIL);
+		memset(&err, 0, sizeof err);
+		s = backend->begin(db, &err);
+		if (s == DB_OK)
+			s = backend->checkpoint_put(db, conf.job, position, &err);
+		if (s == DB_OK)
+			s = backend->commit(db, &err);
+		if (s == DB_OK) {
+			job_committed = position;
+			return;
+		}
+		backend->rollback(db);
+		if (s != DB_TRANSIENT && s != DB_UNAVAILABLE)
+			msg_die(EXIT_UNAVAILABLE, url.redacted, "%s", err.message);
+		if (first == 0)
+			first = stats_now();
+		disconnect();
+		back_off(&attempt, first, &err, EXIT_TEMPFAIL);
+	}
+}
+
+/* Commit the open transaction's rows. */
+static void
+commit_rows(void)
 {
 	if (txn.n > 0)
 		commit_isolating(0, txn.n);
 	clear_txn();
+}
+
+/* Commit the open transaction, then acknowledge its control lines.  Every
+ * record read so far is now committed or rejected. */
+static void
+commit_pending(void)
+{
+	commit_rows();
+	if (conf.job)
+		put_checkpoint(input_seq);
+	write_controls();
+}
+
+/* Before a bad record stops the run: commit what came before it, but leave
+ * the checkpoint short of it, so a re-run meets it again. */
+static void
+commit_before_stop(void)
+{
+	commit_rows();
 	write_controls();
 }
 
@@ -515,6 +601,7 @@ new_row(json_t *record, const struct place *place, size_t element)
 	p->record = record;
 	p->place = *place;
 	p->element = element;
+	p->seq = input_seq;
 	return txn.cells + txn.n++ * ncol;
 }
 
@@ -531,7 +618,7 @@ static void
 bad_record(const char *where, const char *reason, json_t *record)
 {
 	if (!reject_enabled())
-		commit_pending();   /* what came before stays committed */
+		commit_before_stop();   /* what came before stays committed */
 	reject_record(where, reason, record, NULL, 0);
 	json_decref(record);
 }
@@ -548,7 +635,7 @@ check_keys(const json_t *record, char *err, size_t errsize)
 		if (json_object_get(column_index, key) || conf.ignore_unknown)
 			continue;
 		if (conf.add_columns) {
-			commit_pending();  /* DDL commits implicitly on MariaDB */
+			commit_before_stop();  /* DDL commits implicitly on MariaDB */
 			add_column(key, value);
 			continue;
 		}
@@ -604,9 +691,13 @@ static void
 take_record(json_t *record, const struct place *place, size_t element)
 {
 	char err[1024] = "", where[PATH_MAX + 64];
-	struct pending tmp = { NULL, *place, element };
+	struct pending tmp = { NULL, *place, element, 0 };
 	struct cell *cells;
 
+	if (++input_seq <= job_skip) {
+		json_decref(record);  /* an earlier run of the job dealt with it */
+		return;
+	}
 	stats_add(&stats.records_in, 1);
 	row_where(&tmp, where, sizeof where);
 	if (conf.sql_mode) {
@@ -646,7 +737,7 @@ take_element(void *arg, const char *elem, size_t n, size_t index)
 	char err[256], where[PATH_MAX + 64];
 	enum line_kind kind;
 	json_t *v = line_parse(elem, n, &kind, err, sizeof err);
-	struct pending tmp = { NULL, line->place, index + 1 };
+	struct pending tmp = { NULL, line->place, index + 1, 0 };
 
 	if (v && kind == LINE_RECORD) {
 		take_record(v, &line->place, index + 1);
@@ -661,9 +752,11 @@ take_element(void *arg, const char *elem, size_t n, size_t index)
 	if (v)
 		snprintf(err, sizeof err, "not a JSON object");
 	json_decref(v);
+	if (++input_seq <= job_skip)
+		return 0;
 	stats_add(&stats.records_in, 1);
 	if (!reject_enabled())
-		commit_pending();
+		commit_before_stop();
 	reject_record(row_where(&tmp, where, sizeof where), err, NULL, elem, n);
 	return 0;
 }
@@ -677,10 +770,10 @@ take_batch(const struct line *line)
 
 	commit_pending();
 	if (line_split_batch(line->data, line->len, take_element, &ctx, err,
-	    sizeof err) != 0) {
+	    sizeof err) != 0 && ++input_seq > job_skip) {
 		stats_add(&stats.records_in, 1);
 		if (!reject_enabled())
-			commit_pending();
+			commit_before_stop();
 		reject_record(place_format(&line->place, where, sizeof where), err,
 		    NULL, line->data, line->len);
 	}
@@ -715,9 +808,11 @@ take_line(const struct line *line)
 	json_decref(v);
 	if (v)
 		snprintf(err, sizeof err, "not a JSON object or array");
+	if (++input_seq <= job_skip)
+		return;
 	stats_add(&stats.records_in, 1);
 	if (!reject_enabled())
-		commit_pending();
+		commit_before_stop();
 	reject_record(place_format(&line->place, where, sizeof where), err, NULL,
 	    line->data, line->len);
 }
@@ -783,6 +878,7 @@ parse_options(int argc, char **argv, int *first_file)
 		case KEY_INIT: conf.init_file = p.arg; break;
 		case KEY_SQL: conf.sql_mode = 1; break;
 		case KEY_RETRY_FOR: conf.retry_for_ms = opt_duration_ms(&p); break;
+		case KEY_JOB: conf.job = p.arg; break;
 		}
 	}
 	*first_file = p.ind;
@@ -802,8 +898,27 @@ parse_options(int argc, char **argv, int *first_file)
 		opt_usage_error(&p, "--upsert and --ignore-duplicates do not go together");
 	if (conf.sql_mode && (conf.upsert || conf.create || conf.add_columns))
 		opt_usage_error(&p, "--sql does not go with --upsert, --create or --add-columns");
+	if (conf.job && (!*conf.job || strlen(conf.job) > 200))
+		opt_usage_error(&p, "--job: a name of 1 to 200 characters");
 	if (conf.table && strlen(conf.table) > 200)
 		opt_usage_error(&p, "table name too long");
+}
+
+/* --job: where the earlier runs of this job stopped. */
+static void
+start_job(void)
+{
+	struct db_error err = { 0 };
+
+	run_ddl(DB_CHECKPOINT_TABLE_SQL);
+	connect_with_retry(EXIT_UNAVAILABLE);
+	if (backend->checkpoint_get(db, conf.job, &job_skip, &err) != DB_OK)
+		msg_die(EXIT_UNAVAILABLE, url.redacted, "reading the checkpoint of"
+		    " job \"%s\": %s", conf.job, err.message);
+	job_committed = job_skip;
+	if (job_skip > 0)
+		msg_info(NULL, "job \"%s\": skipping the %lld records an earlier run"
+		    " committed", conf.job, job_skip);
 }
 
 static long
@@ -839,6 +954,8 @@ main(int argc, char **argv)
 			msg_die(EXIT_CONFIG, url.redacted, "table \"%s\" does not exist"
 			    " (use --create to make it)", conf.table);
 	}
+	if (conf.job)
+		start_job();
 	r = reader_open(argv + first, argc - first, opt_common.max_line);
 	while ((st = reader_next(r, &line, ms_until_commit_due())) != READER_EOF) {
 		if (st == READER_TIMEOUT) {
@@ -848,9 +965,11 @@ main(int argc, char **argv)
 		if (st == READER_TOOLONG) {
 			char where[PATH_MAX + 32];
 
+			if (++input_seq <= job_skip)
+				continue;
 			stats_add(&stats.records_in, 1);
 			if (!reject_enabled())
-				commit_pending();
+				commit_before_stop();
 			reject_record(place_format(&line.place, where, sizeof where),
 			    "line longer than --max-line", NULL, line.data, line.len);
 			continue;
