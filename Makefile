@@ -91,7 +91,7 @@ RUSTC ?= rustc
 ifneq ($(shell command -v $(RUSTC) 2>/dev/null),)
 $(O)/examples/upper-rs.so: examples/rust/upper.rs
 	@mkdir -p $(@D)
-	$(RUSTC) --edition 2021 -O --crate-type cdylib $< -o $@
+	MAKEFLAGS= $(RUSTC) --edition 2021 -O --crate-type cdylib $< -o $@
 all: $(O)/examples/upper-rs.so
 endif
 
