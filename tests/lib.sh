@@ -20,12 +20,24 @@ TEST_ROOT=$(mktemp -d "${TMPDIR:-/tmp}/etl-t.XXXXXX")
 trap 'rm -rf "$TEST_ROOT"' EXIT
 test_count=0
 
+# Kill what a test body left running: its jobs and their children.
+reap_jobs() {
+	local status=$? pid
+	for pid in $(jobs -p); do
+		pkill -TERM -P "$pid" 2>/dev/null
+		kill -TERM "$pid" 2>/dev/null
+	done
+	return $status
+}
+
 test_expect_success() {
 	local title=$1 body=$2 status
 	test_count=$((test_count + 1))
 	T=$TEST_ROOT/$test_count
 	mkdir -p "$T"
-	(cd "$T" && eval "$body") >"$TEST_ROOT/log" 2>&1 </dev/null
+	# The body's background jobs (servers, writers) end with it, even when
+	# it fails half-way.
+	(cd "$T" && trap 'reap_jobs' EXIT && eval "$body") >"$TEST_ROOT/log" 2>&1 </dev/null
 	status=$?
 	if [ $status -eq 0 ]; then
 		echo "ok - $title"
