@@ -109,14 +109,19 @@ query_str(struct db *db, const char *sql, struct db_error *err)
 
 /* ---- connecting -------------------------------------------------------- */
 
+/* The connector asks for a local file's contents; only our own LOAD DATA
+ * (infile_run) gets any, from memory.  Any other request, from an --init
+ * file or a hostile server, is refused: we never read local files. */
 static int
 infile_init(void **ptr, const char *filename, void *userdata)
 {
 	struct db *db = userdata;
 
 	(void)filename;
-	db->infile_off = 0;
 	*ptr = db;
+	if (!db->infile)
+		return 1;
+	db->infile_off = 0;
 	return 0;
 }
 
@@ -141,7 +146,13 @@ infile_end(void *ptr)
 static int
 infile_error(void *ptr, char *msg, unsigned int size)
 {
-	(void)ptr;
+	struct db *db = ptr;
+
+	if (!db->infile) {
+		snprintf(msg, size, "LOAD DATA LOCAL INFILE is not allowed:"
+		    " etl-load-sql sends no files");
+		return CR_UNKNOWN_ERROR;
+	}
 	snprintf(msg, size, "local infile error");
 	return CR_UNKNOWN_ERROR;
 }
