@@ -15,7 +15,7 @@ _etl_options() {
 	etl-extract-http)
 		echo "--envelope --token-file --hmac-secret-file --hmac-header
 			--tls-cert --tls-key --max-body --max-connections --idle-timeout
-			--queue-timeout --max-headers --threads" ;;
+			--queue-timeout --max-headers --threads --ack-fifo --ack-timeout" ;;
 	etl-load-sql)
 		echo "-t --table -n --rows -T --max-delay --upsert --ignore-duplicates
 			--create --add-columns --ignore-unknown --init --sql --retry-for --job
@@ -29,7 +29,7 @@ _etl_file_argument() {
 	case $1 in
 	--reject) echo "*" ;;
 	--init) echo "*.sql" ;;
-	--token-file|--hmac-secret-file) echo "*" ;;
+	--token-file|--hmac-secret-file|--ack-fifo) echo "*" ;;
 	--tls-cert|--tls-key) echo "*.@(pem|crt|key)" ;;
 	*) return 1 ;;
 	esac
@@ -41,7 +41,7 @@ _etl_value_argument() {
 	-n|--count|-b|--bytes|-t|--time|--by|--max-line|--max-rejects) return 0 ;;
 	-j|--jobs|--table|--rows|-T|--max-delay|--upsert|--retry-for|--job) return 0 ;;
 	--hmac-header|--max-body|--max-connections|--idle-timeout) return 0 ;;
-	--queue-timeout|--max-headers|--threads) return 0 ;;
+	--queue-timeout|--max-headers|--threads|--ack-timeout) return 0 ;;
 	*) return 1 ;;
 	esac
 }

@@ -11,6 +11,14 @@
  * so memory stays bounded.  If stdout closes, every request gets 503 and
  * the program exits 74.
  *
+ * With --ack-fifo the 202 waits for the end of the pipeline: the writer
+ * follows each chunk it writes with a control line naming a checkpoint,
+ * the requests in that chunk are suspended, and a thread reading the FIFO
+ * (the loader's stdout, where control lines appear once the rows before
+ * them are committed) resumes them with 202; no acknowledgement within
+ * --ack-timeout gives 503.  Concurrent requests share one checkpoint, so
+ * the loader commits them together.
+ *
  * SIGTERM stops accepting, lets the requests in hand finish, writes all
  * that was answered 202 and exits 0.
  */
@@ -50,7 +58,7 @@ enum {
 	KEY_ENVELOPE = OPT_LONG, KEY_TOKEN_FILE, KEY_HMAC_SECRET_FILE,
 	KEY_HMAC_HEADER, KEY_TLS_CERT, KEY_TLS_KEY, KEY_MAX_BODY,
 	KEY_MAX_CONNECTIONS, KEY_IDLE_TIMEOUT, KEY_QUEUE_TIMEOUT, KEY_MAX_HEADERS,
-	KEY_THREADS,
+	KEY_THREADS, KEY_ACK_FIFO, KEY_ACK_TIMEOUT,
 };
 
 static const struct opt options[] = {
@@ -66,6 +74,8 @@ static const struct opt options[] = {
 	{ KEY_QUEUE_TIMEOUT, "queue-timeout", "DURATION", "wait this long for output room, then 503 (default 5s)" },
 	{ KEY_MAX_HEADERS, "max-headers", "SIZE", "memory for a request's headers (default 32K)" },
 	{ KEY_THREADS, "threads", "N", "server threads (default: one per core)" },
+	{ KEY_ACK_FIFO, "ack-fifo", "FIFO", "answer 202 only when the loader acknowledges, read from FIFO" },
+	{ KEY_ACK_TIMEOUT, "ack-timeout", "DURATION", "wait this long for an acknowledgement, then 503 (default 10s)" },
 	{ 0, NULL, NULL, NULL }
 };
 
@@ -84,10 +94,31 @@ static struct {
 	long long queue_timeout_ms;
 	size_t max_headers;
 	unsigned threads;
+	const char *ack_fifo;
+	long long ack_timeout_ms;
 } conf = {
 	.hmac_header = "X-Hub-Signature-256", .max_body = 10 << 20,
 	.max_connections = 1000, .idle_timeout_s = 30, .queue_timeout_ms = 5000,
-	.max_headers = 32 << 10,
+	.max_headers = 32 << 10, .ack_timeout_ms = 10000,
+};
+
+/* A request in hand.  With --ack-fifo, once its records are handed on it
+ * waits, suspended, on one of the output's lists until acknowledged. */
+struct request {
+	struct buf body;
+	int too_large;
+	int answered;
+	struct MHD_Connection *conn;
+	long records;
+	unsigned long long checkpoint;  /* 0 until the writer assigns one */
+	double since;                   /* when it began to wait */
+	unsigned verdict;               /* 202 or 503 once decided */
+	const char *why;                /* for a 503 */
+	struct request *next;
+};
+
+struct waitlist {
+	struct request *head, *tail;
 };
 
 /* ---- the output: one writer thread, bounded ---------------------------- */
@@ -101,7 +132,77 @@ static struct {
 	int writing;                 /* the writer holds a batch outside the lock */
 	int stopping;
 	int broken;                  /* stdout failed: errno */
-} output = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, BUF_INIT, 0, 0, 0 };
+	/* --ack-fifo: requests in pending, then those written and waiting. */
+	struct waitlist unwritten, unacked;
+	unsigned long long checkpoint;  /* the last one written */
+} output = { .lock = PTHREAD_MUTEX_INITIALIZER, .changed = PTHREAD_COND_INITIALIZER,
+    .pending = BUF_INIT };
+
+static char ack_source[64];       /* "etl-extract-http/PID": whose checkpoints */
+
+static void
+waitlist_add(struct waitlist *l, struct request *req)
+{
+	req->next = NULL;
+	if (l->tail)
+		l->tail->next = req;
+	else
+		l->head = req;
+	l->tail = req;
+}
+
+/* Answer REQ (suspended, on no list any more): it resumes with VERDICT. */
+static void
+settle(struct request *req, unsigned verdict, const char *why)
+{
+	req->verdict = verdict;
+	req->why = why;
+	MHD_resume_connection(req->conn);
+}
+
+/* Settle, and take off list L, the requests for which SETTLES says so. */
+static void
+waitlist_settle(struct waitlist *l, int (*settles)(struct request *, void *),
+    void *arg, unsigned verdict, const char *why)
+{
+	struct request **p = &l->head, *req;
+
+	l->tail = NULL;
+	while ((req = *p)) {
+		if (settles(req, arg)) {
+			*p = req->next;
+			settle(req, verdict, why);
+		} else {
+			l->tail = req;
+			p = &req->next;
+		}
+	}
+}
+
+/* Called by the writer with the lock held: the requests whose records
+ * are in the chunk it takes get the next checkpoint, named by a control
+ * line after their records. */
+static void
+mark_checkpoint(struct buf *chunk)
+{
+	char line[128];
+	struct request *req;
+
+	if (!output.unwritten.head)
+		return;
+	output.checkpoint++;
+	for (req = output.unwritten.head; req; req = req->next)
+		req->checkpoint = output.checkpoint;
+	if (output.unacked.tail)
+		output.unacked.tail->next = output.unwritten.head;
+	else
+		output.unacked.head = output.unwritten.head;
+	output.unacked.tail = output.unwritten.tail;
+	output.unwritten.head = output.unwritten.tail = NULL;
+	snprintf(line, sizeof line, "{\"$etl\":{\"ack\":%llu,\"source\":\"%s\"}}\n",
+	    output.checkpoint, ack_source);
+	buf_adds(chunk, line);
+}
 
 static void *
 output_main(void *arg)
@@ -123,6 +224,7 @@ output_main(void *arg)
 			output.pending = tmp;
 			output.pending.len = 0;
 		}
+		mark_checkpoint(&batch);
 		output.writing = 1;
 		pthread_mutex_unlock(&output.lock);
 		writer_stdout.buf = batch;
@@ -140,9 +242,10 @@ output_main(void *arg)
 	return NULL;
 }
 
-/* Hand LINES (N records) to the output; 0, or -1 when it cannot take them. */
+/* Hand LINES (N records) to the output; 0, or -1 when it cannot take them.
+ * With --ack-fifo, REQ is suspended until the loader acknowledges them. */
 static int
-output_append(const struct buf *lines, long n)
+output_append(const struct buf *lines, long n, struct request *req)
 {
 	struct timespec deadline;
 	int rc = 0;
@@ -164,6 +267,13 @@ output_append(const struct buf *lines, long n)
 	}
 	buf_add(&output.pending, lines->data, lines->len);
 	stats_add(&stats.records_out, n);
+	if (conf.ack_fifo) {
+		/* Under the lock, so no acknowledgement can come before it waits. */
+		req->records = n;
+		req->since = stats_now();
+		waitlist_add(&output.unwritten, req);
+		MHD_suspend_connection(req->conn);
+	}
 	pthread_cond_broadcast(&output.changed);
 	pthread_mutex_unlock(&output.lock);
 	return 0;
@@ -206,13 +316,113 @@ stats_fields(struct buf *line)
 	buf_addc(line, '}');
 }
 
-/* ---- requests -------------------------------------------------------------- */
+/* ---- acknowledgements: the --ack-fifo reader ---------------------------- */
 
-struct request {
-	struct buf body;
-	int too_large;
-	int answered;
-};
+static int
+acknowledged(struct request *req, void *upto)
+{
+	return req->checkpoint <= *(unsigned long long *)upto;
+}
+
+static int
+any(struct request *req, void *arg)
+{
+	(void)req;
+	(void)arg;
+	return 1;
+}
+
+static int
+expired(struct request *req, void *now)
+{
+	return (*(double *)now - req->since) * 1000 >= conf.ack_timeout_ms;
+}
+
+/* One line from the FIFO: our checkpoint N settles every request up to N
+ * (acknowledgements come in order).  Other control lines are not ours. */
+static void
+take_ack(const char *line, size_t len)
+{
+	json_t *v = json_loadb(line, len, 0, NULL);
+	json_t *ack = json_object_get(json_object_get(v, "$etl"), "ack");
+	const char *source = json_string_value(json_object_get(
+	    json_object_get(v, "$etl"), "source"));
+
+	if (json_is_integer(ack) && source && strcmp(source, ack_source) == 0) {
+		unsigned long long upto = (unsigned long long)json_integer_value(ack);
+
+		pthread_mutex_lock(&output.lock);
+		waitlist_settle(&output.unacked, acknowledged, &upto, 202, NULL);
+		pthread_mutex_unlock(&output.lock);
+	}
+	json_decref(v);
+}
+
+/* The FIFO's writer went away: what it has not acknowledged never will be. */
+static void
+acks_ended(void)
+{
+	pthread_mutex_lock(&output.lock);
+	waitlist_settle(&output.unacked, any, NULL, 503,
+	    "the acknowledgement stream ended before this request was acknowledged");
+	pthread_mutex_unlock(&output.lock);
+}
+
+/* Read acknowledgements; when the writer closes the FIFO, open it again
+ * (a restarted pipeline writes to it anew). */
+static void *
+ack_main(void *arg)
+{
+	enum { MAX_ACK_LINE = 64 << 10 };
+	struct buf line = BUF_INIT;
+	char chunk[4096];
+	int fd, skipping = 0;
+	ssize_t n;
+
+	(void)arg;
+	for (;;) {
+		if ((fd = open(conf.ack_fifo, O_RDONLY | O_CLOEXEC)) < 0) {
+			msg_error(conf.ack_fifo, "%s", strerror(errno));
+			sleep(1);
+			continue;
+		}
+		while ((n = read(fd, chunk, sizeof chunk)) > 0 || (n < 0 && errno == EINTR)) {
+			for (ssize_t i = 0; i < n; i++) {
+				if (chunk[i] != '\n') {
+					if (line.len < MAX_ACK_LINE)
+						buf_addc(&line, chunk[i]);
+					else
+						skipping = 1;
+					continue;
+				}
+				if (!skipping)
+					take_ack(line.data, line.len);
+				line.len = 0;
+				skipping = 0;
+			}
+		}
+		close(fd);
+		line.len = 0;
+		acks_ended();
+		msg_warn(conf.ack_fifo, "the acknowledgement stream ended; waiting for it again");
+	}
+	return NULL;
+}
+
+/* Called every so often: a request waits no longer than --ack-timeout. */
+static void
+acks_expire(void)
+{
+	double now = stats_now();
+	static const char why[] = "no acknowledgement within --ack-timeout";
+
+	pthread_mutex_lock(&output.lock);
+	waitlist_settle(&output.unwritten, expired, &now, 503, why);
+	waitlist_settle(&output.unacked, expired, &now, 503, why);
+	pthread_mutex_unlock(&output.lock);
+}
+
+/* ---- requests -------------------------------------------------------------- */
 
 static enum MHD_Result
 answer(struct MHD_Connection *c, unsigned status, const char *json,
@@ -464,6 +674,15 @@ body_kind(const char *type)
 	return -1;
 }
 
+static enum MHD_Result
+answer_accepted(struct MHD_Connection *c, long n)
+{
+	char reply[64];
+
+	snprintf(reply, sizeof reply, "{\"accepted\":%ld}", n);
+	return answer(c, 202, reply, NULL, NULL);
+}
+
 /* The whole request is here: check, decode, hand on, answer. */
 static enum MHD_Result
 finish_request(struct MHD_Connection *c, const char *url, const char *method,
@@ -471,7 +690,7 @@ finish_request(struct MHD_Connection *c, const char *url, const char *method,
 {
 	struct buf lines = BUF_INIT;
 	const char *reason = NULL;
-	char err[512], reply[64];
+	char err[512];
 	long n;
 	int status, kind;
 
@@ -498,13 +717,24 @@ finish_request(struct MHD_Connection *c, const char *url, const char *method,
 		return answer_error(c, 400, err);
 	}
 	stats_add(&stats.records_in, n);
-	if (output_append(&lines, n) != 0) {
+	req->conn = c;
+	if (output_append(&lines, n, req) != 0) {
 		buf_free(&lines);
 		return answer_error(c, 503, "the output cannot take records now");
 	}
 	buf_free(&lines);
-	snprintf(reply, sizeof reply, "{\"accepted\":%ld}", n);
-	return answer(c, 202, reply, NULL, NULL);
+	if (conf.ack_fifo)
+		return MHD_YES;  /* suspended: answer_settled answers it */
+	return answer_accepted(c, n);
+}
+
+/* Resumed after the acknowledgement, or its absence, settled it. */
+static enum MHD_Result
+answer_settled(struct MHD_Connection *c, struct request *req)
+{
+	if (req->verdict == 202)
+		return answer_accepted(c, req->records);
+	return answer_error(c, 503, req->why);
 }
 
 static atomic_int in_flight;
@@ -556,7 +786,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 		return MHD_YES;
 	}
 	if (req->answered)
-		return MHD_YES;
+		return req->verdict ? answer_settled(c, req) : MHD_YES;
 	req->answered = 1;
 	return finish_request(c, url, method, req);
 }
@@ -697,6 +927,8 @@ parse_options(int argc, char **argv)
 		case KEY_QUEUE_TIMEOUT: conf.queue_timeout_ms = opt_duration_ms(&p); break;
 		case KEY_MAX_HEADERS: conf.max_headers = opt_size(&p); break;
 		case KEY_THREADS: conf.threads = (unsigned)opt_count(&p, 1, 256); break;
+		case KEY_ACK_FIFO: conf.ack_fifo = p.arg; break;
+		case KEY_ACK_TIMEOUT: conf.ack_timeout_ms = opt_duration_ms(&p); break;
 		}
 	}
 	if (p.ind < argc)
@@ -718,7 +950,8 @@ parse_options(int argc, char **argv)
 static struct MHD_Daemon *
 start_server(int fd)
 {
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+	    (conf.ack_fifo ? MHD_ALLOW_SUSPEND_RESUME : 0);
 	unsigned threads = conf.threads ? conf.threads : (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
 
 	if (conf.tls_cert)
@@ -743,8 +976,10 @@ static void
 wait_for_stop(void)
 {
 	while (!sig_stop) {
-		sig_wait_readable(-1, 200);
+		sig_wait_readable(-1, conf.ack_fifo ? 50 : 200);
 		sig_serve_stats();
+		if (conf.ack_fifo)
+			acks_expire();
 		pthread_mutex_lock(&output.lock);
 		if (output.broken) {
 			pthread_mutex_unlock(&output.lock);
@@ -752,6 +987,44 @@ wait_for_stop(void)
 		}
 		pthread_mutex_unlock(&output.lock);
 	}
+}
+
+static void
+start_acks(void)
+{
+	struct stat st;
+	pthread_t t;
+
+	if (stat(conf.ack_fifo, &st) < 0)
+		msg_die(errno == ENOENT ? EXIT_NOINPUT : EXIT_CONFIG, conf.ack_fifo,
+		    "%s (make it with mkfifo)", strerror(errno));
+	snprintf(ack_source, sizeof ack_source, "etl-extract-http/%ld", (long)getpid());
+	if (pthread_create(&t, NULL, ack_main, NULL) != 0)
+		msg_die(EXIT_SOFTWARE, conf.ack_fifo, "cannot start the reader thread");
+	pthread_detach(t);  /* it may be blocked opening the FIFO at exit */
+}
+
+/* After quiescing: the requests in hand finish; those waiting for an
+ * acknowledgement get it, or 503 at --ack-timeout.  None may still be
+ * suspended when the server stops. */
+static void
+finish_in_flight(void)
+{
+	double deadline = stats_now() + 10 + conf.ack_timeout_ms / 1000.0;
+
+	while (atomic_load(&in_flight) > 0 && stats_now() < deadline) {
+		if (conf.ack_fifo)
+			acks_expire();
+		usleep(10000);
+	}
+	if (!conf.ack_fifo)
+		return;
+	pthread_mutex_lock(&output.lock);
+	waitlist_settle(&output.unwritten, any, NULL, 503, "shutting down");
+	waitlist_settle(&output.unacked, any, NULL, 503, "shutting down");
+	pthread_mutex_unlock(&output.lock);
+	for (int i = 0; i < 100 && atomic_load(&in_flight) > 0; i++)
+		usleep(10000);
 }
 
 int
@@ -768,6 +1041,8 @@ main(int argc, char **argv)
 		fd = listen_on(conf.listen);
 	else if (conf.listen && strchr(conf.listen, '/'))
 		conf.path = strchr(conf.listen, '/');
+	if (conf.ack_fifo)
+		start_acks();
 	pthread_create(&writer, NULL, output_main, NULL);
 	if (!(d = start_server(fd)))
 		msg_die(EXIT_UNAVAILABLE, conf.listen, "cannot start the HTTP server");
@@ -775,8 +1050,7 @@ main(int argc, char **argv)
 	wait_for_stop();
 	/* Stop accepting; let the requests in hand finish, then write all. */
 	MHD_quiesce_daemon(d);
-	for (int i = 0; i < 1000 && atomic_load(&in_flight) > 0; i++)
-		usleep(10000);
+	finish_in_flight();
 	MHD_stop_daemon(d);
 	pthread_mutex_lock(&output.lock);
 	output.stopping = 1;
