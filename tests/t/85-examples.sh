@@ -59,3 +59,22 @@ test_expect_success 'the systemd units pass systemd-analyze verify' '
 	systemd-analyze verify --man=no units/etl-webhook.socket units/etl-webhook.service >log 2>&1;
 	expect_no_grep "etl-webhook\.(service|socket):[0-9]+:" log
 '
+
+# The service's pipeline, run by hand with its paths moved here: a signed
+# order is answered 202 only once it is in the database.
+test_expect_success 'the systemd service'"'"'s pipeline answers 202 once the order is committed' '
+	mkdir run lib && printf "webhook secret" >secret && orders_table shop.db &&
+	PORT=$(free_port) &&
+	script=$(sed -n "s/^ExecStart=\/bin\/bash -o pipefail -c '"'"'\(.*\)'"'"'$/\1/p" "$EX/systemd/etl-webhook.service") &&
+	test -n "$script" &&
+	script=$(printf "%s" "$script" | sed -e "s|/run/etl-webhook|$T/run|g" -e "s|/etc/etl/github.secret|$T/secret|" \
+		-e "s|/usr/local/lib/etl/order.so|$X/order.so|" -e "s|/var/lib/etl|$T/lib|" -e "s|:8080/|127.0.0.1:$PORT/|") &&
+	{ DATABASE_URL=sqlite:$T/shop.db bash -o pipefail -c "$script" 2>err & } &&
+	pipeline=$! && wait_port "$PORT" &&
+	body=$(head -n 1 "$EX/order.input.ndjson") &&
+	sig=sha256=$(printf "%s" "$body" | openssl dgst -sha256 -hmac "webhook secret" | sed "s/^.* //") &&
+	expect_eq 202 "$(curl -s -o /dev/null -w "%{http_code}" -H "X-Hub-Signature-256: $sig" \
+		-H "Content-Type: application/json" --data-binary "$body" "http://127.0.0.1:$PORT/orders")" &&
+	expect_eq 1 "$(sqlite3 shop.db "SELECT count(*) FROM orders WHERE order_id = 1")" "rows when the 202 came" &&
+	pkill -TERM -P $pipeline -f "^etl-extract-http " && wait $pipeline
+'
