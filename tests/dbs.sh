@@ -31,6 +31,8 @@ as_pg() {
 
 port_free() { ! (echo >"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# Ports below the kernel's ephemeral range (32768 up): one in that range may
+# be the local end of a client connection, and the server cannot bind it.
 pick_port() {  # FROM: the first free port from FROM upward
 	local p=$1
 	while ! port_free "$p"; do p=$((p + 1)); done
@@ -49,7 +51,7 @@ pg_init() {
 	local port
 	mkdir -p "$dir/pg"
 	[ "$(id -u)" -eq 0 ] && chown postgres "$dir/pg" && chmod 755 "$dir"
-	port=$(pick_port 54329)
+	port=$(pick_port 25432)
 	echo "$port" >"$dir/pg/port"
 	as_pg "$pgbin/initdb" -D "$dir/pg/data" -U postgres -A trust -E UTF8 \
 		--locale=C.UTF-8 >"$dir/pg/initdb.log" 2>&1 ||
@@ -94,7 +96,7 @@ my_start_server() {
 
 my_init() {
 	mkdir -p "$dir/my"
-	pick_port 33069 >"$dir/my/port"
+	pick_port 23306 >"$dir/my/port"
 	mariadb-install-db --no-defaults --auth-root-authentication-method=normal \
 		--datadir="$dir/my/data" --user="$(id -un)" >"$dir/my/install.log" 2>&1 ||
 		{ cat "$dir/my/install.log" >&2; die "mariadb-install-db failed"; }

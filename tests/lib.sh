@@ -109,11 +109,15 @@ expect_lines() {  # N FILE : FILE has exactly N lines
 	expect_eq "$1" "$n" "lines in $2"
 }
 
-# A TCP port on 127.0.0.1 that nothing listens on now.
+# A TCP port on 127.0.0.1 that nothing listens on now, below the kernel's
+# ephemeral range: a port in that range may be the local end of some
+# client's connection, and then bind fails with "Address already in use".
 free_port() {
-	local port
+	local port low=32768
+	read -r low _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null
+	[ "$low" -gt 12000 ] || low=32768
 	for _ in $(seq 1 200); do
-		port=$((20000 + RANDOM % 30000))
+		port=$((10000 + RANDOM % (low - 10000)))
 		(echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return 0; }
 	done
 	return 1
