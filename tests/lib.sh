@@ -132,3 +132,15 @@ wait_port() {
 	echo "nothing listens on port $1"
 	return 1
 }
+
+# wait_for PATTERN FILE : up to 10 s for a line of FILE to match the
+# extended regex PATTERN
+wait_for() {
+	for _ in $(seq 1 200); do
+		grep -Eq "$1" "$2" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	echo "no line matching $1 in $2:"
+	cat "$2"
+	return 1
+}

@@ -28,16 +28,6 @@ post() {
 		--data-binary "$body" "$@" "http://127.0.0.1:$PORT/" &&
 	printf " %s\n" "$(cat resp)"
 }
-# wait_for PATTERN FILE : up to 10 s for a line of FILE to match
-wait_for() {
-	for _ in $(seq 1 200); do
-		grep -Eq "$1" "$2" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	echo "no line matching $1 in $2:"
-	cat "$2"
-	return 1
-}
 # load CLIENTS REQUESTS : CLIENTS curl loops, each posting REQUESTS orders
 # with its own ids; the ids answered 202 go to accepted.CLIENT.
 load() {

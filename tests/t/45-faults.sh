@@ -6,17 +6,6 @@
 # clear message, no record silently dropped).
 . "$(dirname "$0")/../lib.sh"
 
-# wait_for PATTERN FILE : up to 10 s for a line of FILE to match
-wait_for() {
-	for _ in $(seq 1 200); do
-		grep -Eq "$1" "$2" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	echo "no line matching $1 in $2:"
-	cat "$2"
-	return 1
-}
-
 # hwm_kib PID : the peak resident memory of PID, in KiB
 hwm_kib() {
 	awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"
