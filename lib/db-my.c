@@ -33,6 +33,7 @@
 struct db {
 	MYSQL *m;
 	int use_insert;          /* LOCAL INFILE refused or not wanted */
+	size_t max_statement;    /* the server's max_allowed_packet, less slack */
 	struct buf *infile;      /* what the infile callbacks hand out */
 	size_t infile_off;
 };
@@ -169,6 +170,25 @@ set_ssl_mode(MYSQL *m, const char *mode)
 		mysql_optionsv(m, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &yes);
 }
 
+/* The longest INSERT the server takes: its max_allowed_packet (the
+ * statement travels in one packet), less room for the packet header. */
+static size_t
+max_statement(struct db *db)
+{
+	MYSQL_RES *res;
+	MYSQL_ROW row;
+	size_t n = 0;
+
+	if (mysql_query(db->m, "SELECT @@max_allowed_packet") == 0 &&
+	    (res = mysql_store_result(db->m)) != NULL) {
+		if ((row = mysql_fetch_row(res)) && row[0])
+			n = strtoull(row[0], NULL, 10);
+		mysql_free_result(res);
+	}
+	/* Unknown: MySQL's old default, 1M, is the smallest a server has. */
+	return n > 1024 ? n - 1024 : 1024 * 1024 - 1024;
+}
+
 static struct db *
 my_connect(const struct dburl *url, struct db_error *err)
 {
@@ -209,6 +229,7 @@ my_connect(const struct dburl *url, struct db_error *err)
 		free(db);
 		return NULL;
 	}
+	db->max_statement = max_statement(db);
 	return db;
 }
 
@@ -492,6 +513,23 @@ add_value(struct db *db, struct buf *b, const struct db_column *col,
 	}
 }
 
+/* ROW's present cells, SEP between them: LOAD DATA text if INFILE, else
+ * SQL literals. */
+static void
+add_row(struct db *db, struct buf *b, const struct db_table *t,
+    const struct cell *row, char sep, int infile)
+{
+	int n = 0;
+
+	for (int c = 0; c < t->ncolumns; c++) {
+		if (row[c].kind == CELL_ABSENT)
+			continue;
+		if (n++)
+			buf_addc(b, sep);
+		add_value(db, b, &t->columns[c], &row[c], infile);
+	}
+}
+
 static void
 add_column_list(struct buf *b, const struct db_table *t, const struct cell *row)
 {
@@ -550,16 +588,7 @@ infile_run(struct db *db, const struct db_rows *rows, size_t first, size_t end,
 	enum db_status s;
 
 	for (size_t r = first; r < end; r++) {
-		const struct cell *row = rows->cells + r * t->ncolumns;
-		int n = 0;
-
-		for (int c = 0; c < t->ncolumns; c++) {
-			if (row[c].kind == CELL_ABSENT)
-				continue;
-			if (n++)
-				buf_addc(&data, '\t');
-			add_value(db, &data, &t->columns[c], &row[c], 1);
-		}
+		add_row(db, &data, t, rows->cells + r * t->ncolumns, '\t', 1);
 		buf_addc(&data, '\n');
 	}
 	buf_adds(&sql, "LOAD DATA LOCAL INFILE 'etl-load-sql' INTO TABLE ");
@@ -622,44 +651,67 @@ add_insert_tail(struct buf *sql, const struct db_rows *rows, const struct cell *
 	}
 }
 
+/* Send the INSERT in SQL (rows from CHUNK_FIRST on) and empty it. */
+static enum db_status
+insert_send(struct db *db, struct buf *sql, const struct buf *tail,
+    size_t chunk_first, struct db_error *err)
+{
+	enum db_status s;
+
+	buf_add(sql, tail->data, tail->len);
+	s = query(db, sql->data, sql->len, err);
+	if (s == DB_ROW_ERROR && err->row >= 0)
+		err->row += (long)chunk_first;
+	sql->len = 0;
+	return s;
+}
+
+/* Multi-row INSERTs of about INSERT_CHUNK bytes, none longer than the
+ * server takes; a row that cannot fit in any is that row's error. */
 static enum db_status
 insert_run(struct db *db, const struct db_rows *rows, size_t first, size_t end,
     struct db_error *err)
 {
 	const struct db_table *t = rows->table;
 	const struct cell *head = rows->cells + first * t->ncolumns;
-	struct buf sql = BUF_INIT;
+	struct buf sql = BUF_INIT, values = BUF_INIT, tail = BUF_INIT;
 	enum db_status s = DB_OK;
-	size_t chunk_first = first;
+	size_t chunk_first = first, head_len;
 
+	add_insert_head(&sql, rows, head);
+	head_len = sql.len;
+	add_insert_tail(&tail, rows, head);
 	for (size_t r = first; r < end && s == DB_OK; r++) {
-		const struct cell *row = rows->cells + r * t->ncolumns;
-		int n = 0;
-
-		if (sql.len == 0) {
+		values.len = 0;
+		buf_addc(&values, '(');
+		add_row(db, &values, t, rows->cells + r * t->ncolumns, ',', 0);
+		buf_addc(&values, ')');
+		if (head_len + values.len + tail.len > db->max_statement) {
+			snprintf(err->message, sizeof err->message, "the row takes %zu"
+			    " bytes as SQL, more than the server's max_allowed_packet"
+			    " allows (%zu)", values.len, db->max_statement + 1024);
+			err->row = (long)r;
+			s = err->status = DB_ROW_ERROR;
+			break;
+		}
+		if (sql.len > head_len &&
+		    sql.len + 1 + values.len + tail.len > db->max_statement)
+			s = insert_send(db, &sql, &tail, chunk_first, err);
+		if (s != DB_OK)
+			break;
+		if (sql.len == 0)
 			add_insert_head(&sql, rows, head);
+		if (sql.len == head_len)
 			chunk_first = r;
-		} else {
+		else
 			buf_addc(&sql, ',');
-		}
-		buf_addc(&sql, '(');
-		for (int c = 0; c < t->ncolumns; c++) {
-			if (row[c].kind == CELL_ABSENT)
-				continue;
-			if (n++)
-				buf_addc(&sql, ',');
-			add_value(db, &sql, &t->columns[c], &row[c], 0);
-		}
-		buf_addc(&sql, ')');
-		if (sql.len >= INSERT_CHUNK || r + 1 == end) {
-			add_insert_tail(&sql, rows, head);
-			s = query(db, sql.data, sql.len, err);
-			if (s == DB_ROW_ERROR && err->row >= 0)
-				err->row += (long)chunk_first;
-			sql.len = 0;
-		}
+		buf_add(&sql, values.data, values.len);
+		if (sql.len >= INSERT_CHUNK || r + 1 == end)
+			s = insert_send(db, &sql, &tail, chunk_first, err);
 	}
 	buf_free(&sql);
+	buf_free(&values);
+	buf_free(&tail);
 	return s;
 }
 
