@@ -6,13 +6,15 @@
  * after decompression), checked (token, HMAC), decoded into records, and
  * those records are appended to the output in one go under a lock, so
  * records of different requests never interleave.  Only then is it
- * answered 202.  One thread writes the output; when it cannot keep up,
- * requests wait up to --queue-timeout for room and are then answered 503,
- * so memory stays bounded.  If stdout closes, every request gets 503 and
+ * answered 202.  The request's own thread writes the output when nobody
+ * else is and it can without waiting; a writer thread takes what a full
+ * pipe would not.  When the output cannot keep up, requests wait up to
+ * --queue-timeout for room and are then answered 503, so memory stays
+ * bounded.  If stdout closes, every request gets 503 and
  * the program exits 74.
  *
- * With --ack-fifo the 202 waits for the end of the pipeline: the writer
- * follows each chunk it writes with a control line naming a checkpoint,
+ * With --ack-fifo the 202 waits for the end of the pipeline: the output
+ * follows each chunk written with a control line naming a checkpoint,
  * the requests in that chunk are suspended, and a thread reading the FIFO
  * (the loader's stdout, where control lines appear once the rows before
  * them are committed) resumes them with 202; no acknowledgement within
@@ -44,12 +46,14 @@
 #include <nettle/memops.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -121,22 +125,24 @@ struct waitlist {
 	struct request *head, *tail;
 };
 
-/* ---- the output: one writer thread, bounded ---------------------------- */
+/* ---- the output: bounded, written by whoever finds it idle ------------- */
 
 enum { OUTPUT_LIMIT = 8 << 20 };
 
 static struct {
 	pthread_mutex_t lock;
-	pthread_cond_t changed;
-	struct buf pending;          /* appended by requests, taken by the writer */
-	int writing;                 /* the writer holds a batch outside the lock */
+	pthread_cond_t work;         /* the writer thread: output to write */
+	pthread_cond_t room;         /* requests waiting: the output shrank */
+	struct buf pending;          /* appended by requests, not yet taken */
+	struct buf spare;            /* the other buffer, for the next writer */
+	int writing;                 /* a thread writes a batch outside the lock */
 	int stopping;
 	int broken;                  /* stdout failed: errno */
 	/* --ack-fifo: requests in pending, then those written and waiting. */
 	struct waitlist unwritten, unacked;
 	unsigned long long checkpoint;  /* the last one written */
-} output = { .lock = PTHREAD_MUTEX_INITIALIZER, .changed = PTHREAD_COND_INITIALIZER,
-    .pending = BUF_INIT };
+} output = { .lock = PTHREAD_MUTEX_INITIALIZER, .work = PTHREAD_COND_INITIALIZER,
+    .room = PTHREAD_COND_INITIALIZER, .pending = BUF_INIT, .spare = BUF_INIT };
 
 static char ack_source[64];       /* "etl-extract-http/PID": whose checkpoints */
 
@@ -204,41 +210,105 @@ mark_checkpoint(struct buf *chunk)
 	buf_adds(chunk, line);
 }
 
-static void *
-output_main(void *arg)
+static int stdout_is_file;        /* a write there never waits for a reader */
+static atomic_int nowait_refused; /* RWF_NOWAIT unsupported (older kernels) */
+
+/*
+ * Write BATCH to stdout; the number of bytes written.  The writer thread
+ * (WAIT) writes it all, waiting for the pipe as long as it takes.  A
+ * request's thread must never wait on a full pipe, or its connections
+ * would stall past --queue-timeout: it writes what fits now (RWF_NOWAIT),
+ * or all of it to a regular file, and leaves the rest to the writer.
+ */
+static size_t
+write_batch(const struct buf *batch, int wait)
 {
-	struct buf batch = BUF_INIT;
+	struct iovec v = { batch->data, batch->len };
+	size_t off = 0;
 
-	(void)arg;
-	pthread_mutex_lock(&output.lock);
-	for (;;) {
-		while (output.pending.len == 0 && !output.stopping)
-			pthread_cond_wait(&output.changed, &output.lock);
-		if (output.pending.len == 0)
+	if (output.broken)
+		return batch->len;  /* nobody reads it any more */
+	if (wait || stdout_is_file) {
+		writer_stdout.buf = *batch;
+		if (writer_try_flush(&writer_stdout) < 0)
+			output.broken = errno;
+		writer_stdout.buf = (struct buf)BUF_INIT;
+		return batch->len;
+	}
+	while (off < batch->len) {
+		ssize_t n;
+
+		v.iov_base = batch->data + off;
+		v.iov_len = batch->len - off;
+		n = pwritev2(STDOUT_FILENO, &v, 1, -1, RWF_NOWAIT);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EOPNOTSUPP)
+			atomic_store(&nowait_refused, 1);
+		else if (n < 0 && errno != EAGAIN)
+			output.broken = errno;
+		if (n <= 0)
 			break;
-		/* Swap buffers: requests keep appending while we write. */
-		{
-			struct buf tmp = batch;
+		off += n;
+		writer_stdout.bytes += n;
+	}
+	return output.broken ? batch->len : off;
+}
 
-			batch = output.pending;
-			output.pending = tmp;
-			output.pending.len = 0;
-		}
+/*
+ * With the lock held: unless someone is writing, write what is pending
+ * (releasing the lock meanwhile) until nothing is.  Requests append
+ * while a batch is written and the writer takes them next, so batches
+ * grow under load.  WAIT: see write_batch; what a request's thread could
+ * not write goes back to the front of the output, for the writer thread.
+ */
+static void
+output_write(int wait)
+{
+	while (!output.writing && output.pending.len > 0) {
+		struct buf batch = output.pending;
+		size_t done;
+
+		output.pending = output.spare;
+		output.pending.len = 0;
 		mark_checkpoint(&batch);
 		output.writing = 1;
 		pthread_mutex_unlock(&output.lock);
-		writer_stdout.buf = batch;
-		if (!output.broken && writer_try_flush(&writer_stdout) < 0)
-			output.broken = errno;
-		batch = writer_stdout.buf;
-		batch.len = 0;
-		writer_stdout.buf = (struct buf)BUF_INIT;
+		done = write_batch(&batch, wait);
 		pthread_mutex_lock(&output.lock);
 		output.writing = 0;
-		pthread_cond_broadcast(&output.changed);
+		if (done < batch.len) {
+			/* The rest, then what came meanwhile, in order. */
+			memmove(batch.data, batch.data + done, batch.len - done);
+			batch.len -= done;
+			buf_add(&batch, output.pending.data, output.pending.len);
+			output.spare = output.pending;
+			output.pending = batch;
+			output.spare.len = 0;
+			pthread_cond_broadcast(&output.room);
+			pthread_cond_signal(&output.work);
+			return;
+		}
+		batch.len = 0;
+		output.spare = batch;
+		pthread_cond_broadcast(&output.room);
+	}
+}
+
+static void *
+output_main(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&output.lock);
+	for (;;) {
+		if (!output.writing && output.pending.len > 0)
+			output_write(1);
+		else if (output.stopping && !output.writing)
+			break;
+		else
+			pthread_cond_wait(&output.work, &output.lock);
 	}
 	pthread_mutex_unlock(&output.lock);
-	buf_free(&batch);
 	return NULL;
 }
 
@@ -260,7 +330,7 @@ output_append(const struct buf *lines, long n, struct request *req)
 	pthread_mutex_lock(&output.lock);
 	while (!output.broken && output.pending.len > 0 &&
 	    output.pending.len + lines->len > OUTPUT_LIMIT && rc == 0)
-		rc = pthread_cond_timedwait(&output.changed, &output.lock, &deadline);
+		rc = pthread_cond_timedwait(&output.room, &output.lock, &deadline);
 	if (output.broken || rc != 0) {
 		pthread_mutex_unlock(&output.lock);
 		return -1;
@@ -274,7 +344,12 @@ output_append(const struct buf *lines, long n, struct request *req)
 		waitlist_add(&output.unwritten, req);
 		MHD_suspend_connection(req->conn);
 	}
-	pthread_cond_broadcast(&output.changed);
+	/* Write it from this thread if the output is idle: no hand-over to
+	 * the writer thread, no wake-up, per request. */
+	if (stdout_is_file || !atomic_load(&nowait_refused))
+		output_write(0);
+	else if (!output.writing)
+		pthread_cond_signal(&output.work);
 	pthread_mutex_unlock(&output.lock);
 	return 0;
 }
@@ -1031,6 +1106,7 @@ int
 main(int argc, char **argv)
 {
 	struct MHD_Daemon *d;
+	struct stat st;
 	pthread_t writer;
 	int fd;
 
@@ -1043,6 +1119,7 @@ main(int argc, char **argv)
 		conf.path = strchr(conf.listen, '/');
 	if (conf.ack_fifo)
 		start_acks();
+	stdout_is_file = fstat(STDOUT_FILENO, &st) == 0 && S_ISREG(st.st_mode);
 	pthread_create(&writer, NULL, output_main, NULL);
 	if (!(d = start_server(fd)))
 		msg_die(EXIT_UNAVAILABLE, conf.listen, "cannot start the HTTP server");
@@ -1054,7 +1131,7 @@ main(int argc, char **argv)
 	MHD_stop_daemon(d);
 	pthread_mutex_lock(&output.lock);
 	output.stopping = 1;
-	pthread_cond_broadcast(&output.changed);
+	pthread_cond_signal(&output.work);
 	pthread_mutex_unlock(&output.lock);
 	pthread_join(writer, NULL);
 	if (output.broken)

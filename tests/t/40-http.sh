@@ -197,6 +197,41 @@ test_expect_success 'SIGTERM during a load: every request answered 202 is in the
 	expect_eq "$(wc -l <written)" "$(sort -u written | wc -l)" "distinct records"
 '
 
+test_expect_success 'a slow reader: every line whole, each request'"'"'s records together and in order' '
+	PORT=$(free_port) || exit 1
+	# A reader taking 8K every 5 ms keeps the pipe nearly full: writes stop
+	# part-way, and the rest must follow before anything newer.
+	{ etl-extract-http "127.0.0.1:$PORT" 2>err | python3 -c "
+import os, sys, time
+while True:
+    b = os.read(0, 8192)
+    if not b:
+        break
+    sys.stdout.buffer.write(b)
+    time.sleep(0.005)
+" >out; } &
+	wait_port "$PORT" || exit 1
+	for c in 1 2 3 4; do
+		( for i in $(seq 1 20); do
+			awk -v r="$c-$i" "BEGIN { for (s = 1; s <= 100; s++) printf \"{\\\"r\\\":\\\"%s\\\",\\\"s\\\":%d,\\\"pad\\\":\\\"%0400d\\\"}\\n\", r, s, 0 }" |
+				curl -s -o /dev/null -w "%{http_code}\n" -H "Content-Type: application/x-ndjson" --data-binary @- "http://127.0.0.1:$PORT/"
+		done >codes.$c ) &
+	done
+	for _ in $(seq 1 600); do
+		[ "$(cat codes.* 2>/dev/null | wc -l)" -ge 80 ] && break
+		sleep 0.1
+	done
+	pkill -TERM -x -f "etl-extract-http 127.0.0.1:$PORT"; wait
+	expect_eq "80" "$(cat codes.* | grep -c "^202$")" "requests answered 202" &&
+	expect_eq 8000 "$(jq -c "[.r, .s]" out | wc -l)" "whole records written" &&
+	# A request is one run of lines, s going 1..100.
+	jq -r "[.r, .s] | @tsv" out | awk "
+		\$1 != r { if (r != \"\" && s != 100) bad++; if (\$1 in seen) bad++; seen[\$1]; r = \$1; s = 0 }
+		{ if (\$2 != s + 1) bad++; s = \$2 }
+		END { if (s != 100) bad++; print bad + 0 }" >bad &&
+	expect_output bad 0
+'
+
 test_expect_success 'stdout closed: 503 and a clear exit 74' '
 	PORT=$(free_port) || exit 1
 	{ etl-extract-http "127.0.0.1:$PORT" 2>err; echo $? >status; } | head -c 1 >/dev/null &
