@@ -33,12 +33,12 @@
 struct db {
 	MYSQL *m;
 	int use_insert;          /* LOCAL INFILE refused or not wanted */
-	size_t max_statement;    /* the server's max_allowed_packet, less slack */
+	size_t max_packet;       /* the server's max_allowed_packet */
 	struct buf *infile;      /* what the infile callbacks hand out */
 	size_t infile_off;
 };
 
-enum { INSERT_CHUNK = 1 << 20 };
+enum { INSERT_CHUNK = 1 << 20, PACKET_SLACK = 1024 /* the packet's header */ };
 
 /* ---- errors ------------------------------------------------------------ */
 
@@ -170,10 +170,9 @@ set_ssl_mode(MYSQL *m, const char *mode)
 		mysql_optionsv(m, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &yes);
 }
 
-/* The longest INSERT the server takes: its max_allowed_packet (the
- * statement travels in one packet), less room for the packet header. */
+/* The server's max_allowed_packet: an INSERT travels in one packet. */
 static size_t
-max_statement(struct db *db)
+max_packet(struct db *db)
 {
 	MYSQL_RES *res;
 	MYSQL_ROW row;
@@ -186,7 +185,7 @@ max_statement(struct db *db)
 		mysql_free_result(res);
 	}
 	/* Unknown: MySQL's old default, 1M, is the smallest a server has. */
-	return n > 1024 ? n - 1024 : 1024 * 1024 - 1024;
+	return n > PACKET_SLACK ? n : 1024 * 1024;
 }
 
 static struct db *
@@ -229,7 +228,7 @@ my_connect(const struct dburl *url, struct db_error *err)
 		free(db);
 		return NULL;
 	}
-	db->max_statement = max_statement(db);
+	db->max_packet = max_packet(db);
 	return db;
 }
 
@@ -676,7 +675,7 @@ insert_run(struct db *db, const struct db_rows *rows, size_t first, size_t end,
 	const struct cell *head = rows->cells + first * t->ncolumns;
 	struct buf sql = BUF_INIT, values = BUF_INIT, tail = BUF_INIT;
 	enum db_status s = DB_OK;
-	size_t chunk_first = first, head_len;
+	size_t chunk_first = first, head_len, limit = db->max_packet - PACKET_SLACK;
 
 	add_insert_head(&sql, rows, head);
 	head_len = sql.len;
@@ -686,16 +685,16 @@ insert_run(struct db *db, const struct db_rows *rows, size_t first, size_t end,
 		buf_addc(&values, '(');
 		add_row(db, &values, t, rows->cells + r * t->ncolumns, ',', 0);
 		buf_addc(&values, ')');
-		if (head_len + values.len + tail.len > db->max_statement) {
+		if (head_len + values.len + tail.len > limit) {
 			snprintf(err->message, sizeof err->message, "the row takes %zu"
 			    " bytes as SQL, more than the server's max_allowed_packet"
-			    " allows (%zu)", values.len, db->max_statement + 1024);
+			    " allows (%zu)", values.len, db->max_packet);
 			err->row = (long)r;
 			s = err->status = DB_ROW_ERROR;
 			break;
 		}
 		if (sql.len > head_len &&
-		    sql.len + 1 + values.len + tail.len > db->max_statement)
+		    sql.len + 1 + values.len + tail.len > limit)
 			s = insert_send(db, &sql, &tail, chunk_first, err);
 		if (s != DB_OK)
 			break;

@@ -61,6 +61,7 @@ need_server() {
 	fi
 }
 need_pg() { need_server PostgreSQL "${ETL_TEST_PGURL:-}" ETL_TEST_PGURL; }
+pg_run() { $ETL_TEST_PSQL -tA -c "$1"; }  # SQL : one query, unaligned
 need_my() { need_server MariaDB "${ETL_TEST_MYURL:-}" ETL_TEST_MYURL; }
 
 expect_eq() {  # EXPECTED ACTUAL [WHAT]
@@ -143,4 +144,9 @@ wait_for() {
 	echo "no line matching $1 in $2:"
 	cat "$2"
 	return 1
+}
+
+# hwm_kib PID : the peak resident memory of PID, in KiB
+hwm_kib() {
+	awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"
 }

@@ -101,7 +101,7 @@ test_expect_success 'gzip and deflate bodies are decoded; a gzip bomb gets 413 i
 	expect_eq 202 "$(curl -s -o /dev/null -w "%{http_code}" "${json[@]}" -H "Content-Encoding: deflate" --data-binary @body.z "http://127.0.0.1:$PORT/")" &&
 	head -c 1000000000 /dev/zero | gzip -1 >bomb.gz &&
 	expect_eq 413 "$(curl -s -o /dev/null -w "%{http_code}" "${json[@]}" -H "Content-Encoding: gzip" --data-binary @bomb.gz "http://127.0.0.1:$PORT/")" &&
-	rss=$(awk "/VmHWM/ { print \$2 }" /proc/$SERVER/status) &&
+	rss=$(hwm_kib $SERVER) &&
 	test "$rss" -lt 64000 || { echo "peak RSS $rss KB after the bomb"; exit 1; }
 	expect_eq 400 "$(head -c 15 body.gz | curl -s -o /dev/null -w "%{http_code}" "${json[@]}" -H "Content-Encoding: gzip" --data-binary @- "http://127.0.0.1:$PORT/")" &&
 	stop_server && expect_lines 2 out

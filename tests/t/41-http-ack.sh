@@ -135,7 +135,6 @@ test_expect_success 'kill -9 etl-map under load: every order answered 202 is in 
 
 test_expect_success 'kill -9 etl-load-sql under load: every order answered 202 is in PostgreSQL' '
 	need_pg
-	pg_run() { $ETL_TEST_PSQL -tA -c "$1"; }
 	pg_run "DROP TABLE IF EXISTS ack_orders" &&
 	pg_run "CREATE TABLE ack_orders (order_id BIGINT PRIMARY KEY, customer_id BIGINT, product_id BIGINT, quantity INT, amount NUMERIC(12,2), shipping NUMERIC(12,2), tax NUMERIC(12,2), total NUMERIC(12,2), shipping_address TEXT)" &&
 	kill_under_load etl-load-sql "etl-map $X/order.so | etl-load-sql -t ack_orders \"$ETL_TEST_PGURL\"" \

@@ -6,11 +6,6 @@
 # clear message, no record silently dropped).
 . "$(dirname "$0")/../lib.sh"
 
-# hwm_kib PID : the peak resident memory of PID, in KiB
-hwm_kib() {
-	awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"
-}
-
 # body REQUEST : 200 NDJSON records of about 1 KiB, tagged with REQUEST
 body() {
 	awk -v r="$1" 'BEGIN {
@@ -37,8 +32,6 @@ post_all() {
 	done
 	wait $pids
 }
-
-pg_run() { $ETL_TEST_PSQL -tA -c "$1"; }
 
 test_expect_success 'a stalled database: 503 instead of growth, bounded memory, every 202 loaded after' '
 	need_pg &&
