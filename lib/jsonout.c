@@ -7,6 +7,7 @@
  * whose text looks like an integer gets ".0" so it reads back as a real.
  */
 #include "jsonout.h"
+#include "utf8.h"
 
 #include <float.h>
 #include <math.h>
@@ -56,37 +57,6 @@ jsonout_string(struct buf *b, const char *s, size_t len)
 			escape_byte(b, *p++);
 	}
 	buf_addc(b, '"');
-}
-
-/* Length of the valid UTF-8 sequence at P (RFC 3629), 0 if invalid. */
-static size_t
-utf8_sequence(const unsigned char *p, const unsigned char *end)
-{
-	size_t n, i;
-	uint32_t cp;
-
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		n = 2, cp = p[0] & 0x1f;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef)
-		n = 3, cp = p[0] & 0x0f;
-	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-		n = 4, cp = p[0] & 0x07;
-	else
-		return 0;
-	if ((size_t)(end - p) < n)
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (p[i] & 0x3f);
-	}
-	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;  /* overlong or out of range */
-	if (cp >= 0xd800 && cp <= 0xdfff)
-		return 0;  /* surrogates are not characters */
-	return n;
 }
 
 void
