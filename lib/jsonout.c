@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* 1 for the bytes a JSON string must escape: controls, '"' and '\\'. */
 static const unsigned char needs_escape[256] = {
@@ -140,6 +141,127 @@ short_decimal(struct buf *b, double d)
 	return 0;
 }
 
+/*
+ * D rounded to P significant digits as %.*g rounds it (to nearest, ties to
+ * even), computed exactly: D is M·2^E with M below 2^53, so D·10^S is the
+ * integer M·10^S shifted right by -E, and that fits 128 bits while S is at
+ * most 22 and -E below 128.  *N gets the P digits and *X the decimal
+ * exponent of the rounded value.  0 where that does not hold: the caller
+ * then asks printf.
+ */
+static int
+round_digits(double a, int p, unsigned long long *n, int *x)
+{
+	__extension__ typedef unsigned __int128 u128;
+	static const unsigned long long pow10[] = { 1ULL, 10ULL, 100ULL, 1000ULL,
+	    10000ULL, 100000ULL, 1000000ULL, 10000000ULL, 100000000ULL,
+	    1000000000ULL, 10000000000ULL, 100000000000ULL, 1000000000000ULL,
+	    10000000000000ULL, 100000000000000ULL, 1000000000000000ULL,
+	    10000000000000000ULL, 100000000000000000ULL, 1000000000000000000ULL };
+	int e, s, shift;
+	unsigned long long m = (unsigned long long)ldexp(frexp(a, &e), 53);
+	u128 scaled, q, rem, half;
+
+	shift = 53 - e;                       /* a = m / 2^shift */
+	if (shift <= 0 || shift >= 128)
+		return 0;
+	s = p - 1 - (int)floor(log10(a));    /* a guess, checked below */
+	for (int tries = 0; tries < 2; tries++) {
+		if (s < 0 || s > 22)
+			return 0;
+		scaled = (u128)m * (s > 18 ? pow10[18] : pow10[s]);
+		if (s > 18)
+			scaled *= pow10[s - 18];
+		q = scaled >> shift;
+		if (q < pow10[p - 1])
+			s++;
+		else if (q >= pow10[p])
+			s--;
+		else
+			break;
+		if (tries == 1)
+			return 0;
+	}
+	rem = scaled - (q << shift);
+	half = (u128)1 << (shift - 1);
+	if (rem > half || (rem == half && (q & 1)))
+		q++;
+	*x = p - 1 - s;
+	if (q == pow10[p]) {                  /* 9.99…5 rounded up to 10.0… */
+		q = pow10[p - 1];
+		++*x;
+	}
+	*n = (unsigned long long)q;
+	return 1;
+}
+
+/* N (P digits, exponent X, -4 <= X < P) in %g's fixed style. */
+static void
+fixed_text(struct buf *b, int negative, unsigned long long n, int p, int x)
+{
+	char digits[24], tmp[48];
+	int len = 0, nd = p;
+
+	for (int i = p - 1; i >= 0; i--, n /= 10)
+		digits[i] = (char)('0' + n % 10);
+	while (nd > 1 && digits[nd - 1] == '0' && nd > x + 1)
+		nd--;                             /* %g drops trailing zeros */
+	if (negative)
+		tmp[len++] = '-';
+	if (x < 0) {
+		tmp[len++] = '0';
+		tmp[len++] = '.';
+		for (int i = -1; i > x; i--)
+			tmp[len++] = '0';
+		memcpy(tmp + len, digits, nd);
+		len += nd;
+	} else {
+		memcpy(tmp + len, digits, x + 1);
+		len += x + 1;
+		tmp[len++] = '.';
+		if (nd > x + 1) {
+			memcpy(tmp + len, digits + x + 1, nd - x - 1);
+			len += nd - x - 1;
+		} else {
+			tmp[len++] = '0';         /* a real reads back as a real */
+		}
+	}
+	buf_add(b, tmp, len);
+}
+
+/*
+ * The first of 15, 16 and 17 digits that reads back as D, as the printf
+ * loop below finds it, for D in [1e-4, 1e15) where %g prints plain
+ * decimals: N·10^-S reads back as N / 10^S when N is below 2^53 (the same
+ * exact-division argument as short_decimal), and 17 digits always do.
+ */
+static int
+exact_real(struct buf *b, double d)
+{
+	static const double pow10[] = { 1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7,
+	    1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18,
+	    1e19, 1e20, 1e21, 1e22 };
+	double a = fabs(d);
+	unsigned long long n;
+	int x;
+
+	if (!(a >= 1e-4 && a < 1e15))
+		return 0;
+	for (int p = 15; p <= 17; p++) {
+		if (!round_digits(a, p, &n, &x) || x < -4 || x >= p)
+			return 0;
+		if (p < 17) {
+			if (n > 9007199254740992ULL)
+				return 0;             /* not exact: printf decides */
+			if ((double)n / pow10[p - 1 - x] != a)
+				continue;
+		}
+		fixed_text(b, d < 0, n, p, x);
+		return 1;
+	}
+	return 0;
+}
+
 void
 jsonout_real(struct buf *b, double d)
 {
@@ -148,6 +270,10 @@ jsonout_real(struct buf *b, double d)
 
 	if (short_decimal(b, d))
 		return;
+#if FLT_EVAL_METHOD == 0 && defined(__SIZEOF_INT128__)
+	if (exact_real(b, d))
+		return;
+#endif
 	/*
 	 * For a normal double, a decimal of at most 15 digits that reads back
 	 * exactly is what %.15g prints (DBL_DIG is 15), trailing zeros

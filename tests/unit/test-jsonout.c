@@ -36,6 +36,19 @@ test_reals(void)
 		{ 9007199254740993.0, "9007199254740992.0" },
 		{ 3.14159, "3.14159" }, { 1e21, "1e+21" }, { 1e15, "1e+15" },
 		{ 123456.789, "123456.789" },
+		{ 1e16, "1e+16" }, { 123456789012345680000.0, "1.2345678901234568e+20" },
+		{ -3509.76 - 4.86 - 280.78, "-3795.4000000000005" },
+		{ 3509.76 + 4.86 + 280.78, "3795.4000000000005" },
+		{ 0.1 + 0.2, "0.30000000000000004" }, { 4.35, "4.35" },
+		{ 2.2250738585072009e-308, "2.225073858507201e-308" },  /* subnormal */
+		{ -5e-324, "-5e-324" }, { 1e-5, "1e-05" }, { 0.0001, "0.0001" },
+		{ 1.0 / 3e4, "3.3333333333333335e-05" }, { 1.0 / 3e3, "0.0003333333333333333" },
+		{ 999999999999999.9, "999999999999999.9" },
+		{ 999999999999999.4, "999999999999999.4" },
+		{ 99999999999999.99, "99999999999999.98" },
+		{ 0.0009765625, "0.0009765625" }, { 1.0 / 1024 / 1024, "9.5367431640625e-07" },
+		{ 5.9604644775390625e-08, "5.9604644775390625e-08" },  /* 16 digits tie to even: no */
+		{ 1234.5678901234565, "1234.5678901234564" },
 	};
 
 	for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
@@ -68,6 +81,85 @@ test_reals_round_trip(void)
 			printf("# %.17g printed as %s\n", d, real_text(d));
 	}
 	check(bad == 0, "200000 random doubles round-trip (%d did not)", bad);
+}
+
+/* What jsonout_real printed before its exact path: the printf search. */
+static const char *
+reference_text(double d)
+{
+	static char tmp[40];
+	int n = 0, digits = fabs(d) < DBL_MIN && d != 0 ? 1 : 15;
+
+	for (; digits <= 17; digits++) {
+		n = snprintf(tmp, sizeof tmp, "%.*g", digits, d);
+		if (strtod(tmp, NULL) == d)
+			break;
+	}
+	if (!strpbrk(tmp, ".ein"))
+		strcpy(tmp + n, ".0");
+	return tmp;
+}
+
+/*
+ * Random doubles of several kinds: bit patterns, short decimals and their
+ * sums (the shape of prices plus tax), and binary fractions, whose decimal
+ * expansions end in 5 and so tie when rounded.
+ */
+static double
+random_double(unsigned long long *x)
+{
+	static const double scale[] = { 1, 10, 100, 1000, 1e4, 1e6, 1e9 };
+	double d;
+
+	*x ^= *x << 13; *x ^= *x >> 7; *x ^= *x << 17;
+	switch (*x % 4) {
+	case 0:
+		memcpy(&d, x, sizeof d);
+		return d;
+	case 1:
+		return (double)(*x >> 20 & 0xfffff) / scale[(*x >> 8) % 7] +
+		    (double)(*x >> 40 & 0xffff) / scale[(*x >> 4) % 7] -
+		    (double)(*x >> 56) / 100;
+	case 2:
+		return ldexp((double)(*x >> 11), -(int)(*x >> 3 & 63));
+	default:
+		return (double)(*x >> 12) * (double)(*x & 0xff) / scale[(*x >> 8) % 7] / 7;
+	}
+}
+
+/*
+ * The exact path must print what the printf search printed, everywhere.
+ * short_decimal, which comes first, may pick the other 16-digit neighbour
+ * when two read back (8966863311574.452 for 0x1.04f8567a5ace7p+43, where
+ * %.16g rounds to .451): allowed, as long as it reads back and is no longer.
+ */
+static void
+test_reals_match_printf(void)
+{
+	unsigned long long x = 0x2545f4914f6cdd1dULL;
+	int bad = 0, neighbours = 0, n = 1000000;
+
+	for (int i = 0; i < n; i++) {
+		double d = random_double(&x);
+		const char *got, *want;
+
+		if (!isfinite(d))
+			continue;
+		got = real_text(d);
+		want = reference_text(d);
+		if (strcmp(got, want) == 0)
+			continue;
+		if (strtod(got, NULL) == d && strlen(got) == strlen(want)) {
+			neighbours++;
+			continue;
+		}
+		if (bad++ < 5)
+			printf("# %a printed as %s, the printf search gives %s\n",
+			    d, got, want);
+	}
+	check(bad == 0, "%d random doubles print as the printf search prints"
+	    " them (%d differ; %d short decimals chose the other neighbour)",
+	    n, bad, neighbours);
 }
 
 static void
@@ -138,6 +230,7 @@ main(void)
 {
 	test_reals();
 	test_reals_round_trip();
+	test_reals_match_printf();
 	test_integers();
 	test_strings();
 	test_values();
