@@ -186,7 +186,18 @@ static int
 is_integer_text(const char *s, size_t n, long long *v)
 {
 	char tmp[32], *end;
+	size_t i = n > 0 && s[0] == '-';
+	long long u = 0;
 
+	/* Up to 18 digits cannot overflow: the common case, without strtoll. */
+	if (n > i && n - i <= 18) {
+		while (i < n && s[i] >= '0' && s[i] <= '9')
+			u = u * 10 + (s[i++] - '0');
+		if (i == n) {
+			*v = s[0] == '-' ? -u : u;
+			return 1;
+		}
+	}
 	if (n == 0 || n >= sizeof tmp)
 		return 0;
 	memcpy(tmp, s, n);
@@ -206,13 +217,23 @@ type_label(const struct db_column *col)
 	return col->type_name ? col->type_name : "the column's type";
 }
 
+/* V as JSON text: strings quoted and escaped, everything else as it is. */
+static void
+field_json(struct buf *b, const struct field *v)
+{
+	if (v->kind == FIELD_STRING)
+		jsonout_string(b, v->text, v->len);
+	else
+		buf_add(b, v->text, v->len);
+}
+
 static int
-refuse(const struct db_column *col, const json_t *value, char *err,
+refuse(const struct db_column *col, const struct field *v, char *err,
     size_t errsize)
 {
 	struct buf text = BUF_INIT;
 
-	jsonout_value(&text, value);
+	field_json(&text, v);
 	if (text.len > 100) {
 		text.len = 97;
 		buf_adds(&text, "...");
@@ -229,101 +250,118 @@ set_text(struct cell *out, enum cell_kind kind, const char *p, size_t n,
 {
 	out->kind = kind;
 	out->len = n;
-	out->text = arena ? cell_arena_add(arena, p, n) : p;
+	out->text = cell_arena_add(arena, p, n);
 	return out->text ? 0 : -1;
 }
 
-/* A value's compact JSON text, kept in the arena. */
+/* A value's JSON text, kept in the arena. */
 static int
-set_json_text(struct cell *out, enum cell_kind kind, const json_t *value,
+set_json_text(struct cell *out, enum cell_kind kind, const struct field *v,
     struct cell_arena *arena)
 {
 	static _Thread_local struct buf text;
 
+	if (v->kind != FIELD_STRING)
+		return set_text(out, kind, v->text, v->len, arena);
 	text.len = 0;
-	jsonout_value(&text, value);
+	field_json(&text, v);
 	return set_text(out, kind, text.data, text.len, arena);
 }
 
+/* A number's double: 0, 1 when it underflowed (1e-400 is 0 here, and an
+ * error to a database), or -1 when it is not finite. */
 static int
-set_real(struct cell *out, double d, struct cell_arena *arena)
+number_value(const char *s, size_t n, double *d)
 {
-	static _Thread_local struct buf text;
+	char tmp[64], *copy = n < sizeof tmp ? tmp : malloc(n + 1);
+	int underflow;
 
-	text.len = 0;
-	jsonout_real(&text, d);
-	out->d = d;
-	return set_text(out, CELL_REAL, text.data, text.len, arena);
+	if (!copy)
+		return -1;
+	memcpy(copy, s, n);
+	copy[n] = '\0';
+	errno = 0;
+	*d = strtod(copy, NULL);
+	underflow = errno == ERANGE;
+	if (copy != tmp)
+		free(copy);
+	return !isfinite(*d) ? -1 : underflow;
 }
 
 static int
-to_integer(const struct db_column *col, const json_t *v, struct cell *out,
+to_integer(const struct db_column *col, const struct field *v, struct cell *out,
     char *err, size_t errsize)
 {
-	out->kind = CELL_INT;
-	if (json_is_integer(v)) {
-		out->i = json_integer_value(v);
-		return 0;
-	}
-	if (json_is_real(v)) {
-		double d = json_real_value(v);
+	double d;
 
-		if (d == floor(d) && fabs(d) < 9.2e18) {
+	out->kind = CELL_INT;
+	if (v->kind == FIELD_NUMBER && v->integer) {
+		if (is_integer_text(v->text, v->len, &out->i))
+			return 0;
+	} else if (v->kind == FIELD_NUMBER) {
+		/* An integral real (5.0, 1e3) is that integer. */
+		if (number_value(v->text, v->len, &d) >= 0 && d == floor(d) &&
+		    fabs(d) < 9.2e18) {
 			out->i = (long long)d;
 			return 0;
 		}
-	}
-	if (json_is_string(v) &&
-	    is_integer_text(json_string_value(v), json_string_length(v), &out->i))
+	} else if (v->kind == FIELD_STRING && is_integer_text(v->text, v->len, &out->i)) {
 		return 0;
-	return refuse(col, v, err, errsize);
-}
-
-static int
-to_real(const struct db_column *col, const json_t *v, struct cell *out,
-    struct cell_arena *arena, char *err, size_t errsize)
-{
-	if (json_is_number(v))
-		return set_real(out, json_number_value(v), arena);
-	if (json_is_string(v) && is_number_text(json_string_value(v), json_string_length(v))) {
-		double d = strtod(json_string_value(v), NULL);
-
-		if (isfinite(d))
-			return set_real(out, d, arena);
 	}
 	return refuse(col, v, err, errsize);
 }
 
 static int
-to_numeric(const struct db_column *col, const json_t *v, struct cell *out,
+to_real(const struct db_column *col, const struct field *v, struct cell *out,
     struct cell_arena *arena, char *err, size_t errsize)
 {
-	if (json_is_number(v))
-		return set_json_text(out, CELL_TEXT, v, arena);
-	if (json_is_string(v) && is_number_text(json_string_value(v), json_string_length(v)))
-		return set_text(out, CELL_TEXT, json_string_value(v),
-		    json_string_length(v), NULL);
+	static _Thread_local struct buf text;
+	int rc;
+
+	if ((v->kind == FIELD_NUMBER ||
+	    (v->kind == FIELD_STRING && is_number_text(v->text, v->len))) &&
+	    (rc = number_value(v->text, v->len, &out->d)) >= 0) {
+		/* A number as written reads back as d; a string or an
+		 * underflow gets d's own shortest text. */
+		if (v->kind == FIELD_NUMBER && rc == 0)
+			return set_text(out, CELL_REAL, v->text, v->len, arena);
+		text.len = 0;
+		jsonout_real(&text, out->d);
+		return set_text(out, CELL_REAL, text.data, text.len, arena);
+	}
+	return refuse(col, v, err, errsize);
+}
+
+/* Numerics keep the number as written: exact, whatever its precision. */
+static int
+to_numeric(const struct db_column *col, const struct field *v, struct cell *out,
+    struct cell_arena *arena, char *err, size_t errsize)
+{
+	if (v->kind == FIELD_NUMBER ||
+	    (v->kind == FIELD_STRING && is_number_text(v->text, v->len)))
+		return set_text(out, CELL_TEXT, v->text, v->len, arena);
 	return refuse(col, v, err, errsize);
 }
 
 static int
-to_boolean(const struct db_column *col, const json_t *v, struct cell *out,
+to_boolean(const struct db_column *col, const struct field *v, struct cell *out,
     char *err, size_t errsize)
 {
 	out->kind = CELL_BOOL;
-	if (json_is_boolean(v)) {
-		out->i = json_is_true(v);
+	if (v->kind == FIELD_TRUE || v->kind == FIELD_FALSE) {
+		out->i = v->kind == FIELD_TRUE;
 		return 0;
 	}
-	if (json_is_integer(v) && (json_integer_value(v) == 0 || json_integer_value(v) == 1)) {
-		out->i = json_integer_value(v);
+	if (v->kind == FIELD_NUMBER && v->integer &&
+	    is_integer_text(v->text, v->len, &out->i) && (out->i == 0 || out->i == 1))
 		return 0;
-	}
-	if (json_is_string(v)) {
-		const char *s = json_string_value(v);
-
-		if (strcmp(s, "true") == 0 || strcmp(s, "false") == 0) {
-			out->i = s[0] == 't';
+	if (v->kind == FIELD_STRING) {
+		if (v->len == 4 && memcmp(v->text, "true", 4) == 0) {
+			out->i = 1;
+			return 0;
+		}
+		if (v->len == 5 && memcmp(v->text, "false", 5) == 0) {
+			out->i = 0;
 			return 0;
 		}
 	}
@@ -331,73 +369,62 @@ to_boolean(const struct db_column *col, const json_t *v, struct cell *out,
 }
 
 static int
-to_temporal(const struct db_column *col, const json_t *v, struct cell *out,
-    char *err, size_t errsize)
+to_temporal(const struct db_column *col, const struct field *v, struct cell *out,
+    struct cell_arena *arena, char *err, size_t errsize)
 {
-	const char *s = json_string_value(v);
-	size_t n = json_string_length(v);
 	int ok;
 
-	if (!json_is_string(v))
+	if (v->kind != FIELD_STRING)
 		return refuse(col, v, err, errsize);
 	switch (col->type) {
-	case DB_TYPE_DATE: ok = cell_is_date(s, n); break;
-	case DB_TYPE_TIME: ok = cell_is_time(s, n); break;
-	default: ok = cell_is_timestamp(s, n); break;
+	case DB_TYPE_DATE: ok = cell_is_date(v->text, v->len); break;
+	case DB_TYPE_TIME: ok = cell_is_time(v->text, v->len); break;
+	default: ok = cell_is_timestamp(v->text, v->len); break;
 	}
 	if (!ok)
 		return refuse(col, v, err, errsize);
-	return set_text(out, CELL_TEXT, s, n, NULL);
-}
-
-static int
-to_text(const json_t *v, struct cell *out, struct cell_arena *arena)
-{
-	if (json_is_string(v))
-		return set_text(out, CELL_TEXT, json_string_value(v),
-		    json_string_length(v), NULL);
-	return set_json_text(out, CELL_TEXT, v, arena);
+	return set_text(out, CELL_TEXT, v->text, v->len, arena);
 }
 
 int
-cell_from_json(const struct db_column *col, const json_t *value,
+cell_from_field(const struct db_column *col, const struct field *v,
     struct cell *out, struct cell_arena *arena, char *err, size_t errsize)
 {
 	int rc;
 
 	memset(out, 0, sizeof *out);
-	if (!value || json_is_null(value)) {
+	if (v->kind == FIELD_NULL) {
 		out->kind = CELL_NULL;
 		return 0;
 	}
 	switch (col->type) {
 	case DB_TYPE_INTEGER:
-		return to_integer(col, value, out, err, errsize);
+		return to_integer(col, v, out, err, errsize);
 	case DB_TYPE_REAL:
-		rc = to_real(col, value, out, arena, err, errsize);
+		rc = to_real(col, v, out, arena, err, errsize);
 		break;
 	case DB_TYPE_NUMERIC:
-		rc = to_numeric(col, value, out, arena, err, errsize);
+		rc = to_numeric(col, v, out, arena, err, errsize);
 		break;
 	case DB_TYPE_BOOLEAN:
-		return to_boolean(col, value, out, err, errsize);
+		return to_boolean(col, v, out, err, errsize);
 	case DB_TYPE_DATE:
 	case DB_TYPE_TIME:
 	case DB_TYPE_TIMESTAMP:
 	case DB_TYPE_TIMESTAMPTZ:
-		return to_temporal(col, value, out, err, errsize);
+		rc = to_temporal(col, v, out, arena, err, errsize);
+		break;
 	case DB_TYPE_JSON:
-		rc = set_json_text(out, CELL_JSON, value, arena);
+		rc = set_json_text(out, CELL_JSON, v, arena);
 		break;
 	case DB_TYPE_TEXT:
 	case DB_TYPE_BYTES:
 	case DB_TYPE_OTHER:
 	default:
-		rc = to_text(value, out, arena);
+		/* Strings as they are; numbers, booleans, objects as JSON text. */
+		rc = set_text(out, CELL_TEXT, v->text, v->len, arena);
 		break;
 	}
-	if (rc == 1)
-		return rc;
 	if (rc < 0 && err[0] == '\0')
 		snprintf(err, errsize, "out of memory");
 	return rc;

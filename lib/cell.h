@@ -4,7 +4,7 @@
  * The one place that decides what each column type accepts:
  *   integer    JSON integers, integral reals (5.0), strings of digits
  *   real       any JSON number, numeric strings
- *   numeric    any JSON number, numeric strings (kept as text: exact)
+ *   numeric    any JSON number, numeric strings (kept as written: exact)
  *   boolean    true/false, 0/1, "true"/"false"
  *   text       strings; numbers and booleans as their JSON text
  *   date, time, timestamp[tz]: ISO-8601 strings (2026-03-14,
@@ -19,8 +19,7 @@
 #define ETL_CELL_H
 
 #include "db.h"
-
-#include <jansson.h>
+#include "fields.h"
 
 /* Text that must stay put until commit: blocks are never moved. */
 struct cell_arena {
@@ -31,9 +30,9 @@ const char *cell_arena_add(struct cell_arena *a, const char *p, size_t n);
 void cell_arena_reset(struct cell_arena *a);   /* keeps one block for reuse */
 void cell_arena_free(struct cell_arena *a);
 
-/* Convert VALUE (borrowed; string cells point into it) for COL into *OUT;
- * -1 with a reason in ERR when it does not convert. */
-int cell_from_json(const struct db_column *col, const json_t *value,
+/* Convert a record's VALUE (lib/fields.h) for COL into *OUT, its text
+ * copied into ARENA; -1 with a reason in ERR when it does not convert. */
+int cell_from_field(const struct db_column *col, const struct field *value,
     struct cell *out, struct cell_arena *arena, char *err, size_t errsize);
 
 /* ISO-8601 checks, for the conversion and the backends' own use. */

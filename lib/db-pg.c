@@ -11,6 +11,7 @@
  */
 #include "db.h"
 #include "buf.h"
+#include "jsonout.h"
 
 #include <libpq-fe.h>
 #include <stdio.h>
@@ -296,16 +297,22 @@ pg_rollback(struct db *db)
 static void
 add_copy_text(struct buf *b, const char *p, size_t n)
 {
-	buf_reserve(b, n + 16);
-	for (size_t i = 0; i < n; i++) {
-		char c = p[i];
+	const char *end = p + n;
 
-		switch (c) {
+	buf_reserve(b, n + 16);
+	while (p < end) {
+		const char *run = p;
+
+		while (p < end && *p != '\\' && *p != '\t' && *p != '\n' && *p != '\r')
+			p++;
+		buf_add(b, run, p - run);
+		if (p == end)
+			break;
+		switch (*p++) {
 		case '\\': buf_add(b, "\\\\", 2); break;
 		case '\t': buf_add(b, "\\t", 2); break;
 		case '\n': buf_add(b, "\\n", 2); break;
-		case '\r': buf_add(b, "\\r", 2); break;
-		default: buf_addc(b, c);
+		default: buf_add(b, "\\r", 2); break;
 		}
 	}
 }
@@ -313,9 +320,6 @@ add_copy_text(struct buf *b, const char *p, size_t n)
 static void
 add_copy_cell(struct buf *b, const struct cell *c)
 {
-	char num[32];
-	int n;
-
 	switch (c->kind) {
 	case CELL_NULL:
 	case CELL_ABSENT:
@@ -325,8 +329,7 @@ add_copy_cell(struct buf *b, const struct cell *c)
 		buf_addc(b, c->i ? 't' : 'f');
 		break;
 	case CELL_INT:
-		n = snprintf(num, sizeof num, "%lld", c->i);
-		buf_add(b, num, n);
+		jsonout_integer(b, c->i);
 		break;
 	case CELL_REAL:
 	case CELL_TEXT:

@@ -23,6 +23,19 @@ stats_now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+double
+stats_now_coarse(void)
+{
+#ifdef CLOCK_MONOTONIC_COARSE
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+#else
+	return stats_now();
+#endif
+}
+
 static void
 progress_clear(void)
 {

@@ -19,6 +19,7 @@
 #include "cell.h"
 #include "db.h"
 #include "exitcode.h"
+#include "fields.h"
 #include "jsonout.h"
 #include "line.h"
 #include "msg.h"
@@ -31,6 +32,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,6 +83,8 @@ static struct db *db;
 static struct db_table table;
 static int table_known;
 static json_t *column_index;     /* column name -> index */
+static size_t *column_len;       /* strlen of each column's name */
+static struct fields *fields;    /* reads records into rows */
 static int *key_columns;
 static int nkeys;
 static char *schema_name, *table_name;
@@ -96,14 +100,22 @@ static long long job_committed;  /* the position stored now */
 
 /* One row waiting for its commit. */
 struct pending {
-	json_t *record;              /* owned: cells point into it */
+	const char *text;            /* the record as read (in its txn's arena) */
+	size_t len;
+	json_t *record;              /* --sql: the statement (owned) */
 	struct place place;
 	size_t element;              /* 1-based position in a batch line, 0 if none */
 	long long seq;               /* its input record number */
 };
 
-/* The open transaction. */
-static struct {
+/*
+ * A transaction.  The main thread reads records into the open one (txn);
+ * when it is complete it is handed to the committer thread (flight), and
+ * the main thread goes on reading into the other while the database works:
+ * parsing and the server's work overlap.  At most one is in flight; the
+ * main thread touches the connection only when none is.
+ */
+struct txn {
 	struct pending *rows;
 	size_t n, cap;
 	struct cell *cells;          /* n rows of table.ncolumns cells */
@@ -111,7 +123,17 @@ static struct {
 	struct cell_arena arena;
 	struct buf controls;         /* control lines waiting for this commit */
 	double first_at;
-} txn;
+	long long checkpoint;        /* --job: the position to store after it, or -1 */
+};
+
+static struct txn txns[2];
+static struct txn *txn = &txns[0];   /* open: the main thread's */
+static struct txn *flight;           /* the committer's, or NULL */
+static long long handed_seq;         /* the last --job position handed over */
+static pthread_mutex_t flight_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t flight_cond = PTHREAD_COND_INITIALIZER;
+static pthread_t committer;
+static int closing;                  /* no more transactions will come */
 
 static const char *
 row_where(const struct pending *p, char *out, size_t size)
@@ -189,8 +211,14 @@ index_columns(void)
 {
 	json_decref(column_index);
 	column_index = json_object();
-	for (int i = 0; i < table.ncolumns; i++)
+	free(column_len);
+	column_len = calloc(table.ncolumns + 1, sizeof *column_len);
+	if (!column_len)
+		msg_die(EXIT_SOFTWARE, NULL, "out of memory");
+	for (int i = 0; i < table.ncolumns; i++) {
 		json_object_set_new(column_index, table.columns[i].name, json_integer(i));
+		column_len[i] = strlen(table.columns[i].name);
+	}
 }
 
 static void
@@ -283,14 +311,15 @@ add_table_name(struct buf *sql)
 	free(q);
 }
 
+/* A column for values of TYPE (JSON_NULL: text). */
 static void
-add_column_definition(struct buf *sql, const char *name, const json_t *value)
+add_column_definition(struct buf *sql, const char *name, json_type type)
 {
 	char *q = backend->quote_ident(db, name);
 
 	buf_adds(sql, q);
 	buf_addc(sql, ' ');
-	buf_adds(sql, backend->type_for(value ? json_typeof(value) : JSON_STRING));
+	buf_adds(sql, backend->type_for(type == JSON_NULL ? JSON_STRING : type));
 	free(q);
 }
 
@@ -309,7 +338,7 @@ create_table(const json_t *record)
 	json_object_foreach((json_t *)record, key, value) {
 		if (n++)
 			buf_adds(&sql, ", ");
-		add_column_definition(&sql, key, json_is_null(value) ? NULL : value);
+		add_column_definition(&sql, key, json_typeof(value));
 	}
 	if (conf.upsert) {
 		/* --upsert needs its key to be unique: make it the primary key. */
@@ -342,16 +371,16 @@ create_table(const json_t *record)
 		    " CREATE TABLE", conf.table);
 }
 
-/* --add-columns: ALTER TABLE for KEY, typed by VALUE. */
+/* --add-columns: ALTER TABLE for KEY, for values of TYPE. */
 static void
-add_column(const char *key, const json_t *value)
+add_column(const char *key, json_type type)
 {
 	struct buf sql = BUF_INIT;
 
 	buf_adds(&sql, "ALTER TABLE ");
 	add_table_name(&sql);
 	buf_adds(&sql, " ADD COLUMN ");
-	add_column_definition(&sql, key, json_is_null(value) ? NULL : value);
+	add_column_definition(&sql, key, type);
 	msg_info(url.redacted, "%s", buf_cstr(&sql));
 	run_ddl(buf_cstr(&sql));
 	buf_free(&sql);
@@ -363,10 +392,10 @@ add_column(const char *key, const json_t *value)
 static void
 write_controls(void)
 {
-	if (txn.controls.len == 0)
+	if (flight->controls.len == 0)
 		return;
-	writer_add(&writer_stdout, txn.controls.data, txn.controls.len);
-	txn.controls.len = 0;
+	writer_add(&writer_stdout, flight->controls.data, flight->controls.len);
+	flight->controls.len = 0;
 	writer_flush(&writer_stdout);
 }
 
@@ -374,7 +403,7 @@ static enum db_status
 load_statements(size_t lo, size_t hi, struct db_error *err)
 {
 	for (size_t i = lo; i < hi; i++) {
-		const json_t *rec = txn.rows[i].record;
+		const json_t *rec = flight->rows[i].record;
 		enum db_status s = backend->run(db,
 		    json_string_value(json_object_get(rec, "sql")),
 		    json_object_get(rec, "params"), err);
@@ -393,7 +422,7 @@ static enum db_status
 try_transaction(size_t lo, size_t hi, struct db_error *err)
 {
 	struct db_rows rows = {
-		.table = &table, .cells = txn.cells + lo * table.ncolumns,
+		.table = &table, .cells = flight->cells + lo * table.ncolumns,
 		.nrows = hi - lo, .key_columns = key_columns, .nkeys = nkeys,
 		.mode = conf.upsert ? DB_UPSERT
 		    : conf.ignore_duplicates ? DB_IGNORE_DUPLICATES : DB_INSERT,
@@ -406,11 +435,11 @@ try_transaction(size_t lo, size_t hi, struct db_error *err)
 		return s;
 	s = conf.sql_mode ? load_statements(lo, hi, err) : backend->load(db, &rows, err);
 	if (s == DB_OK && conf.job)
-		s = backend->checkpoint_put(db, conf.job, txn.rows[hi - 1].seq, err);
+		s = backend->checkpoint_put(db, conf.job, flight->rows[hi - 1].seq, err);
 	if (s == DB_OK)
 		s = backend->commit(db, err);
 	if (s == DB_OK && conf.job)
-		job_committed = txn.rows[hi - 1].seq;
+		job_committed = flight->rows[hi - 1].seq;
 	if (s != DB_OK)
 		backend->rollback(db);
 	return s;
@@ -445,7 +474,7 @@ commit_range(size_t lo, size_t hi, struct db_error *err)
 		enum db_status s;
 
 		connect_with_retry(EXIT_TEMPFAIL);
-		if (attempt > 0 && conf.job && already_committed(txn.rows[hi - 1].seq))
+		if (attempt > 0 && conf.job && already_committed(flight->rows[hi - 1].seq))
 			return DB_OK;  /* the COMMIT whose answer was lost did commit */
 		s = try_transaction(lo, hi, err);
 		if (s == DB_OK || s == DB_ROW_ERROR)
@@ -459,14 +488,33 @@ commit_range(size_t lo, size_t hi, struct db_error *err)
 	}
 }
 
+/*
+ * Reject the record TEXT[0..LEN) (RECORD, if it was parsed).  The reject
+ * file shows a record as a JSON object whenever it is one, so the text is
+ * parsed here: rejects are rare, rows are many.  Without --reject this
+ * exits 65.
+ */
+static void
+reject_text(const char *where, const char *reason, const json_t *record,
+    const char *text, size_t len)
+{
+	json_t *v = NULL;
+
+	if (!record && text)
+		record = v = json_loadb(text, len, LINE_JSON_FLAGS, NULL);
+	reject_record(where, reason, record, text, len);
+	json_decref(v);
+}
+
 static void
 reject_row(size_t i, const char *reason)
 {
 	char where[PATH_MAX + 64];
+	const struct pending *p = &flight->rows[i];
 
 	/* Without --reject this exits 65: the rows before it are committed. */
-	reject_record(row_where(&txn.rows[i], where, sizeof where), reason,
-	    txn.rows[i].record, NULL, 0);
+	reject_text(row_where(p, where, sizeof where), reason, p->record, p->text,
+	    p->len);
 }
 
 /*
@@ -508,10 +556,10 @@ commit_isolating(size_t lo, size_t hi)
 static void
 clear_txn(void)
 {
-	for (size_t i = 0; i < txn.n; i++)
-		json_decref(txn.rows[i].record);
-	txn.n = 0;
-	cell_arena_reset(&txn.arena);
+	for (size_t i = 0; i < flight->n; i++)
+		json_decref(flight->rows[i].record);  /* --sql */
+	flight->n = 0;
+	cell_arena_reset(&flight->arena);
 }
 
 /* --job: move the checkpoint past records that were only rejected. */
@@ -546,184 +594,372 @@ put_checkpoint(long long position)
 	}
 }
 
-/* Commit the open transaction's rows. */
+/* Commit the transaction in flight, move the --job checkpoint, then
+ * acknowledge its control lines. */
 static void
-commit_rows(void)
+commit_flight(void)
 {
-	if (txn.n > 0)
-		commit_isolating(0, txn.n);
+	if (flight->n > 0)
+		commit_isolating(0, flight->n);
 	clear_txn();
+	if (flight->checkpoint >= 0)
+		put_checkpoint(flight->checkpoint);
+	write_controls();
 }
 
-/* Commit the open transaction, then acknowledge its control lines.  Every
- * record read so far is now committed or rejected. */
+static void *
+committer_main(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&flight_lock);
+	for (;;) {
+		while (!flight && !closing)
+			pthread_cond_wait(&flight_cond, &flight_lock);
+		if (!flight)
+			break;
+		pthread_mutex_unlock(&flight_lock);
+		commit_flight();
+		pthread_mutex_lock(&flight_lock);
+		flight = NULL;
+		pthread_cond_broadcast(&flight_cond);
+	}
+	pthread_mutex_unlock(&flight_lock);
+	return NULL;
+}
+
+/* Wait until no transaction is in flight: the connection is free and
+ * everything handed over is committed or rejected. */
+static void
+wait_committed(void)
+{
+	pthread_mutex_lock(&flight_lock);
+	while (flight)
+		pthread_cond_wait(&flight_cond, &flight_lock);
+	pthread_mutex_unlock(&flight_lock);
+}
+
+/* Hand the open transaction to the committer (once the one before it is
+ * done) and open the other; CHECKPOINT as in struct txn. */
+static void
+hand_over(long long checkpoint)
+{
+	struct txn *next = txn == &txns[0] ? &txns[1] : &txns[0];
+
+	if (txn->n == 0 && txn->controls.len == 0 && checkpoint <= handed_seq)
+		return;  /* nothing to do */
+	if (checkpoint > handed_seq)
+		handed_seq = checkpoint;
+	txn->checkpoint = checkpoint;
+	pthread_mutex_lock(&flight_lock);
+	while (flight)
+		pthread_cond_wait(&flight_cond, &flight_lock);
+	flight = txn;
+	pthread_cond_broadcast(&flight_cond);
+	pthread_mutex_unlock(&flight_lock);
+	txn = next;
+	txn->first_at = 0;
+}
+
+/* Commit the open transaction.  Every record read so far will be
+ * committed or rejected before its control lines are written. */
 static void
 commit_pending(void)
 {
-	commit_rows();
-	if (conf.job)
-		put_checkpoint(input_seq);
-	write_controls();
+	hand_over(conf.job ? input_seq : -1);
 }
 
-/* Before a bad record stops the run: commit what came before it, but leave
- * the checkpoint short of it, so a re-run meets it again. */
+/* Before a bad record stops the run, and before DDL: commit what came
+ * before it, and wait for that; the checkpoint stays short of the record,
+ * so a re-run meets it again. */
 static void
 commit_before_stop(void)
 {
-	commit_rows();
-	write_controls();
+	hand_over(-1);
+	wait_committed();
+}
+
+/*
+ * Before a bad record is rejected: without --reject the run stops, so
+ * commit what came before it; with --reject, let what is in flight finish
+ * first, so rejects come out in input order.
+ */
+static void
+before_reject(void)
+{
+	if (!reject_enabled())
+		commit_before_stop();
+	else
+		wait_committed();
+}
+
+static void
+start_committer(void)
+{
+	if (pthread_create(&committer, NULL, committer_main, NULL) != 0)
+		msg_die(EXIT_SOFTWARE, NULL, "cannot start a thread");
+}
+
+/* At the end: commit what is open and wait for the committer to finish. */
+static void
+finish_committing(void)
+{
+	commit_pending();
+	pthread_mutex_lock(&flight_lock);
+	closing = 1;
+	pthread_cond_broadcast(&flight_cond);
+	pthread_mutex_unlock(&flight_lock);
+	pthread_join(committer, NULL);
 }
 
 /* ---- records to rows -------------------------------------------------- */
 
 static struct cell *
-new_row(json_t *record, const struct place *place, size_t element)
+new_row(const struct place *place, size_t element)
 {
 	struct pending *p;
 	size_t ncol = table.ncolumns;
 
-	if (txn.n == txn.cap) {
-		txn.cap = txn.cap ? txn.cap * 2 : 256;
-		txn.rows = realloc(txn.rows, txn.cap * sizeof *txn.rows);
-		if (!txn.rows)
+	if (txn->n == txn->cap) {
+		txn->cap = txn->cap ? txn->cap * 2 : 256;
+		txn->rows = realloc(txn->rows, txn->cap * sizeof *txn->rows);
+		if (!txn->rows)
 			msg_die(EXIT_SOFTWARE, NULL, "out of memory");
 	}
-	if ((txn.n + 1) * ncol > txn.cells_cap) {
-		txn.cells_cap = (txn.n + 1) * ncol * 2;
-		txn.cells = realloc(txn.cells, txn.cells_cap * sizeof *txn.cells);
-		if (!txn.cells)
+	if ((txn->n + 1) * ncol > txn->cells_cap) {
+		txn->cells_cap = (txn->n + 1) * ncol * 2;
+		txn->cells = realloc(txn->cells, txn->cells_cap * sizeof *txn->cells);
+		if (!txn->cells)
 			msg_die(EXIT_SOFTWARE, NULL, "out of memory");
 	}
-	if (txn.n == 0)
-		txn.first_at = stats_now();
-	p = &txn.rows[txn.n];
-	p->record = record;
+	if (txn->n == 0)
+		txn->first_at = stats_now_coarse();
+	p = &txn->rows[txn->n];
+	memset(p, 0, sizeof *p);
 	p->place = *place;
 	p->element = element;
 	p->seq = input_seq;
-	return txn.cells + txn.n++ * ncol;
+	return txn->cells + txn->n++ * ncol;
 }
 
 /* Drop the row new_row() just added (it did not convert). */
 static void
 drop_last_row(void)
 {
-	txn.n--;
-	if (txn.n == 0)
-		txn.first_at = 0;
+	txn->n--;
+	if (txn->n == 0)
+		txn->first_at = 0;
 }
 
+/* A record that cannot be loaded: RECORD (owned) if it was parsed, else
+ * its TEXT. */
 static void
-bad_record(const char *where, const char *reason, json_t *record)
+bad_record(const struct place *place, size_t element, const char *reason,
+    json_t *record, const char *text, size_t len)
 {
-	if (!reject_enabled())
-		commit_before_stop();   /* what came before stays committed */
-	reject_record(where, reason, record, NULL, 0);
+	char where[PATH_MAX + 64];
+	struct pending p = { .place = *place, .element = element };
+
+	before_reject();   /* what came before stays committed */
+	reject_text(row_where(&p, where, sizeof where), reason, record, text, len);
 	json_decref(record);
 }
 
-/* Make sure every key of RECORD is a column (--add-columns), or say which
- * is not.  Returns 0, or -1 with a reason. */
-static int
-check_keys(const json_t *record, char *err, size_t errsize)
-{
-	const char *key;
-	json_t *value;
-
-	json_object_foreach((json_t *)record, key, value) {
-		if (json_object_get(column_index, key) || conf.ignore_unknown)
-			continue;
-		if (conf.add_columns) {
-			commit_before_stop();  /* DDL commits implicitly on MariaDB */
-			add_column(key, value);
-			continue;
-		}
-		snprintf(err, errsize, "unknown column \"%s\" in table \"%s\""
-		    " (use --ignore-unknown or --add-columns)", key, conf.table);
-		return -1;
-	}
-	return 0;
-}
-
-static int
-convert_record(const json_t *record, struct cell *cells, char *err,
-    size_t errsize)
-{
-	const char *key;
-	json_t *value;
-
-	for (int c = 0; c < table.ncolumns; c++)
-		cells[c].kind = CELL_ABSENT;
-	json_object_foreach((json_t *)record, key, value) {
-		json_t *index = json_object_get(column_index, key);
-		int c;
-
-		if (!index)
-			continue;  /* --ignore-unknown */
-		c = (int)json_integer_value(index);
-		if (cell_from_json(&table.columns[c], value, &cells[c], &txn.arena,
-		    err, errsize) != 0)
-			return -1;
-	}
-	return 0;
-}
-
-static int
-check_statement(const json_t *record, char *err, size_t errsize)
+/* --sql: take one statement record (owned). */
+static void
+take_statement(json_t *record, const struct place *place, size_t element)
 {
 	const json_t *sql = json_object_get(record, "sql");
 	const json_t *params = json_object_get(record, "params");
 
 	if (!json_is_string(sql)) {
-		snprintf(err, errsize, "--sql: the record has no \"sql\" string");
-		return -1;
+		bad_record(place, element, "--sql: the record has no \"sql\" string",
+		    record, NULL, 0);
+		return;
 	}
 	if (params && !json_is_array(params)) {
-		snprintf(err, errsize, "--sql: \"params\" is not an array");
-		return -1;
+		bad_record(place, element, "--sql: \"params\" is not an array",
+		    record, NULL, 0);
+		return;
 	}
+	new_row(place, element);
+	txn->rows[txn->n - 1].record = record;
+}
+
+/* Reading a record into the cells of its row. */
+struct row_reader {
+	struct cell *cells;
+	int next;                    /* the column the next key most likely names */
+	char *err;
+	size_t errsize;
+	struct buf unknown;          /* a key that is not a column */
+	json_type unknown_type;      /* and its value's type */
+};
+
+enum { ROW_UNKNOWN_KEY = 1, ROW_BAD_VALUE = 2 };
+
+/* The column KEY names, or -1.  Keys mostly come in the table's order. */
+static int
+column_for(const char *key, size_t len, int hint)
+{
+	json_t *i;
+
+	if (hint < table.ncolumns && column_len[hint] == len &&
+	    memcmp(table.columns[hint].name, key, len) == 0)
+		return hint;
+	i = json_object_getn(column_index, key, len);
+	return i ? (int)json_integer_value(i) : -1;
+}
+
+static json_type
+field_type(const struct field *v)
+{
+	switch (v->kind) {
+	case FIELD_NULL: return JSON_NULL;
+	case FIELD_FALSE: return JSON_FALSE;
+	case FIELD_TRUE: return JSON_TRUE;
+	case FIELD_NUMBER: return v->integer ? JSON_INTEGER : JSON_REAL;
+	case FIELD_OBJECT: return JSON_OBJECT;
+	case FIELD_ARRAY: return JSON_ARRAY;
+	default: return JSON_STRING;
+	}
+}
+
+static int
+read_field(void *arg, const char *key, size_t len, const struct field *v)
+{
+	struct row_reader *r = arg;
+	int c = column_for(key, len, r->next);
+
+	if (c < 0) {
+		if (conf.ignore_unknown)
+			return 0;
+		r->unknown.len = 0;
+		buf_add(&r->unknown, key, len);
+		r->unknown_type = field_type(v);
+		return ROW_UNKNOWN_KEY;
+	}
+	r->next = c + 1;
+	if (cell_from_field(&table.columns[c], v, &r->cells[c], &txn->arena,
+	    r->err, r->errsize) != 0)
+		return ROW_BAD_VALUE;
 	return 0;
 }
 
-/* Take one record (owned) into the open transaction. */
-static void
-take_record(json_t *record, const struct place *place, size_t element)
+/* --create: make the table from the first record's keys and values. */
+static int
+create_from(const char *text, size_t len, char *err, size_t errsize)
 {
-	char err[1024] = "", where[PATH_MAX + 64];
-	struct pending tmp = { NULL, *place, element, 0 };
-	struct cell *cells;
+	json_error_t error;
+	json_t *record = json_loadb(text, len, LINE_JSON_FLAGS, &error);
 
-	if (++input_seq <= job_skip) {
-		json_decref(record);  /* an earlier run of the job dealt with it */
-		return;
+	if (!record) {
+		snprintf(err, errsize, "invalid JSON: %s at column %d", error.text,
+		    error.column);
+		return -1;
 	}
-	stats_add(&stats.records_in, 1);
-	row_where(&tmp, where, sizeof where);
-	if (conf.sql_mode) {
-		if (check_statement(record, err, sizeof err) != 0) {
-			bad_record(where, err, record);
-			return;
+	wait_committed();  /* the connection is the main thread's now */
+	create_table(record);
+	json_decref(record);
+	return 0;
+}
+
+/*
+ * Read TEXT[0..LEN), a record, into a new row; 0, or -1 with a reason in
+ * ERR and the row dropped.  A key that is not a column is a data error,
+ * or dropped (--ignore-unknown), or made a column (--add-columns).
+ */
+static int
+read_row(const char *text, size_t len, const struct place *place,
+    size_t element, char *err, size_t errsize)
+{
+	static struct row_reader r;
+	int rc;
+
+	for (;;) {
+		r.cells = new_row(place, element);
+		r.next = 0;
+		r.err = err;
+		r.errsize = errsize;
+		for (int c = 0; c < table.ncolumns; c++)
+			r.cells[c].kind = CELL_ABSENT;
+		rc = fields_read(fields, text, len, read_field, &r, err, errsize);
+		if (rc == 0)
+			break;
+		drop_last_row();
+		if (rc != ROW_UNKNOWN_KEY)
+			return -1;
+		buf_addc(&r.unknown, '\0');
+		if (!conf.add_columns) {
+			snprintf(err, errsize, "unknown column \"%s\" in table \"%s\""
+			    " (use --ignore-unknown or --add-columns)", r.unknown.data,
+			    conf.table);
+			return -1;
 		}
-		new_row(record, place, element);
+		commit_before_stop();  /* DDL commits implicitly on MariaDB */
+		add_column(r.unknown.data, r.unknown_type);
+	}
+	txn->rows[txn->n - 1].len = len;
+	txn->rows[txn->n - 1].text = cell_arena_add(&txn->arena, text, len);
+	if (!txn->rows[txn->n - 1].text)
+		msg_die(EXIT_SOFTWARE, NULL, "out of memory");
+	return 0;
+}
+
+/* Take one record, TEXT[0..LEN) as read, into the open transaction. */
+static void
+take_record(const char *text, size_t len, const struct place *place,
+    size_t element)
+{
+	char err[1024] = "";
+	enum line_kind kind;
+	json_t *v;
+
+	if (++input_seq <= job_skip)
+		return;  /* an earlier run of the job dealt with it */
+	stats_add(&stats.records_in, 1);
+	if (conf.sql_mode) {
+		if ((v = line_parse(text, len, &kind, err, sizeof err)))
+			take_statement(v, place, element);
+		else
+			bad_record(place, element, err, NULL, text, len);
 		return;
 	}
 	if (!table_known) {
 		if (!conf.create)
 			msg_die(EXIT_CONFIG, url.redacted, "table \"%s\" does not exist"
 			    " (use --create to make it)", conf.table);
-		create_table(record);
+		if (create_from(text, len, err, sizeof err) != 0) {
+			bad_record(place, element, err, NULL, text, len);
+			return;
+		}
 	}
-	if (check_keys(record, err, sizeof err) != 0) {
-		bad_record(where, err, record);
+	if (read_row(text, len, place, element, err, sizeof err) == 0)
 		return;
-	}
-	cells = new_row(record, place, element);
-	if (convert_record(record, cells, err, sizeof err) != 0) {
-		drop_last_row();
-		bad_record(where, err, record);
+	/* Not valid JSON: jansson's message, the one every program gives. */
+	if (!(v = line_parse(text, len, &kind, err, sizeof err)) || kind == LINE_RECORD)
+		bad_record(place, element, err, v, text, len);
+	else
+		bad_record(place, element, "not a JSON object", v, text, len);
+}
+
+/* A line or batch element that is neither a record nor a control line:
+ * invalid JSON, or valid but NOT_WHAT. */
+static void
+take_invalid(const char *text, size_t len, const char *where,
+    const char *not_what)
+{
+	char err[256];
+	enum line_kind kind;
+	json_t *v = line_parse(text, len, &kind, err, sizeof err);
+
+	if (v)
+		snprintf(err, sizeof err, "%s", not_what);
+	json_decref(v);
+	if (++input_seq <= job_skip)
 		return;
-	}
+	stats_add(&stats.records_in, 1);
+	before_reject();
+	reject_record(where, err, NULL, text, len);
 }
 
 struct batch_context {
@@ -734,30 +970,22 @@ static int
 take_element(void *arg, const char *elem, size_t n, size_t index)
 {
 	const struct line *line = ((struct batch_context *)arg)->line;
-	char err[256], where[PATH_MAX + 64];
-	enum line_kind kind;
-	json_t *v = line_parse(elem, n, &kind, err, sizeof err);
-	struct pending tmp = { NULL, line->place, index + 1, 0 };
+	char where[PATH_MAX + 64];
+	struct pending tmp = { .place = line->place, .element = index + 1 };
 
-	if (v && kind == LINE_RECORD) {
-		take_record(v, &line->place, index + 1);
-		return 0;
+	switch (line_kind_fast(elem, n)) {
+	case LINE_RECORD:
+		take_record(elem, n, &line->place, index + 1);
+		break;
+	case LINE_CONTROL:
+		buf_add(&txn->controls, elem, n);
+		buf_addc(&txn->controls, '\n');
+		break;
+	default:
+		take_invalid(elem, n, row_where(&tmp, where, sizeof where),
+		    "not a JSON object");
+		break;
 	}
-	if (v && kind == LINE_CONTROL) {
-		buf_add(&txn.controls, elem, n);
-		buf_addc(&txn.controls, '\n');
-		json_decref(v);
-		return 0;
-	}
-	if (v)
-		snprintf(err, sizeof err, "not a JSON object");
-	json_decref(v);
-	if (++input_seq <= job_skip)
-		return 0;
-	stats_add(&stats.records_in, 1);
-	if (!reject_enabled())
-		commit_before_stop();
-	reject_record(row_where(&tmp, where, sizeof where), err, NULL, elem, n);
 	return 0;
 }
 
@@ -772,8 +1000,7 @@ take_batch(const struct line *line)
 	if (line_split_batch(line->data, line->len, take_element, &ctx, err,
 	    sizeof err) != 0 && ++input_seq > job_skip) {
 		stats_add(&stats.records_in, 1);
-		if (!reject_enabled())
-			commit_before_stop();
+		before_reject();
 		reject_record(place_format(&line->place, where, sizeof where), err,
 		    NULL, line->data, line->len);
 	}
@@ -783,38 +1010,29 @@ take_batch(const struct line *line)
 static void
 take_line(const struct line *line)
 {
-	char err[256], where[PATH_MAX + 32];
-	enum line_kind kind = line_kind_fast(line->data, line->len);
-	json_t *v;
+	char where[PATH_MAX + 32];
 
-	if (kind == LINE_BATCH) {
+	switch (line_kind_fast(line->data, line->len)) {
+	case LINE_BATCH:
 		take_batch(line);
 		return;
-	}
-	if (kind == LINE_CONTROL) {
-		buf_add(&txn.controls, line->data, line->len);
-		buf_addc(&txn.controls, '\n');
-		if (txn.n == 0)
-			write_controls();
+	case LINE_CONTROL:
+		buf_add(&txn->controls, line->data, line->len);
+		buf_addc(&txn->controls, '\n');
+		if (txn->n == 0)
+			commit_pending();  /* acknowledged once what is in flight is */
 		return;
-	}
-	v = line_parse(line->data, line->len, &kind, err, sizeof err);
-	if (v && kind == LINE_RECORD) {
-		take_record(v, &line->place, 0);
-		if (txn.n >= (size_t)conf.rows)
+	case LINE_RECORD:
+		take_record(line->data, line->len, &line->place, 0);
+		if (txn->n >= (size_t)conf.rows)
 			commit_pending();
 		return;
-	}
-	json_decref(v);
-	if (v)
-		snprintf(err, sizeof err, "not a JSON object or array");
-	if (++input_seq <= job_skip)
+	default:
+		take_invalid(line->data, line->len,
+		    place_format(&line->place, where, sizeof where),
+		    "not a JSON object or array");
 		return;
-	stats_add(&stats.records_in, 1);
-	if (!reject_enabled())
-		commit_before_stop();
-	reject_record(place_format(&line->place, where, sizeof where), err, NULL,
-	    line->data, line->len);
+	}
 }
 
 /* ---- setup ------------------------------------------------------------ */
@@ -926,11 +1144,11 @@ ms_until_commit_due(void)
 {
 	double left;
 
-	if (txn.n == 0)
-		return txn.controls.len ? 0 : -1;
-	if (txn.controls.len)
+	if (txn->n == 0)
+		return txn->controls.len ? 0 : -1;
+	if (txn->controls.len)
 		return 0;  /* an acknowledgement waits: commit once input pauses */
-	left = txn.first_at + conf.max_delay_ms / 1000.0 - stats_now();
+	left = txn->first_at + conf.max_delay_ms / 1000.0 - stats_now_coarse();
 	return left <= 0 ? 0 : (long)(left * 1000) + 1;
 }
 
@@ -956,6 +1174,8 @@ main(int argc, char **argv)
 	}
 	if (conf.job)
 		start_job();
+	fields = fields_new();
+	start_committer();
 	r = reader_open(argv + first, argc - first, opt_common.max_line);
 	while ((st = reader_next(r, &line, ms_until_commit_due())) != READER_EOF) {
 		if (st == READER_TIMEOUT) {
@@ -968,17 +1188,16 @@ main(int argc, char **argv)
 			if (++input_seq <= job_skip)
 				continue;
 			stats_add(&stats.records_in, 1);
-			if (!reject_enabled())
-				commit_before_stop();
+			before_reject();
 			reject_record(place_format(&line.place, where, sizeof where),
 			    "line longer than --max-line", NULL, line.data, line.len);
 			continue;
 		}
 		take_line(&line);
-		if (txn.n > 0 && ms_until_commit_due() == 0 && !txn.controls.len)
+		if (txn->n > 0 && ms_until_commit_due() == 0 && !txn->controls.len)
 			commit_pending();
 	}
-	commit_pending();
+	finish_committing();
 	reader_close(r);
 	disconnect();
 	msg_exit(EXIT_DONE);

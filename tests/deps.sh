@@ -7,7 +7,8 @@
 set -eu
 
 build="gcc make pkg-config libjansson-dev libpq-dev libmariadb-dev
-	libmicrohttpd-dev libgnutls28-dev nettle-dev libsqlite3-dev zlib1g-dev"
+	libmicrohttpd-dev libgnutls28-dev nettle-dev libsqlite3-dev zlib1g-dev
+	libyajl-dev"
 test="postgresql mariadb-server mariadb-client curl jq sqlite3 mandoc zsh
 	bash-completion clang libclang-rt-dev procps bsdutils time gzip openssl
 	python3 xxd"

@@ -1,0 +1,360 @@
+/*
+ * fields.c - a record's top-level fields from yajl's events (see fields.h).
+ *
+ * One yajl handle serves record after record (yajl_allow_multiple_values):
+ * allocating a parser per record cost as much as the parsing.  The handle
+ * is only reused after a record that ended cleanly; after an error, a
+ * cancelled read or trailing text, a fresh one is made, so nothing of a bad
+ * record can reach the next.
+ */
+#include "fields.h"
+#include "buf.h"
+#include "exitcode.h"
+#include "jsonout.h"
+#include "line.h"
+#include "msg.h"
+#include "utf8.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yajl/yajl_parse.h>
+
+/* One open container inside the record: an array or an object, and
+ * whether anything has been written into it yet. */
+enum { OPEN_ARRAY = 1, OPEN_EMPTY = 2 };
+
+struct fields {
+	yajl_handle h;
+	const char *data;             /* the record being read */
+	size_t len;
+	int (*each)(void *, const char *, size_t, const struct field *);
+	void *arg;
+	int rc;                       /* what EACH returned, when not 0 */
+	const char *error;            /* why the read stopped, if not EACH */
+	size_t depth;                 /* 0 outside the record, 1 in its object */
+	int done;                     /* the record's object has closed */
+	size_t end;                   /* the offset just after its '}' */
+	const char *key;              /* the current top-level key */
+	size_t keylen;
+	struct buf keycopy;           /* the key, when yajl decoded it */
+	struct buf nested;            /* compact text of a nested value */
+	struct buf open;              /* per depth: OPEN_* bits */
+};
+
+static int
+emit(struct fields *f, enum field_kind kind, const char *text, size_t len,
+    int integer)
+{
+	struct field v = { kind, text, len, integer };
+
+	f->rc = f->each(f->arg, f->key, f->keylen, &v);
+	return f->rc == 0;
+}
+
+static int
+stop(struct fields *f, const char *why)
+{
+	f->error = why;
+	return 0;
+}
+
+/* A value is about to be written into the nested text: a comma first if
+ * it is not an array's first element (an object's key wrote its own). */
+static void
+nested_separator(struct fields *f)
+{
+	char *state = &f->open.data[f->depth - 1];
+
+	if ((*state & OPEN_ARRAY) && !(*state & OPEN_EMPTY))
+		buf_addc(&f->nested, ',');
+	*state &= ~OPEN_EMPTY;
+}
+
+static int
+scalar(struct fields *f, enum field_kind kind, const char *text, size_t len,
+    int integer)
+{
+	if (f->depth == 0)
+		return stop(f, "not a JSON object");
+	if (f->depth == 1)
+		return emit(f, kind, text, len, integer);
+	nested_separator(f);
+	if (kind == FIELD_STRING)
+		jsonout_string(&f->nested, text, len);
+	else
+		buf_add(&f->nested, text, len);
+	return 1;
+}
+
+static int
+on_null(void *ctx)
+{
+	return scalar(ctx, FIELD_NULL, "null", 4, 0);
+}
+
+static int
+on_boolean(void *ctx, int b)
+{
+	return b ? scalar(ctx, FIELD_TRUE, "true", 4, 0)
+	    : scalar(ctx, FIELD_FALSE, "false", 5, 0);
+}
+
+static int
+on_number(void *ctx, const char *s, size_t len)
+{
+	int integer = 1;
+
+	for (size_t i = 0; i < len; i++)
+		if (s[i] == '.' || s[i] == 'e' || s[i] == 'E')
+			integer = 0;
+	return scalar(ctx, FIELD_NUMBER, s, len, integer);
+}
+
+static int
+on_string(void *ctx, const unsigned char *s, size_t len)
+{
+	return scalar(ctx, FIELD_STRING, (const char *)s, len, 0);
+}
+
+static int
+open_container(struct fields *f, int array)
+{
+	if (f->depth == 0) {
+		if (array || f->done)
+			return stop(f, f->done ? "more than one JSON value on the line"
+			    : "not a JSON object");
+	} else if (f->depth == 1) {
+		f->nested.len = 0;
+	} else {
+		nested_separator(f);
+	}
+	if (f->depth > 0)
+		buf_addc(&f->nested, array ? '[' : '{');
+	if (f->open.len <= f->depth)
+		buf_addc(&f->open, 0);
+	f->open.data[f->depth++] = (char)((array ? OPEN_ARRAY : 0) | OPEN_EMPTY);
+	return 1;
+}
+
+static int
+close_container(struct fields *f, int array)
+{
+	if (--f->depth == 0) {
+		f->done = 1;
+		f->end = yajl_get_bytes_consumed(f->h);
+		return 1;
+	}
+	buf_addc(&f->nested, array ? ']' : '}');
+	if (f->depth == 1)
+		return emit(f, array ? FIELD_ARRAY : FIELD_OBJECT, f->nested.data,
+		    f->nested.len, 0);
+	return 1;
+}
+
+static int
+on_start_map(void *ctx)
+{
+	return open_container(ctx, 0);
+}
+
+static int
+on_end_map(void *ctx)
+{
+	return close_container(ctx, 0);
+}
+
+static int
+on_start_array(void *ctx)
+{
+	return open_container(ctx, 1);
+}
+
+static int
+on_end_array(void *ctx)
+{
+	return close_container(ctx, 1);
+}
+
+static int
+on_map_key(void *ctx, const unsigned char *key, size_t len)
+{
+	struct fields *f = ctx;
+	const char *k = (const char *)key;
+
+	if (f->depth == 1) {
+		/* A key without escapes points into the record and stays put;
+		 * a decoded one lives in yajl's buffer, which the value reuses. */
+		if (k >= f->data && k + len <= f->data + f->len) {
+			f->key = k;
+		} else {
+			f->keycopy.len = 0;
+			buf_add(&f->keycopy, k, len);
+			buf_addc(&f->keycopy, '\0');
+			f->key = f->keycopy.data;
+		}
+		f->keylen = len;
+		return 1;
+	}
+	if (!(f->open.data[f->depth - 1] & OPEN_EMPTY))
+		buf_addc(&f->nested, ',');
+	f->open.data[f->depth - 1] &= ~OPEN_EMPTY;
+	jsonout_string(&f->nested, k, len);
+	buf_addc(&f->nested, ':');
+	return 1;
+}
+
+static const yajl_callbacks callbacks = {
+	.yajl_null = on_null,
+	.yajl_boolean = on_boolean,
+	.yajl_number = on_number,
+	.yajl_string = on_string,
+	.yajl_start_map = on_start_map,
+	.yajl_map_key = on_map_key,
+	.yajl_end_map = on_end_map,
+	.yajl_start_array = on_start_array,
+	.yajl_end_array = on_end_array,
+};
+
+/* Like buf.c, running out of memory here is fatal (exit 70). */
+static void
+new_handle(struct fields *f)
+{
+	if (f->h)
+		yajl_free(f->h);
+	f->h = yajl_alloc(&callbacks, NULL, f);
+	if (!f->h || !yajl_config(f->h, yajl_allow_multiple_values, 1))
+		msg_die(EXIT_SOFTWARE, NULL, "out of memory");
+}
+
+struct fields *
+fields_new(void)
+{
+	struct fields *f = calloc(1, sizeof *f);
+
+	if (!f)
+		msg_die(EXIT_SOFTWARE, NULL, "out of memory");
+	new_handle(f);
+	return f;
+}
+
+void
+fields_free(struct fields *f)
+{
+	if (!f)
+		return;
+	if (f->h)
+		yajl_free(f->h);
+	buf_free(&f->keycopy);
+	buf_free(&f->nested);
+	buf_free(&f->open);
+	free(f);
+}
+
+static int
+blank(const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r' && p[i] != '\n')
+			return 0;
+	return 1;
+}
+
+/*
+ * What yajl lets through and JSON does not: bytes that are not UTF-8 (yajl
+ * checks a sequence's shape, not overlong forms, surrogates or the range),
+ * control bytes (form feeds as blanks, a NUL after a number), and \u
+ * escapes of unpaired surrogates (yajl writes "?").  The bytes are checked
+ * here; a line with a surrogate escape (rare) is referred to jansson,
+ * which every other program reads with.  Returns 0, or -1 with the reason
+ * in ERR.
+ */
+static int
+strict_json(const char *data, size_t len, char *err, size_t errsize)
+{
+	const unsigned char *p = (const unsigned char *)data, *end = p + len;
+	int refer = 0;
+	json_error_t error;
+	json_t *v;
+
+	while (p < end) {
+		size_t n;
+
+		if (*p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r') {
+			snprintf(err, errsize, "invalid JSON: control byte 0x%02x at"
+			    " column %zu", *p, (size_t)(p - (const unsigned char *)data) + 1);
+			return -1;
+		}
+		if (*p < 0x80) {
+			if (*p == '\\' && end - p > 2 && p[1] == 'u' &&
+			    (p[2] == 'd' || p[2] == 'D'))
+				refer = 1;
+			p++;
+			continue;
+		}
+		if ((n = utf8_sequence(p, end)) == 0) {
+			snprintf(err, errsize, "invalid JSON: invalid UTF-8 byte 0x%02x at"
+			    " column %zu", *p, (size_t)(p - (const unsigned char *)data) + 1);
+			return -1;
+		}
+		p += n;
+	}
+	if (!refer)
+		return 0;
+	if (!(v = json_loadb(data, len, LINE_JSON_FLAGS, &error))) {
+		snprintf(err, errsize, "invalid JSON: %s at column %d", error.text,
+		    error.column);
+		return -1;
+	}
+	json_decref(v);
+	return 0;
+}
+
+/* yajl's own message, one line: "invalid JSON: parse error: ...". */
+static void
+parser_error(struct fields *f, char *err, size_t errsize)
+{
+	unsigned char *text = yajl_get_error(f->h, 0, (const unsigned char *)f->data,
+	    f->len);
+	size_t n = text ? strcspn((char *)text, "\n") : 0;
+
+	snprintf(err, errsize, "invalid JSON: %.*s", (int)n, text ? (char *)text : "");
+	if (text)
+		yajl_free_error(f->h, text);
+}
+
+int
+fields_read(struct fields *f, const char *data, size_t len,
+    int (*each)(void *arg, const char *key, size_t keylen,
+    const struct field *value), void *arg, char *err, size_t errsize)
+{
+	yajl_status st;
+
+	if (strict_json(data, len, err, errsize) != 0)
+		return -1;
+	f->data = data;
+	f->len = len;
+	f->each = each;
+	f->arg = arg;
+	f->rc = 0;
+	f->error = NULL;
+	f->depth = 0;
+	f->done = 0;
+	st = yajl_parse(f->h, (const unsigned char *)data, len);
+	if (st == yajl_status_ok && f->done && blank(data + f->end, len - f->end))
+		return 0;
+	if (f->rc != 0) {
+		new_handle(f);
+		return f->rc;
+	}
+	if (f->error)
+		snprintf(err, errsize, "%s", f->error);
+	else if (st == yajl_status_error)
+		parser_error(f, err, errsize);
+	else if (!f->done)
+		snprintf(err, errsize, "invalid JSON: the object is not closed");
+	else
+		snprintf(err, errsize, "invalid JSON: text after the object");
+	new_handle(f);
+	return -1;
+}
