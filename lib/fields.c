@@ -330,6 +330,15 @@ fields_read(struct fields *f, const char *data, size_t len,
 {
 	yajl_status st;
 
+	while (len > 0 && (*data == ' ' || *data == '\t' || *data == '\r' ||
+	    *data == '\n')) {
+		data++;
+		len--;
+	}
+	if (len == 0 || *data != '{') {
+		snprintf(err, errsize, "not a JSON object");
+		return -1;
+	}
 	if (strict_json(data, len, err, errsize) != 0)
 		return -1;
 	f->data = data;

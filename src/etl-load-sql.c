@@ -864,9 +864,10 @@ create_from(const char *text, size_t len, char *err, size_t errsize)
 }
 
 /*
- * Read TEXT[0..LEN), a record, into a new row; 0, or -1 with a reason in
- * ERR and the row dropped.  A key that is not a column is a data error,
- * or dropped (--ignore-unknown), or made a column (--add-columns).
+ * Read TEXT[0..LEN), a record, into a new row: 0; -1 when it is not valid
+ * JSON, or 1 when it does not fit the table, with the row dropped and the
+ * reason in ERR.  A key that is not a column is a data error, or dropped
+ * (--ignore-unknown), or made a column (--add-columns).
  */
 static int
 read_row(const char *text, size_t len, const struct place *place,
@@ -887,13 +888,13 @@ read_row(const char *text, size_t len, const struct place *place,
 			break;
 		drop_last_row();
 		if (rc != ROW_UNKNOWN_KEY)
-			return -1;
+			return rc < 0 ? -1 : 1;
 		buf_addc(&r.unknown, '\0');
 		if (!conf.add_columns) {
 			snprintf(err, errsize, "unknown column \"%s\" in table \"%s\""
 			    " (use --ignore-unknown or --add-columns)", r.unknown.data,
 			    conf.table);
-			return -1;
+			return 1;
 		}
 		commit_before_stop();  /* DDL commits implicitly on MariaDB */
 		add_column(r.unknown.data, r.unknown_type);
@@ -913,6 +914,7 @@ take_record(const char *text, size_t len, const struct place *place,
 	char err[1024] = "";
 	enum line_kind kind;
 	json_t *v;
+	int rc;
 
 	if (++input_seq <= job_skip)
 		return;  /* an earlier run of the job dealt with it */
@@ -933,8 +935,12 @@ take_record(const char *text, size_t len, const struct place *place,
 			return;
 		}
 	}
-	if (read_row(text, len, place, element, err, sizeof err) == 0)
+	if ((rc = read_row(text, len, place, element, err, sizeof err)) == 0)
 		return;
+	if (rc > 0) {
+		bad_record(place, element, err, NULL, text, len);
+		return;
+	}
 	/* Not valid JSON: jansson's message, the one every program gives. */
 	if (!(v = line_parse(text, len, &kind, err, sizeof err)) || kind == LINE_RECORD)
 		bad_record(place, element, err, v, text, len);
