@@ -20,6 +20,7 @@
 #define _DEFAULT_SOURCE  /* timegm */
 #include "db.h"
 #include "buf.h"
+#include "jsonout.h"
 
 #include <mysql.h>
 #include <errmsg.h>
@@ -34,8 +35,13 @@ struct db {
 	MYSQL *m;
 	int use_insert;          /* LOCAL INFILE refused or not wanted */
 	size_t max_packet;       /* the server's max_allowed_packet */
-	struct buf *infile;      /* what the infile callbacks hand out */
-	size_t infile_off;
+	struct {                 /* what our LOAD DATA sends: formatted as the
+	                            connector asks, so the server starts at once */
+		const struct db_rows *rows;   /* NULL: no LOAD DATA of ours */
+		size_t next, end;             /* the next row to format, the end */
+		struct buf text;              /* formatted, not yet handed out */
+		size_t off;
+	} infile;
 };
 
 enum { INSERT_CHUNK = 1 << 20, PACKET_SLACK = 1024 /* the packet's header */ };
@@ -120,21 +126,36 @@ infile_init(void **ptr, const char *filename, void *userdata)
 
 	(void)filename;
 	*ptr = db;
-	if (!db->infile)
+	if (!db->infile.rows)
 		return 1;
-	db->infile_off = 0;
+	db->infile.text.len = db->infile.off = 0;
 	return 0;
 }
+
+static void add_row(struct db *db, struct buf *b, const struct db_table *t,
+    const struct cell *row, char sep, int infile);
 
 static int
 infile_read(void *ptr, char *into, unsigned int size)
 {
 	struct db *db = ptr;
-	size_t left = db->infile->len - db->infile_off;
-	size_t n = left < size ? left : size;
+	struct buf *text = &db->infile.text;
+	const struct db_table *t = db->infile.rows->table;
+	size_t n;
 
-	memcpy(into, db->infile->data + db->infile_off, n);
-	db->infile_off += n;
+	if (db->infile.off > 0) {  /* what the last call left: a row's tail */
+		text->len -= db->infile.off;
+		memmove(text->data, text->data + db->infile.off, text->len);
+		db->infile.off = 0;
+	}
+	while (text->len < size && db->infile.next < db->infile.end) {
+		add_row(db, text, t, db->infile.rows->cells +
+		    db->infile.next++ * t->ncolumns, '\t', 1);
+		buf_addc(text, '\n');
+	}
+	n = text->len < size ? text->len : size;
+	memcpy(into, text->data, n);
+	db->infile.off = n;
 	return (int)n;
 }
 
@@ -149,7 +170,7 @@ infile_error(void *ptr, char *msg, unsigned int size)
 {
 	struct db *db = ptr;
 
-	if (!db->infile) {
+	if (!db->infile.rows) {
 		snprintf(msg, size, "LOAD DATA LOCAL INFILE is not allowed:"
 		    " etl-load-sql sends no files");
 		return CR_UNKNOWN_ERROR;
@@ -237,6 +258,7 @@ my_disconnect(struct db *db)
 {
 	if (db) {
 		mysql_close(db->m);
+		buf_free(&db->infile.text);
 		free(db);
 	}
 }
@@ -462,23 +484,6 @@ cell_text(const struct db_column *col, const struct cell *c, char *scratch,
 	return c->text;
 }
 
-/* LOAD DATA field escapes: backslash, tab, newline, CR and NUL. */
-static void
-add_infile_text(struct buf *b, const char *p, size_t n)
-{
-	buf_reserve(b, n + 16);
-	for (size_t i = 0; i < n; i++) {
-		switch (p[i]) {
-		case '\\': buf_add(b, "\\\\", 2); break;
-		case '\t': buf_add(b, "\\t", 2); break;
-		case '\n': buf_add(b, "\\n", 2); break;
-		case '\r': buf_add(b, "\\r", 2); break;
-		case '\0': buf_add(b, "\\0", 2); break;
-		default: buf_addc(b, p[i]);
-		}
-	}
-}
-
 static void
 add_value(struct db *db, struct buf *b, const struct db_column *col,
     const struct cell *c, int infile)
@@ -496,7 +501,7 @@ add_value(struct db *db, struct buf *b, const struct db_column *col,
 		buf_addc(b, c->i ? '1' : '0');
 		return;
 	case CELL_INT:
-		buf_add(b, num, snprintf(num, sizeof num, "%lld", c->i));
+		jsonout_integer(b, c->i);
 		return;
 	case CELL_REAL:
 		buf_add(b, c->text, c->len);
@@ -505,7 +510,7 @@ add_value(struct db *db, struct buf *b, const struct db_column *col,
 	case CELL_JSON:
 		text = cell_text(col, c, num, sizeof num, &len);
 		if (infile)
-			add_infile_text(b, text, len);
+			db_add_escaped(b, text, len, 1);
 		else
 			add_literal(db, b, text, len);
 		return;
@@ -583,27 +588,24 @@ infile_run(struct db *db, const struct db_rows *rows, size_t first, size_t end,
     struct db_error *err)
 {
 	const struct db_table *t = rows->table;
-	struct buf sql = BUF_INIT, data = BUF_INIT;
+	struct buf sql = BUF_INIT;
 	enum db_status s;
 
-	for (size_t r = first; r < end; r++) {
-		add_row(db, &data, t, rows->cells + r * t->ncolumns, '\t', 1);
-		buf_addc(&data, '\n');
-	}
 	buf_adds(&sql, "LOAD DATA LOCAL INFILE 'etl-load-sql' INTO TABLE ");
 	add_table_name(&sql, t);
 	buf_adds(&sql, " CHARACTER SET utf8mb4 FIELDS TERMINATED BY '\\t'"
 	    " ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' ");
 	add_column_list(&sql, t, rows->cells + first * t->ncolumns);
-	db->infile = &data;
+	db->infile.rows = rows;
+	db->infile.next = first;
+	db->infile.end = end;
 	s = query(db, sql.data, sql.len, err);
-	db->infile = NULL;
+	db->infile.rows = NULL;
 	if (s == DB_OK)
 		s = check_warnings(db, err);
 	if (s == DB_ROW_ERROR && err->row >= 0)
 		err->row += (long)first;
 	buf_free(&sql);
-	buf_free(&data);
 	return s;
 }
 

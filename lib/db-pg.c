@@ -1,8 +1,9 @@
 /*
  * db-pg.c - the PostgreSQL backend (libpq).
  *
- * Rows travel by COPY … FROM STDIN in text format inside the transaction:
- * no statement per row, and the server parses each value once.  Upserts and
+ * Rows travel by COPY … FROM STDIN inside the transaction, in binary
+ * format when every column allows (no parsing on the server), else in
+ * text format: no statement per row, and the server parses each value once.  Upserts and
  * ignore-duplicates COPY into a temporary table first, then INSERT … SELECT
  * … ON CONFLICT, keeping the last of several rows with the same key.
  * Errors are classified by SQLSTATE: data exceptions (22) and integrity
@@ -13,7 +14,10 @@
 #include "buf.h"
 #include "jsonout.h"
 
+#include <float.h>
 #include <libpq-fe.h>
+#include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +27,7 @@ struct db {
 	int staged;              /* the staging table exists in this transaction */
 };
 
-enum { COPY_CHUNK = 256 * 1024 };
+enum { COPY_CHUNK = 64 * 1024 };   /* sent as built: the server starts at once */
 
 static void
 set_message(struct db_error *err, const char *msg)
@@ -293,30 +297,6 @@ pg_rollback(struct db *db)
 	PQclear(res);
 }
 
-/* COPY text format: backslash, tab, newline and CR are escaped. */
-static void
-add_copy_text(struct buf *b, const char *p, size_t n)
-{
-	const char *end = p + n;
-
-	buf_reserve(b, n + 16);
-	while (p < end) {
-		const char *run = p;
-
-		while (p < end && *p != '\\' && *p != '\t' && *p != '\n' && *p != '\r')
-			p++;
-		buf_add(b, run, p - run);
-		if (p == end)
-			break;
-		switch (*p++) {
-		case '\\': buf_add(b, "\\\\", 2); break;
-		case '\t': buf_add(b, "\\t", 2); break;
-		case '\n': buf_add(b, "\\n", 2); break;
-		default: buf_add(b, "\\r", 2); break;
-		}
-	}
-}
-
 static void
 add_copy_cell(struct buf *b, const struct cell *c)
 {
@@ -334,7 +314,7 @@ add_copy_cell(struct buf *b, const struct cell *c)
 	case CELL_REAL:
 	case CELL_TEXT:
 	case CELL_JSON:
-		add_copy_text(b, c->text, c->len);
+		db_add_escaped(b, c->text, c->len, 0);
 		break;
 	}
 }
@@ -370,6 +350,281 @@ send_copy(struct db *db, struct buf *data, struct db_error *err)
 	return DB_OK;
 }
 
+/* ---- binary COPY ------------------------------------------------------ */
+
+/*
+ * Binary COPY spares the server parsing every value from text: integers,
+ * floats, numerics, booleans, text and JSON travel in their wire forms.
+ * A load takes it when every column it names has one of these types and
+ * every value fits (integers in their column's width, numerics within
+ * what the encoder below takes); anything else goes as text.
+ */
+enum bin_kind {
+	BIN_NONE, BIN_INT2, BIN_INT4, BIN_INT8, BIN_FLOAT4, BIN_FLOAT8,
+	BIN_NUMERIC, BIN_BOOL, BIN_TEXT, BIN_JSONB,
+};
+
+static enum bin_kind
+bin_kind(const struct db_column *col)
+{
+	static const struct { const char *name; enum bin_kind kind; } kinds[] = {
+		{ "smallint", BIN_INT2 }, { "integer", BIN_INT4 },
+		{ "bigint", BIN_INT8 }, { "real", BIN_FLOAT4 },
+		{ "double precision", BIN_FLOAT8 }, { "numeric", BIN_NUMERIC },
+		{ "boolean", BIN_BOOL }, { "text", BIN_TEXT },
+		{ "character varying", BIN_TEXT }, { "json", BIN_TEXT },
+		{ "jsonb", BIN_JSONB },
+	};
+	const char *t = col->type_name ? col->type_name : "";
+
+	/* format_type's names: "numeric(12,2)", "character varying(20)". */
+	for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+		size_t n = strlen(kinds[i].name);
+
+		if (strncmp(t, kinds[i].name, n) == 0 && (t[n] == '\0' || t[n] == '('))
+			return kinds[i].kind;
+	}
+	return BIN_NONE;
+}
+
+static void
+add_u16(struct buf *b, unsigned v)
+{
+	char be[2] = { (char)(v >> 8), (char)v };
+
+	buf_add(b, be, 2);
+}
+
+static void
+add_u32(struct buf *b, unsigned long v)
+{
+	char be[4] = { (char)(v >> 24), (char)(v >> 16), (char)(v >> 8), (char)v };
+
+	buf_add(b, be, 4);
+}
+
+static void
+add_u64(struct buf *b, unsigned long long v)
+{
+	add_u32(b, (unsigned long)(v >> 32));
+	add_u32(b, (unsigned long)(v & 0xffffffffUL));
+}
+
+enum { NUMERIC_DIGITS_MAX = 1000, NUMERIC_SCALE_MAX = 1000 };
+
+/*
+ * The decimal number S[0..N) ([+-]digits[.digits][(e|E)[+-]digits], as
+ * cell.c lets through) as a numeric field: its length, then ndigits,
+ * weight, sign and display scale, then base-10000 digits, the first one
+ * holding the units when the weight is 0.  Returns -1 (nothing appended)
+ * for anything else or anything larger than NUMERIC_*_MAX: text COPY then
+ * takes the value and the server says what it thinks of it.
+ */
+static int
+add_numeric(struct buf *b, const char *s, size_t n)
+{
+	char d[NUMERIC_DIGITS_MAX + 8];
+	size_t i = 0, nd = 0, lead;
+	long point = 0, frac = 0, exp = 0, scale;
+	int neg = 0, expneg = 0;
+
+	if (i < n && (s[i] == '-' || s[i] == '+'))
+		neg = s[i++] == '-';
+	for (; i < n && s[i] >= '0' && s[i] <= '9'; i++, point++) {
+		if (nd == NUMERIC_DIGITS_MAX)
+			return -1;
+		d[nd++] = s[i];
+	}
+	if (i < n && s[i] == '.') {
+		for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++, frac++) {
+			if (nd == NUMERIC_DIGITS_MAX)
+				return -1;
+			d[nd++] = s[i];
+		}
+	}
+	if (nd == 0)
+		return -1;
+	if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+		if (++i < n && (s[i] == '-' || s[i] == '+'))
+			expneg = s[i++] == '-';
+		if (i == n)
+			return -1;
+		for (; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+			if ((exp = exp * 10 + (s[i] - '0')) > 4 * NUMERIC_DIGITS_MAX)
+				return -1;
+		if (expneg)
+			exp = -exp;
+	}
+	if (i != n)
+		return -1;
+	scale = frac - exp > 0 ? frac - exp : 0;
+	point += exp;                      /* digits before the decimal point */
+	for (lead = 0; lead < nd && d[lead] == '0'; lead++)
+		point--;
+	while (nd > lead && d[nd - 1] == '0')
+		nd--;
+	if (scale > NUMERIC_SCALE_MAX || point > 4 * NUMERIC_DIGITS_MAX ||
+	    point < -4 * NUMERIC_DIGITS_MAX)
+		return -1;
+	if (nd == lead) {                  /* zero, with its scale */
+		add_u32(b, 8);
+		add_u16(b, 0);
+		add_u16(b, 0);
+		add_u16(b, 0);
+		add_u16(b, (unsigned)scale);
+		return 0;
+	}
+	{
+		/* Zeros in front so that the point falls between groups of 4. */
+		long pad = (4 - ((point % 4) + 4) % 4) % 4;
+		size_t count = (size_t)pad + (nd - lead), groups = (count + 3) / 4;
+
+		add_u32(b, 8 + 2 * (unsigned long)groups);
+		add_u16(b, (unsigned)groups);
+		add_u16(b, (unsigned)((point + pad) / 4 - 1) & 0xffff);
+		add_u16(b, neg ? 0x4000 : 0);
+		add_u16(b, (unsigned)scale);
+		for (size_t g = 0; g < groups; g++) {
+			unsigned v = 0;
+
+			for (size_t k = g * 4; k < g * 4 + 4; k++) {
+				size_t at = k - (size_t)pad + lead;   /* index into d */
+
+				v = v * 10 + (k >= (size_t)pad && at < nd ? (unsigned)(d[at] - '0') : 0);
+			}
+			add_u16(b, v);
+		}
+	}
+	return 0;
+}
+
+/* Does the value of CELL, not null, fit a column of KIND in binary COPY? */
+static int
+binary_value_fits(enum bin_kind kind, const struct cell *cell,
+    struct buf *scratch)
+{
+	switch (kind) {
+	case BIN_INT2:
+		return cell->i >= -32768 && cell->i <= 32767;
+	case BIN_INT4:
+		return cell->i >= INT32_MIN && cell->i <= INT32_MAX;
+	case BIN_FLOAT4:
+		return fabs(cell->d) <= FLT_MAX;
+	case BIN_NUMERIC:
+		scratch->len = 0;
+		return add_numeric(scratch, cell->text, cell->len) == 0;
+	default:
+		return 1;
+	}
+}
+
+/* Can rows [first, end) go by binary COPY, with KINDS for the columns? */
+static int
+binary_fits(const struct db_rows *rows, size_t first, size_t end,
+    const enum bin_kind *kinds)
+{
+	const struct db_table *t = rows->table;
+	struct buf scratch = BUF_INIT;
+	int fits = 1;
+
+	for (int c = 0; c < t->ncolumns; c++)
+		if (rows->cells[first * t->ncolumns + c].kind != CELL_ABSENT &&
+		    kinds[c] == BIN_NONE)
+			return 0;
+	for (size_t r = first; r < end && fits; r++) {
+		const struct cell *row = rows->cells + r * t->ncolumns;
+
+		for (int c = 0; c < t->ncolumns && fits; c++)
+			if (row[c].kind != CELL_NULL && row[c].kind != CELL_ABSENT)
+				fits = binary_value_fits(kinds[c], &row[c], &scratch);
+	}
+	buf_free(&scratch);
+	return fits;
+}
+
+static void
+add_binary_cell(struct buf *b, enum bin_kind kind, const struct cell *c)
+{
+	union { double d; unsigned long long u; } d8;
+	union { float f; unsigned long u; } f4;
+
+	if (c->kind == CELL_NULL) {
+		add_u32(b, 0xffffffffUL);      /* -1: NULL */
+		return;
+	}
+	switch (kind) {
+	case BIN_INT2:
+		add_u32(b, 2);
+		add_u16(b, (unsigned)c->i & 0xffff);
+		break;
+	case BIN_INT4:
+		add_u32(b, 4);
+		add_u32(b, (unsigned long)c->i & 0xffffffffUL);
+		break;
+	case BIN_INT8:
+		add_u32(b, 8);
+		add_u64(b, (unsigned long long)c->i);
+		break;
+	case BIN_FLOAT4:
+		f4.u = 0;
+		f4.f = (float)c->d;
+		add_u32(b, 4);
+		add_u32(b, f4.u & 0xffffffffUL);
+		break;
+	case BIN_FLOAT8:
+		d8.d = c->d;
+		add_u32(b, 8);
+		add_u64(b, d8.u);
+		break;
+	case BIN_NUMERIC:
+		add_numeric(b, c->text, c->len);  /* binary_fits checked it */
+		break;
+	case BIN_BOOL:
+		add_u32(b, 1);
+		buf_addc(b, c->i ? 1 : 0);
+		break;
+	case BIN_JSONB:
+		add_u32(b, (unsigned long)c->len + 1);
+		buf_addc(b, 1);                /* jsonb's binary format version */
+		buf_add(b, c->text, c->len);
+		break;
+	default:
+		add_u32(b, (unsigned long)c->len);
+		buf_add(b, c->text, c->len);
+		break;
+	}
+}
+
+/* One row of binary COPY: its field count, then the present cells. */
+static void
+add_binary_row(struct buf *b, const struct db_table *t, const struct cell *row,
+    const enum bin_kind *kinds)
+{
+	int n = 0;
+
+	for (int c = 0; c < t->ncolumns; c++)
+		n += row[c].kind != CELL_ABSENT;
+	add_u16(b, (unsigned)n);
+	for (int c = 0; c < t->ncolumns; c++)
+		if (row[c].kind != CELL_ABSENT)
+			add_binary_cell(b, kinds[c], &row[c]);
+}
+
+static void
+add_text_row(struct buf *b, const struct db_table *t, const struct cell *row)
+{
+	int n = 0;
+
+	for (int c = 0; c < t->ncolumns; c++) {
+		if (row[c].kind == CELL_ABSENT)
+			continue;
+		if (n++)
+			buf_addc(b, '\t');
+		add_copy_cell(b, &row[c]);
+	}
+	buf_addc(b, '\n');
+}
+
 /* COPY rows [first, end) into TARGET (the table or the staging table). */
 static enum db_status
 copy_run(struct db *db, const struct db_rows *rows, size_t first, size_t end,
@@ -377,36 +632,51 @@ copy_run(struct db *db, const struct db_rows *rows, size_t first, size_t end,
 {
 	const struct db_table *t = rows->table;
 	struct buf sql = BUF_INIT, data = BUF_INIT;
+	enum bin_kind *kinds = calloc(t->ncolumns + 1, sizeof *kinds);
+	int binary;
 	PGresult *res;
 	enum db_status s;
+
+	if (!kinds) {
+		snprintf(err->message, sizeof err->message, "out of memory");
+		return err->status = DB_FATAL;
+	}
+	for (int c = 0; c < t->ncolumns; c++)
+		kinds[c] = bin_kind(&t->columns[c]);
+	binary = binary_fits(rows, first, end, kinds);
 
 	buf_adds(&sql, "COPY ");
 	buf_adds(&sql, target);
 	buf_adds(&sql, " (");
 	add_column_list(db, &sql, t, rows->cells + first * t->ncolumns);
-	buf_adds(&sql, ") FROM STDIN");
+	buf_adds(&sql, binary ? ") FROM STDIN (FORMAT binary)" : ") FROM STDIN");
 	res = PQexec(db->conn, buf_cstr(&sql));
 	buf_free(&sql);
-	if ((s = result_status(db, res, PGRES_COPY_IN, err)) != DB_OK)
+	if ((s = result_status(db, res, PGRES_COPY_IN, err)) != DB_OK) {
+		free(kinds);
 		return s;
+	}
+	if (binary) {                      /* signature, flags, no extension */
+		buf_add(&data, "PGCOPY\n\377\r\n\0", 11);
+		add_u32(&data, 0);
+		add_u32(&data, 0);
+	}
 	for (size_t r = first; r < end && s == DB_OK; r++) {
 		const struct cell *row = rows->cells + r * t->ncolumns;
-		int n = 0;
 
-		for (int c = 0; c < t->ncolumns; c++) {
-			if (row[c].kind == CELL_ABSENT)
-				continue;
-			if (n++)
-				buf_addc(&data, '\t');
-			add_copy_cell(&data, &row[c]);
-		}
-		buf_addc(&data, '\n');
+		if (binary)
+			add_binary_row(&data, t, row, kinds);
+		else
+			add_text_row(&data, t, row);
 		if (data.len >= COPY_CHUNK)
 			s = send_copy(db, &data, err);
 	}
+	if (binary)
+		add_u16(&data, 0xffff);        /* -1: the end */
 	if (s == DB_OK && data.len)
 		s = send_copy(db, &data, err);
 	buf_free(&data);
+	free(kinds);
 	if (PQputCopyEnd(db->conn, s == DB_OK ? NULL : "aborted") != 1 && s == DB_OK) {
 		set_message(err, PQerrorMessage(db->conn));
 		s = err->status = DB_TRANSIENT;

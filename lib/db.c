@@ -1,5 +1,6 @@
 /* db.c - choosing a backend, and what all backends share (see db.h). */
 #include "db.h"
+#include "buf.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -81,4 +82,29 @@ db_table_add_column(struct db_table *t, const char *name, const char *type_name,
 		return -1;
 	t->ncolumns++;
 	return 0;
+}
+
+void
+db_add_escaped(struct buf *b, const char *p, size_t n, int nul_too)
+{
+	const char *end = p + n;
+
+	buf_reserve(b, n + 16);
+	while (p < end) {
+		const char *run = p;
+
+		while (p < end && *p != '\\' && *p != '\t' && *p != '\n' &&
+		    *p != '\r' && (*p != '\0' || !nul_too))
+			p++;
+		buf_add(b, run, p - run);
+		if (p == end)
+			break;
+		switch (*p++) {
+		case '\\': buf_add(b, "\\\\", 2); break;
+		case '\t': buf_add(b, "\\t", 2); break;
+		case '\n': buf_add(b, "\\n", 2); break;
+		case '\r': buf_add(b, "\\r", 2); break;
+		default: buf_add(b, "\\0", 2); break;
+		}
+	}
 }

@@ -136,6 +136,12 @@ size_t db_rows_run_end(const struct db_rows *rows, size_t first);
 /* Is column C one of the --upsert key columns? */
 int db_rows_is_key(const struct db_rows *rows, int c);
 
+struct buf;
+/* Append P[0..N) to B in the text of the bulk paths (COPY's text format,
+ * LOAD DATA): backslash, tab, newline and CR as \\ \t \n \r, and NUL
+ * as \0 when NUL_TOO. */
+void db_add_escaped(struct buf *b, const char *p, size_t n, int nul_too);
+
 /* ---- errors ----------------------------------------------------------- */
 
 enum db_status {

@@ -262,3 +262,22 @@ test_expect_success 'sqlite, pg: --create with --upsert makes the key the primar
 		expect_eq "1|b" "$($ETL_TEST_PSQL -tA -c "SELECT id, v FROM ck")"
 	fi
 '
+
+test_expect_success 'pg: numbers in binary COPY are the numbers the server reads from text' '
+	use_pg &&
+	sql "DROP TABLE IF EXISTS numbin; CREATE TABLE numbin (id INT, n NUMERIC, s SMALLINT, r REAL)" &&
+	nums="0 -0 0.0 0.000 1 -1 10 100 1000 10000 12345 0.1 0.01 0.001 0.0001 0.00001
+		1e5 1E-5 1.5e3 123.456e-2 -99999999.99999 1e100 1e-100 9999.9999 10000.0001
+		0e10 0.0e-3 1.0e1 120e-1 0.5E+2 98765432109876543210.0123456789 -0.00012340
+		1e-1000 1e1001" &&
+	i=0 && for n in $nums; do i=$((i + 1)); echo "{\"id\":$i,\"n\":$n}"; done >in &&
+	echo "{\"id\":1000,\"n\":\"+5.50\",\"s\":-32768,\"r\":3.4e38}" >>in &&
+	etl-load-sql -t numbin "$URL" <in &&
+	i=0 && for n in $nums; do i=$((i + 1)); echo "$i	$(sql "SELECT '\''$n'\''::numeric")"; done >want &&
+	echo "1000	5.50" >>want &&
+	sql "SELECT id, n FROM numbin ORDER BY id" >got &&
+	expect_file_eq want got &&
+	expect_eq "-32768	3.4e+38" "$(sql "SELECT s, r FROM numbin WHERE id = 1000")" &&
+	echo "{\"id\":1,\"s\":32768}" | etl-load-sql -t numbin --reject rej "$URL" &&
+	jq -e ".error | test(\"smallint\")" rej
+'
