@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # etl-load-sql on 1M orders against each database's own bulk loader on the
-# same rows as CSV: psql \copy, LOAD DATA LOCAL INFILE, sqlite3 .import.
+# same rows as CSV: psql \copy (and pgloader), LOAD DATA LOCAL INFILE,
+# sqlite3 .import.
 # Targets: each at least 0.7x; peak RSS at -n 10000 at most 64 MB.
 . "$(dirname "$0")/bench-lib.sh"
 n=${BENCH_ROWS:-1000000}
@@ -26,6 +27,18 @@ pg "DROP TABLE IF EXISTS o; CREATE TABLE o $ddl"
 rss=$(bench_rss "etl-load-sql -n 10000 -t o '$ETL_TEST_PGURL' < $file")
 bench_report "etl-load-sql vs psql \\copy (PostgreSQL)" "$etl" "$peer" "$rss" "0.7x, 64 MB"
 
+# pgloader on the same CSV, through the server's unix socket as psql.
+pguser=$(echo "$ETL_TEST_PGURL" | sed 's#^[a-z]*://\([^:@/]*\).*#\1#')
+pgdb=$(echo "$ETL_TEST_PGURL" | sed 's#.*/\([^/?]*\)\(?.*\)\{0,1\}$#\1#')
+cols="order_id, customer_id, product_id, quantity, amount, shipping, tax, shipping_address"
+cat >"$data/orders.load" <<EOF
+LOAD CSV FROM '$data/orders.csv.body' ($cols)
+INTO postgresql://$pguser@unix:$ETL_TEST_PG_SOCKDIR:$ETL_TEST_PG_PORT/$pgdb?tablename=o ($cols)
+WITH fields terminated by ',', fields optionally enclosed by '"', batch rows = 10000;
+EOF
+peer=$(bench_time "$ETL_TEST_PSQL -c 'DROP TABLE IF EXISTS o; CREATE TABLE o $ddl' >/dev/null && pgloader --quiet $data/orders.load && test \$($ETL_TEST_PSQL -Atc 'SELECT count(*) FROM o') -eq $n")
+bench_report "etl-load-sql vs pgloader (PostgreSQL)" "$etl" "$peer" "" ""
+
 etl=$(bench_time "$ETL_TEST_MYSQL -e 'DROP TABLE IF EXISTS o; CREATE TABLE o $ddl' && etl-load-sql -n 10000 -t o '$ETL_TEST_MYURL' < $file")
 peer=$(bench_time "$ETL_TEST_MYSQL -e 'DROP TABLE IF EXISTS o; CREATE TABLE o $ddl' && $ETL_TEST_MYSQL --local-infile=1 -e \"LOAD DATA LOCAL INFILE '$data/orders.csv.body' INTO TABLE o FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '\\\"'\"")
 bench_report "etl-load-sql vs LOAD DATA LOCAL (MariaDB)" "$etl" "$peer" "" "0.7x"
@@ -33,4 +46,4 @@ bench_report "etl-load-sql vs LOAD DATA LOCAL (MariaDB)" "$etl" "$peer" "" "0.7x
 etl=$(bench_time "rm -f $lite && sqlite3 $lite 'CREATE TABLE o $ddl' && etl-load-sql -n 10000 -t o sqlite:$lite < $file")
 peer=$(bench_time "rm -f $lite && sqlite3 $lite 'CREATE TABLE o $ddl' && sqlite3 $lite '.mode csv' '.import $data/orders.csv.body o'")
 bench_report "etl-load-sql vs sqlite3 .import (SQLite)" "$etl" "$peer" "" "0.7x"
-rm -f "$lite" "$data/orders.csv.body"
+rm -f "$lite" "$data/orders.csv.body" "$data/orders.load"
