@@ -13,6 +13,7 @@
 #include "msg.h"
 #include "utf8.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -44,6 +45,26 @@ yajlread_free(struct yajlread *r)
 }
 
 /*
+ * Are the eight bytes at P all plain: none below 0x20, none from 0x80,
+ * no backslash?  Most of a record is, and a word at a time is several
+ * times faster than a byte at a time.  Subtracting 0x20 from each byte
+ * sets a byte's top bit when it is below 0x20 (a borrow into the next
+ * byte only follows such a byte); (x - 1) & ~x sets it for a zero byte of
+ * x, here a backslash.  A false alarm only follows a true one, and either
+ * way the bytes are then looked at one by one.
+ */
+static int
+plain_word(const unsigned char *p)
+{
+	const uint64_t ones = 0x0101010101010101u, high = ones * 0x80;
+	uint64_t w, x;
+
+	memcpy(&w, p, sizeof w);
+	x = w ^ (ones * '\\');
+	return (((w - ones * 0x20) | w | ((x - ones) & ~x)) & high) == 0;
+}
+
+/*
  * What yajl lets through and JSON does not: bytes that are not UTF-8 (yajl
  * checks a sequence's shape, not overlong forms, surrogates or the range),
  * control bytes (form feeds as blanks, a NUL after a number), and \u
@@ -60,6 +81,10 @@ yajlread_check(const char *data, size_t len, char *err, size_t errsize)
 	while (p < end) {
 		size_t n;
 
+		if (end - p >= 8 && plain_word(p)) {
+			p += 8;
+			continue;
+		}
 		if (*p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r') {
 			if (err)
 				snprintf(err, errsize, "invalid JSON: control byte 0x%02x"

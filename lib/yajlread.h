@@ -1,9 +1,9 @@
 /*
  * yajlread.h - one JSON text at a time through yajl's event parser.
  *
- * A reader builds what it needs from yajl's events (lib/fields.c: a
- * record's top-level fields as text, for etl-load-sql); what any such
- * reader needs around yajl lives here: a yajl handle
+ * Two readers build what they need from yajl's events: lib/fields.c a
+ * record's top-level fields as text (etl-load-sql), lib/jsontree.c
+ * jansson values (line_parse).  What they share lives here: a yajl handle
  * kept from record to record, the check of the bytes yajl lets through
  * and JSON does not, and the rule that a text is exactly one value with
  * only blanks after it.
