@@ -43,9 +43,9 @@ PROGRAMS = $(patsubst src/%.c,$(BIN)/%,$(wildcard src/*.c))
 UNIT_TESTS = $(patsubst tests/unit/%.c,$(O)/tests/%,$(wildcard tests/unit/*.c))
 
 # Libraries every program links, then each program's own.
-LIBS_common = $(shell $(PKG_CONFIG) --libs jansson zlib) -pthread -lm
+LIBS_common = $(shell $(PKG_CONFIG) --libs jansson zlib yajl) -pthread -lm
 LIBS_etl-map = -ldl
-LIBS_etl-load-sql = $(shell $(PKG_CONFIG) --libs libpq libmariadb sqlite3 yajl 2>/dev/null)
+LIBS_etl-load-sql = $(shell $(PKG_CONFIG) --libs libpq libmariadb sqlite3 2>/dev/null)
 LIBS_etl-extract-http = $(shell $(PKG_CONFIG) --libs libmicrohttpd gnutls nettle 2>/dev/null)
 LIBS_all = $(LIBS_etl-map) $(LIBS_etl-load-sql) $(LIBS_etl-extract-http)
 

@@ -1,11 +1,8 @@
 /*
  * fields.c - a record's top-level fields from yajl's events (see fields.h).
  *
- * One yajl handle serves record after record (yajl_allow_multiple_values):
- * allocating a parser per record cost as much as the parsing.  The handle
- * is only reused after a record that ended cleanly; after an error, a
- * cancelled read or trailing text, a fresh one is made, so nothing of a bad
- * record can reach the next.
+ * The handle kept from record to record and the checks around yajl are
+ * lib/yajlread.c's; this file turns the events into fields.
  */
 #include "fields.h"
 #include "buf.h"
@@ -13,28 +10,23 @@
 #include "jsonout.h"
 #include "line.h"
 #include "msg.h"
-#include "utf8.h"
+#include "yajlread.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <yajl/yajl_parse.h>
 
 /* One open container inside the record: an array or an object, and
  * whether anything has been written into it yet. */
 enum { OPEN_ARRAY = 1, OPEN_EMPTY = 2 };
 
 struct fields {
-	yajl_handle h;
-	const char *data;             /* the record being read */
-	size_t len;
+	struct yajlread read;
 	int (*each)(void *, const char *, size_t, const struct field *);
 	void *arg;
 	int rc;                       /* what EACH returned, when not 0 */
 	const char *error;            /* why the read stopped, if not EACH */
 	size_t depth;                 /* 0 outside the record, 1 in its object */
-	int done;                     /* the record's object has closed */
-	size_t end;                   /* the offset just after its '}' */
 	const char *key;              /* the current top-level key */
 	size_t keylen;
 	struct buf keycopy;           /* the key, when yajl decoded it */
@@ -121,9 +113,10 @@ static int
 open_container(struct fields *f, int array)
 {
 	if (f->depth == 0) {
-		if (array || f->done)
-			return stop(f, f->done ? "more than one JSON value on the line"
-			    : "not a JSON object");
+		if (f->read.closed)
+			return stop(f, "more than one JSON value on the line");
+		if (array)
+			return stop(f, "not a JSON object");
 	} else if (f->depth == 1) {
 		f->nested.len = 0;
 	} else {
@@ -141,8 +134,7 @@ static int
 close_container(struct fields *f, int array)
 {
 	if (--f->depth == 0) {
-		f->done = 1;
-		f->end = yajl_get_bytes_consumed(f->h);
+		yajlread_closed(&f->read);
 		return 1;
 	}
 	buf_addc(&f->nested, array ? ']' : '}');
@@ -185,7 +177,7 @@ on_map_key(void *ctx, const unsigned char *key, size_t len)
 	if (f->depth == 1) {
 		/* A key without escapes points into the record and stays put;
 		 * a decoded one lives in yajl's buffer, which the value reuses. */
-		if (k >= f->data && k + len <= f->data + f->len) {
+		if (yajlread_in_text(&f->read, key, len)) {
 			f->key = k;
 		} else {
 			f->keycopy.len = 0;
@@ -216,17 +208,6 @@ static const yajl_callbacks callbacks = {
 	.yajl_end_array = on_end_array,
 };
 
-/* Like buf.c, running out of memory here is fatal (exit 70). */
-static void
-new_handle(struct fields *f)
-{
-	if (f->h)
-		yajl_free(f->h);
-	f->h = yajl_alloc(&callbacks, NULL, f);
-	if (!f->h || !yajl_config(f->h, yajl_allow_multiple_values, 1))
-		msg_die(EXIT_SOFTWARE, NULL, "out of memory");
-}
-
 struct fields *
 fields_new(void)
 {
@@ -234,7 +215,7 @@ fields_new(void)
 
 	if (!f)
 		msg_die(EXIT_SOFTWARE, NULL, "out of memory");
-	new_handle(f);
+	yajlread_init(&f->read, &callbacks, f);
 	return f;
 }
 
@@ -243,64 +224,32 @@ fields_free(struct fields *f)
 {
 	if (!f)
 		return;
-	if (f->h)
-		yajl_free(f->h);
+	yajlread_free(&f->read);
 	buf_free(&f->keycopy);
 	buf_free(&f->nested);
 	buf_free(&f->open);
 	free(f);
 }
 
-static int
-blank(const char *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r' && p[i] != '\n')
-			return 0;
-	return 1;
-}
-
 /*
- * What yajl lets through and JSON does not: bytes that are not UTF-8 (yajl
- * checks a sequence's shape, not overlong forms, surrogates or the range),
- * control bytes (form feeds as blanks, a NUL after a number), and \u
- * escapes of unpaired surrogates (yajl writes "?").  The bytes are checked
- * here; a line with a surrogate escape (rare) is referred to jansson,
- * which every other program reads with.  Returns 0, or -1 with the reason
- * in ERR.
+ * The bytes as yajlread_check sees them; a text with a surrogate escape is
+ * validated by jansson, which every other program reads with, and its
+ * message is jansson's.  Returns 0, or -1 with the reason in ERR.
  */
 static int
 strict_json(const char *data, size_t len, char *err, size_t errsize)
 {
-	const unsigned char *p = (const unsigned char *)data, *end = p + len;
-	int refer = 0;
 	json_error_t error;
 	json_t *v;
 
-	while (p < end) {
-		size_t n;
-
-		if (*p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r') {
-			snprintf(err, errsize, "invalid JSON: control byte 0x%02x at"
-			    " column %zu", *p, (size_t)(p - (const unsigned char *)data) + 1);
-			return -1;
-		}
-		if (*p < 0x80) {
-			if (*p == '\\' && end - p > 2 && p[1] == 'u' &&
-			    (p[2] == 'd' || p[2] == 'D'))
-				refer = 1;
-			p++;
-			continue;
-		}
-		if ((n = utf8_sequence(p, end)) == 0) {
-			snprintf(err, errsize, "invalid JSON: invalid UTF-8 byte 0x%02x at"
-			    " column %zu", *p, (size_t)(p - (const unsigned char *)data) + 1);
-			return -1;
-		}
-		p += n;
-	}
-	if (!refer)
+	switch (yajlread_check(data, len, err, errsize)) {
+	case YAJLREAD_VALID:
 		return 0;
+	case YAJLREAD_INVALID:
+		return -1;
+	case YAJLREAD_SURROGATE:
+		break;
+	}
 	if (!(v = json_loadb(data, len, LINE_JSON_FLAGS, &error))) {
 		snprintf(err, errsize, "invalid JSON: %s at column %d", error.text,
 		    error.column);
@@ -310,26 +259,11 @@ strict_json(const char *data, size_t len, char *err, size_t errsize)
 	return 0;
 }
 
-/* yajl's own message, one line: "invalid JSON: parse error: ...". */
-static void
-parser_error(struct fields *f, char *err, size_t errsize)
-{
-	unsigned char *text = yajl_get_error(f->h, 0, (const unsigned char *)f->data,
-	    f->len);
-	size_t n = text ? strcspn((char *)text, "\n") : 0;
-
-	snprintf(err, errsize, "invalid JSON: %.*s", (int)n, text ? (char *)text : "");
-	if (text)
-		yajl_free_error(f->h, text);
-}
-
 int
 fields_read(struct fields *f, const char *data, size_t len,
     int (*each)(void *arg, const char *key, size_t keylen,
     const struct field *value), void *arg, char *err, size_t errsize)
 {
-	yajl_status st;
-
 	while (len > 0 && (*data == ' ' || *data == '\t' || *data == '\r' ||
 	    *data == '\n')) {
 		data++;
@@ -341,29 +275,27 @@ fields_read(struct fields *f, const char *data, size_t len,
 	}
 	if (strict_json(data, len, err, errsize) != 0)
 		return -1;
-	f->data = data;
-	f->len = len;
 	f->each = each;
 	f->arg = arg;
 	f->rc = 0;
 	f->error = NULL;
 	f->depth = 0;
-	f->done = 0;
-	st = yajl_parse(f->h, (const unsigned char *)data, len);
-	if (st == yajl_status_ok && f->done && blank(data + f->end, len - f->end))
+	switch (yajlread_parse(&f->read, data, len, err, errsize)) {
+	case YAJLREAD_OK:
 		return 0;
-	if (f->rc != 0) {
-		new_handle(f);
-		return f->rc;
-	}
-	if (f->error)
+	case YAJLREAD_CANCELLED:
+		if (f->rc != 0)
+			return f->rc;
 		snprintf(err, errsize, "%s", f->error);
-	else if (st == yajl_status_error)
-		parser_error(f, err, errsize);
-	else if (!f->done)
+		return -1;
+	case YAJLREAD_ERROR:
+		return -1;
+	case YAJLREAD_UNCLOSED:
 		snprintf(err, errsize, "invalid JSON: the object is not closed");
-	else
+		return -1;
+	case YAJLREAD_TRAILING:
 		snprintf(err, errsize, "invalid JSON: text after the object");
-	new_handle(f);
+		return -1;
+	}
 	return -1;
 }

@@ -1,5 +1,6 @@
 /* line.c - classify stream lines (see line.h). */
 #include "line.h"
+#include "jsontree.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -56,8 +57,10 @@ line_parse(const char *data, size_t len, enum line_kind *kind, char *err,
     size_t errsize)
 {
 	json_error_t error;
-	json_t *v = json_loadb(data, len, LINE_JSON_FLAGS, &error);
+	json_t *v = jsontree_parse(data, len);
 
+	if (!v)
+		v = json_loadb(data, len, LINE_JSON_FLAGS, &error);
 	if (!v) {
 		snprintf(err, errsize, "invalid JSON: %s at column %d",
 		    error.text, error.column);

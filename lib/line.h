@@ -4,7 +4,8 @@
  * A record is a JSON object, a batch a JSON array of records, a control line
  * an object whose only key is "$etl".  Anything else is a data error.
  * line_kind_fast() looks at the first byte only, for programs that pass
- * records through without parsing them; line_parse() parses with jansson.
+ * records through without parsing them; line_parse() parses into jansson
+ * values (lib/jsontree.c, or json_loadb for whatever that declines).
  */
 #ifndef ETL_LINE_H
 #define ETL_LINE_H
