@@ -233,13 +233,13 @@ fields_free(struct fields *f)
 
 /*
  * The bytes as yajlread_check sees them; a text with a surrogate escape is
- * validated by jansson, which every other program reads with, and its
- * message is jansson's.  Returns 0, or -1 with the reason in ERR.
+ * validated by line_parse, as every other program reads, and its message
+ * is jansson's.  Returns 0, or -1 with the reason in ERR.
  */
 static int
 strict_json(const char *data, size_t len, char *err, size_t errsize)
 {
-	json_error_t error;
+	enum line_kind kind;
 	json_t *v;
 
 	switch (yajlread_check(data, len, err, errsize)) {
@@ -250,11 +250,8 @@ strict_json(const char *data, size_t len, char *err, size_t errsize)
 	case YAJLREAD_SURROGATE:
 		break;
 	}
-	if (!(v = json_loadb(data, len, LINE_JSON_FLAGS, &error))) {
-		snprintf(err, errsize, "invalid JSON: %s at column %d", error.text,
-		    error.column);
+	if (!(v = line_parse(data, len, &kind, err, errsize)))
 		return -1;
-	}
 	json_decref(v);
 	return 0;
 }

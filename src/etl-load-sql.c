@@ -83,7 +83,6 @@ static struct db *db;
 static struct db_table table;
 static int table_known;
 static json_t *column_index;     /* column name -> index */
-static size_t *column_len;       /* strlen of each column's name */
 static struct fields *fields;    /* reads records into rows */
 static int *key_columns;
 static int nkeys;
@@ -211,14 +210,8 @@ index_columns(void)
 {
 	json_decref(column_index);
 	column_index = json_object();
-	free(column_len);
-	column_len = calloc(table.ncolumns + 1, sizeof *column_len);
-	if (!column_len)
-		msg_die(EXIT_SOFTWARE, NULL, "out of memory");
-	for (int i = 0; i < table.ncolumns; i++) {
+	for (int i = 0; i < table.ncolumns; i++)
 		json_object_set_new(column_index, table.columns[i].name, json_integer(i));
-		column_len[i] = strlen(table.columns[i].name);
-	}
 }
 
 static void
@@ -499,9 +492,11 @@ reject_text(const char *where, const char *reason, const json_t *record,
     const char *text, size_t len)
 {
 	json_t *v = NULL;
+	enum line_kind kind;
+	char err[256];
 
 	if (!record && text)
-		record = v = json_loadb(text, len, LINE_JSON_FLAGS, NULL);
+		record = v = line_parse(text, len, &kind, err, sizeof err);
 	reject_record(where, reason, record, text, len);
 	json_decref(v);
 }
@@ -803,8 +798,8 @@ column_for(const char *key, size_t len, int hint)
 {
 	json_t *i;
 
-	if (hint < table.ncolumns && column_len[hint] == len &&
-	    memcmp(table.columns[hint].name, key, len) == 0)
+	if (hint < table.ncolumns && strncmp(table.columns[hint].name, key, len) == 0 &&
+	    table.columns[hint].name[len] == '\0')
 		return hint;
 	i = json_object_getn(column_index, key, len);
 	return i ? (int)json_integer_value(i) : -1;
@@ -849,14 +844,11 @@ read_field(void *arg, const char *key, size_t len, const struct field *v)
 static int
 create_from(const char *text, size_t len, char *err, size_t errsize)
 {
-	json_error_t error;
-	json_t *record = json_loadb(text, len, LINE_JSON_FLAGS, &error);
+	enum line_kind kind;
+	json_t *record = line_parse(text, len, &kind, err, errsize);
 
-	if (!record) {
-		snprintf(err, errsize, "invalid JSON: %s at column %d", error.text,
-		    error.column);
+	if (!record)
 		return -1;
-	}
 	wait_committed();  /* the connection is the main thread's now */
 	create_table(record);
 	json_decref(record);
@@ -948,6 +940,19 @@ take_record(const char *text, size_t len, const struct place *place,
 		bad_record(place, element, "not a JSON object", v, text, len);
 }
 
+/* Input at WHERE that is no record at all (TEXT[0..LEN) as read): counted
+ * as one record, and rejected for REASON unless a --job run skips it. */
+static void
+reject_input(const char *where, const char *reason, const char *text,
+    size_t len)
+{
+	if (++input_seq <= job_skip)
+		return;
+	stats_add(&stats.records_in, 1);
+	before_reject();
+	reject_record(where, reason, NULL, text, len);
+}
+
 /* A line or batch element that is neither a record nor a control line:
  * invalid JSON, or valid but NOT_WHAT. */
 static void
@@ -961,11 +966,7 @@ take_invalid(const char *text, size_t len, const char *where,
 	if (v)
 		snprintf(err, sizeof err, "%s", not_what);
 	json_decref(v);
-	if (++input_seq <= job_skip)
-		return;
-	stats_add(&stats.records_in, 1);
-	before_reject();
-	reject_record(where, err, NULL, text, len);
+	reject_input(where, err, text, len);
 }
 
 struct batch_context {
@@ -1004,12 +1005,9 @@ take_batch(const struct line *line)
 
 	commit_pending();
 	if (line_split_batch(line->data, line->len, take_element, &ctx, err,
-	    sizeof err) != 0 && ++input_seq > job_skip) {
-		stats_add(&stats.records_in, 1);
-		before_reject();
-		reject_record(place_format(&line->place, where, sizeof where), err,
-		    NULL, line->data, line->len);
-	}
+	    sizeof err) != 0)
+		reject_input(place_format(&line->place, where, sizeof where), err,
+		    line->data, line->len);
 	commit_pending();
 }
 
@@ -1191,12 +1189,8 @@ main(int argc, char **argv)
 		if (st == READER_TOOLONG) {
 			char where[PATH_MAX + 32];
 
-			if (++input_seq <= job_skip)
-				continue;
-			stats_add(&stats.records_in, 1);
-			before_reject();
-			reject_record(place_format(&line.place, where, sizeof where),
-			    "line longer than --max-line", NULL, line.data, line.len);
+			reject_input(place_format(&line.place, where, sizeof where),
+			    "line longer than --max-line", line.data, line.len);
 			continue;
 		}
 		take_line(&line);
