@@ -8,10 +8,10 @@ set -eu
 
 build="gcc make pkg-config libjansson-dev libpq-dev libmariadb-dev
 	libmicrohttpd-dev libgnutls28-dev nettle-dev libsqlite3-dev zlib1g-dev
-	libyajl-dev"
+	libyajl-dev libcurl4-gnutls-dev libnats-dev libseccomp-dev"
 test="postgresql mariadb-server mariadb-client curl jq sqlite3 mandoc zsh
 	bash-completion clang libclang-rt-dev procps bsdutils time gzip openssl
-	python3 xxd"
+	python3 xxd nats-server prometheus sslscan wrk"
 bench="wrk hyperfine nginx-light gnuplot-nox pgloader"
 
 wanted="$build $test"
