@@ -26,6 +26,7 @@
 #include "opt.h"
 #include "reader.h"
 #include "reject.h"
+#include "retry.h"
 #include "sig.h"
 #include "stats.h"
 #include "writer.h"
@@ -74,7 +75,7 @@ static struct {
 	const char *init_file;
 	int sql_mode;
 	const char *job;
-} conf = { .rows = 5000, .max_delay_ms = 1000, .retry_for_ms = 5 * 60 * 1000 };
+} conf = { .rows = 5000, .max_delay_ms = 1000, .retry_for_ms = RETRY_DEFAULT_FOR_MS };
 
 /* The connection, the table and how record keys find columns. */
 static const struct db_backend *backend;
@@ -147,43 +148,30 @@ row_where(const struct pending *p, char *out, size_t size)
 
 /* ---- connecting and retrying ----------------------------------------- */
 
-static void
-sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) != 0)
-		;
-}
-
 /*
- * Back off before the next attempt: exponential from 100 ms to 10 s with
- * full jitter.  Exits 75 (or 69 before the first connection) once
- * --retry-for has passed since FIRST_FAILURE.
+ * Back off before the next attempt by the shared policy (lib/retry.h).
+ * Exits 75 (or 69 before the first connection) once --retry-for has
+ * passed since the run of failures began.
  */
 static void
-back_off(int *attempt, double first_failure, const struct db_error *err,
-    int exit_code)
+back_off(struct retry *r, const struct db_error *err, int exit_code)
 {
-	long cap = 100L << (*attempt < 7 ? *attempt : 7);
-	long delay = cap > 10000 ? 10000 : cap;
+	long delay = retry_failed(r, 0);
 
-	if ((stats_now() - first_failure) * 1000 >= conf.retry_for_ms)
+	if (delay < 0)
 		msg_die(exit_code, url.redacted, "%s (gave up after %d attempts)",
-		    err->message, *attempt + 1);
-	delay = delay / 2 + rand() % (delay / 2 + 1);
+		    err->message, r->attempt);
 	msg_warn(url.redacted, "%s; retrying in %ld ms", err->message, delay);
-	sleep_ms(delay);
-	++*attempt;
+	retry_sleep_ms(delay);
 }
 
 static void
 connect_with_retry(int exit_code)
 {
 	struct db_error err;
-	double first = stats_now();
-	int attempt = 0;
+	struct retry r;
 
+	retry_init(&r, conf.retry_for_ms);
 	while (!db) {
 		memset(&err, 0, sizeof err);
 		db = backend->connect(&url, &err);
@@ -191,7 +179,7 @@ connect_with_retry(int exit_code)
 			break;
 		if (err.status == DB_AUTH || err.status == DB_FATAL)
 			msg_die(EXIT_UNAVAILABLE, url.redacted, "%s", err.message);
-		back_off(&attempt, first, &err, exit_code);
+		back_off(&r, &err, exit_code);
 	}
 }
 
@@ -243,9 +231,9 @@ static int
 describe_table(void)
 {
 	struct db_error err;
-	double first = stats_now();
-	int attempt = 0;
+	struct retry r;
 
+	retry_init(&r, conf.retry_for_ms);
 	for (;;) {
 		enum db_status s;
 
@@ -260,7 +248,7 @@ describe_table(void)
 		if (s != DB_TRANSIENT && s != DB_UNAVAILABLE)
 			msg_die(EXIT_UNAVAILABLE, url.redacted, "%s", err.message);
 		disconnect();
-		back_off(&attempt, first, &err, EXIT_TEMPFAIL);
+		back_off(&r, &err, EXIT_TEMPFAIL);
 	}
 	table_known = 1;
 	index_columns();
@@ -273,9 +261,9 @@ static void
 run_ddl(const char *sql)
 {
 	struct db_error err;
-	double first = stats_now();
-	int attempt = 0;
+	struct retry r;
 
+	retry_init(&r, conf.retry_for_ms);
 	for (;;) {
 		memset(&err, 0, sizeof err);
 		connect_with_retry(EXIT_UNAVAILABLE);
@@ -284,7 +272,7 @@ run_ddl(const char *sql)
 		if (err.status != DB_TRANSIENT && err.status != DB_UNAVAILABLE)
 			msg_die(EXIT_UNAVAILABLE, url.redacted, "%s: %s", sql, err.message);
 		disconnect();
-		back_off(&attempt, first, &err, EXIT_TEMPFAIL);
+		back_off(&r, &err, EXIT_TEMPFAIL);
 	}
 }
 
@@ -460,24 +448,22 @@ already_committed(long long seq)
 static enum db_status
 commit_range(size_t lo, size_t hi, struct db_error *err)
 {
-	double first = 0;
-	int attempt = 0;
+	struct retry r;
 
+	retry_init(&r, conf.retry_for_ms);
 	for (;;) {
 		enum db_status s;
 
 		connect_with_retry(EXIT_TEMPFAIL);
-		if (attempt > 0 && conf.job && already_committed(flight->rows[hi - 1].seq))
+		if (r.attempt > 0 && conf.job && already_committed(flight->rows[hi - 1].seq))
 			return DB_OK;  /* the COMMIT whose answer was lost did commit */
 		s = try_transaction(lo, hi, err);
 		if (s == DB_OK || s == DB_ROW_ERROR)
 			return s;
 		if (s != DB_TRANSIENT && s != DB_UNAVAILABLE)
 			msg_die(EXIT_UNAVAILABLE, url.redacted, "%s", err->message);
-		if (first == 0)
-			first = stats_now();
 		disconnect();
-		back_off(&attempt, first, err, EXIT_TEMPFAIL);
+		back_off(&r, err, EXIT_TEMPFAIL);
 	}
 }
 
@@ -562,9 +548,9 @@ static void
 put_checkpoint(long long position)
 {
 	struct db_error err;
-	double first = 0;
-	int attempt = 0;
+	struct retry r;
 
+	retry_init(&r, conf.retry_for_ms);
 	while (job_committed < position) {
 		enum db_status s;
 
@@ -582,10 +568,8 @@ put_checkpoint(long long position)
 		backend->rollback(db);
 		if (s != DB_TRANSIENT && s != DB_UNAVAILABLE)
 			msg_die(EXIT_UNAVAILABLE, url.redacted, "%s", err.message);
-		if (first == 0)
-			first = stats_now();
 		disconnect();
-		back_off(&attempt, first, &err, EXIT_TEMPFAIL);
+		back_off(&r, &err, EXIT_TEMPFAIL);
 	}
 }
 
