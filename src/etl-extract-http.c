@@ -812,6 +812,81 @@ answer_settled(struct MHD_Connection *c, struct request *req)
 	return answer_error(c, 503, req->why);
 }
 
+/* ---- framing: where a request ends (RFC 9112, section 6) -------------------
+ *
+ * A proxy in front and this server must agree on where each request ends,
+ * or a second request hidden in the first's body reaches us unseen
+ * (request smuggling).  libmicrohttpd takes the first of two
+ * Content-Length headers, frames by Transfer-Encoding when both are
+ * present, waits for a body that a Transfer-Encoding other than chunked
+ * leaves unframed, and does not insist on Host.  Those requests are
+ * refused with 400 and their connection closed, before any body is read.
+ */
+
+struct framing {
+	unsigned lengths, encodings, hosts;
+	const char *length;
+	int lengths_differ;
+	const char *encoding;
+};
+
+static enum MHD_Result
+framing_count(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct framing *f = cls;
+
+	(void)kind;
+	if (!key)
+		return MHD_YES;
+	if (strcasecmp(key, "Content-Length") == 0) {
+		if (f->lengths++ && strcmp(f->length, value ? value : "") != 0)
+			f->lengths_differ = 1;
+		f->length = value ? value : "";
+	} else if (strcasecmp(key, "Transfer-Encoding") == 0) {
+		f->encodings++;
+		f->encoding = value ? value : "";
+	} else if (strcasecmp(key, "Host") == 0) {
+		f->hosts++;
+	}
+	return MHD_YES;
+}
+
+/* Why the request's framing is ambiguous, or NULL when it is not. */
+static const char *
+framing_error(struct MHD_Connection *c, const char *version)
+{
+	struct framing f = { 0 };
+
+	MHD_get_connection_values(c, MHD_HEADER_KIND, framing_count, &f);
+	if (f.lengths_differ)
+		return "conflicting Content-Length headers";
+	if (f.lengths && f.encodings)
+		return "both Content-Length and Transfer-Encoding";
+	if (f.encodings > 1 || (f.encodings && strcasecmp(f.encoding, "chunked") != 0))
+		return "a Transfer-Encoding other than chunked";
+	if (f.hosts > 1)
+		return "more than one Host header";
+	if (!f.hosts && strcmp(version, MHD_HTTP_VERSION_1_0) != 0)
+		return "an HTTP/1.1 request needs a Host header";
+	return NULL;
+}
+
+/* 400, and the connection closed: after a request whose end is in doubt,
+ * nothing more on the connection can be trusted to be a request. */
+static enum MHD_Result
+answer_misframed(struct MHD_Connection *c, const char *reason)
+{
+	struct buf json = BUF_INIT;
+	enum MHD_Result rc;
+
+	buf_adds(&json, "{\"error\":");
+	jsonout_string_lossy(&json, reason, strlen(reason));
+	buf_addc(&json, '}');
+	rc = answer(c, 400, buf_cstr(&json), MHD_HTTP_HEADER_CONNECTION, "close");
+	buf_free(&json);
+	return rc;
+}
+
 static atomic_int in_flight;
 
 static enum MHD_Result
@@ -822,13 +897,15 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	struct request *req = *state;
 
 	(void)cls;
-	(void)version;
 	if (!req) {
 		const char *length = header(c, "Content-Length");
 		const char *chunked = header(c, "Transfer-Encoding");
+		const char *misframed = framing_error(c, version);
 		int has_body = strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0;
 
 		stats_add(&requests, 1);
+		if (misframed)
+			return answer_misframed(c, misframed);
 		if (strcmp(method, "GET") == 0 && strcmp(url, "/healthz") == 0)
 			return output_ok() ? answer(c, 200, "{\"status\":\"ok\"}", NULL, NULL)
 			    : answer_error(c, 503, "the output is not taking records");
