@@ -51,6 +51,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -63,6 +64,7 @@ enum {
 	KEY_HMAC_HEADER, KEY_TLS_CERT, KEY_TLS_KEY, KEY_MAX_BODY,
 	KEY_MAX_CONNECTIONS, KEY_IDLE_TIMEOUT, KEY_QUEUE_TIMEOUT, KEY_MAX_HEADERS,
 	KEY_THREADS, KEY_ACK_FIFO, KEY_ACK_TIMEOUT,
+	KEY_HEADER_TIMEOUT, KEY_BODY_TIMEOUT, KEY_MAX_PER_CLIENT,
 };
 
 static const struct opt options[] = {
@@ -73,8 +75,11 @@ static const struct opt options[] = {
 	{ KEY_TLS_CERT, "tls-cert", "FILE", "serve HTTPS with this certificate (PEM)" },
 	{ KEY_TLS_KEY, "tls-key", "FILE", "and this private key (PEM)" },
 	{ KEY_MAX_BODY, "max-body", "SIZE", "largest body, after decompression (default 10M)" },
-	{ KEY_MAX_CONNECTIONS, "max-connections", "N", "most connections at once (default 1000)" },
+	{ KEY_MAX_CONNECTIONS, "max-connections", "N", "most connections at once (default 10000)" },
+	{ KEY_MAX_PER_CLIENT, "max-per-client", "N", "most connections from one address (default 100, 0: no limit)" },
 	{ KEY_IDLE_TIMEOUT, "idle-timeout", "DURATION", "close a connection idle this long (default 30s)" },
+	{ KEY_HEADER_TIMEOUT, "header-timeout", "DURATION", "close a connection whose headers take longer (default 10s)" },
+	{ KEY_BODY_TIMEOUT, "body-timeout", "DURATION", "close a connection whose body takes longer (default 60s)" },
 	{ KEY_QUEUE_TIMEOUT, "queue-timeout", "DURATION", "wait this long for output room, then 503 (default 5s)" },
 	{ KEY_MAX_HEADERS, "max-headers", "SIZE", "memory for a request's headers (default 32K)" },
 	{ KEY_THREADS, "threads", "N", "server threads (default: one per core)" },
@@ -93,8 +98,10 @@ static struct {
 	const char *hmac_header;
 	char *tls_cert, *tls_key;
 	size_t max_body;
-	unsigned max_connections;
+	unsigned max_connections;     /* 0: the default, within RLIMIT_NOFILE */
+	unsigned max_per_client;
 	unsigned idle_timeout_s;
+	long long header_timeout_ms, body_timeout_ms;
 	long long queue_timeout_ms;
 	size_t max_headers;
 	unsigned threads;
@@ -102,7 +109,8 @@ static struct {
 	long long ack_timeout_ms;
 } conf = {
 	.hmac_header = "X-Hub-Signature-256", .max_body = 10 << 20,
-	.max_connections = 1000, .idle_timeout_s = 30, .queue_timeout_ms = 5000,
+	.max_per_client = 100, .idle_timeout_s = 30, .queue_timeout_ms = 5000,
+	.header_timeout_ms = 10000, .body_timeout_ms = 60000,
 	.max_headers = 32 << 10, .ack_timeout_ms = 10000,
 };
 
@@ -812,6 +820,215 @@ answer_settled(struct MHD_Connection *c, struct request *req)
 	return answer_error(c, 503, req->why);
 }
 
+/* ---- slow clients: absolute deadlines ----------------------------------------
+ *
+ * libmicrohttpd closes a connection idle for --idle-timeout, but a client
+ * that sends one header line every few seconds is never idle, and one
+ * thousand of them held every connection slot (slowloris).  So each
+ * connection carries an absolute deadline for the phase it is in: its
+ * request line and headers within --header-timeout of the connection (or,
+ * kept alive, of the request line), its body within --body-timeout of the
+ * headers, and the next request line within --idle-timeout of the last
+ * answer.  Waiting for the answer (the output, an acknowledgement) has no
+ * deadline here: --queue-timeout and --ack-timeout bound it.
+ *
+ * libmicrohttpd tells us of each connection as it opens and closes; a
+ * thread (the reaper) looks at the open ones a few times a second and
+ * shuts down the socket of one past its deadline.  libmicrohttpd then
+ * reads end-of-file on it and closes the connection itself, freeing its
+ * slot.  The reaper shuts down a socket only with the lock held, and a
+ * connection leaves the list under that lock when libmicrohttpd reports it
+ * closed, before it closes the socket: the reaper never touches a
+ * descriptor that may have been reused.
+ */
+
+enum conn_phase { PHASE_HEADERS, PHASE_BODY, PHASE_ANSWER, PHASE_IDLE };
+
+struct watched {
+	struct watched *prev, *next;
+	int fd;
+	enum conn_phase phase;
+	double deadline;              /* stats_now() seconds; 0: none */
+};
+
+static struct {
+	pthread_mutex_t lock;
+	struct watched *head;
+	long open;
+} watch = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+/* Connections shut at their deadline, by phase (headers, body, idle). */
+static atomic_ullong deadline_closes[PHASE_IDLE + 1];
+
+/* When a connection entering PHASE now must have left it; 0: never. */
+static double
+phase_deadline(enum conn_phase phase)
+{
+	long long ms = phase == PHASE_HEADERS ? conf.header_timeout_ms
+	    : phase == PHASE_BODY ? conf.body_timeout_ms
+	    : phase == PHASE_IDLE ? conf.idle_timeout_s * 1000LL : 0;
+
+	return ms > 0 ? stats_now() + ms / 1000.0 : 0;
+}
+
+static void
+watch_enter(struct watched *w, enum conn_phase phase)
+{
+	pthread_mutex_lock(&watch.lock);
+	w->phase = phase;
+	w->deadline = phase_deadline(phase);
+	pthread_mutex_unlock(&watch.lock);
+}
+
+/* The connection C's entry, or NULL. */
+static struct watched *
+watched_of(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *info = MHD_get_connection_info(c,
+	    MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return info ? info->socket_context : NULL;
+}
+
+/* C moves on to PHASE. */
+static void
+watch_phase(struct MHD_Connection *c, enum conn_phase phase)
+{
+	struct watched *w = watched_of(c);
+
+	if (w)
+		watch_enter(w, phase);
+}
+
+static void
+on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+    enum MHD_ConnectionNotificationCode code)
+{
+	struct watched *w = *socket_context;
+
+	(void)cls;
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *info = MHD_get_connection_info(c,
+		    MHD_CONNECTION_INFO_CONNECTION_FD);
+
+		if (!info || !(w = calloc(1, sizeof *w)))
+			return;
+		w->fd = info->connect_fd;
+		w->phase = PHASE_HEADERS;
+		w->deadline = phase_deadline(PHASE_HEADERS);
+		pthread_mutex_lock(&watch.lock);
+		w->next = watch.head;
+		if (watch.head)
+			watch.head->prev = w;
+		watch.head = w;
+		watch.open++;
+		pthread_mutex_unlock(&watch.lock);
+		*socket_context = w;
+	} else if (code == MHD_CONNECTION_NOTIFY_CLOSED && w) {
+		pthread_mutex_lock(&watch.lock);
+		if (w->prev)
+			w->prev->next = w->next;
+		else
+			watch.head = w->next;
+		if (w->next)
+			w->next->prev = w->prev;
+		watch.open--;
+		pthread_mutex_unlock(&watch.lock);
+		free(w);
+		*socket_context = NULL;
+	}
+}
+
+/* A request line arrived: on a kept-alive connection its headers start now. */
+static void *
+on_request_line(void *cls, const char *uri, struct MHD_Connection *c)
+{
+	struct watched *w = watched_of(c);
+
+	(void)cls;
+	(void)uri;
+	if (w) {
+		pthread_mutex_lock(&watch.lock);
+		if (w->phase == PHASE_IDLE) {
+			w->phase = PHASE_HEADERS;
+			w->deadline = phase_deadline(PHASE_HEADERS);
+		}
+		pthread_mutex_unlock(&watch.lock);
+	}
+	return NULL;  /* the request's state, which on_request fills */
+}
+
+static void *
+reaper_main(void *arg)
+{
+	long long least = conf.header_timeout_ms > 0 && (conf.header_timeout_ms < conf.body_timeout_ms
+	    || conf.body_timeout_ms == 0) ? conf.header_timeout_ms : conf.body_timeout_ms;
+	long long every_ms;
+
+	/* A twentieth of the shortest deadline, within 10..250 ms. */
+	if (least <= 0)
+		least = 5000;
+	every_ms = least / 20 < 10 ? 10 : least / 20 > 250 ? 250 : least / 20;
+
+	(void)arg;
+	for (;;) {
+		double now;
+
+		usleep(every_ms * 1000);
+		now = stats_now();
+		pthread_mutex_lock(&watch.lock);
+		for (struct watched *w = watch.head; w; w = w->next) {
+			if (w->deadline == 0 || now < w->deadline)
+				continue;
+			shutdown(w->fd, SHUT_RDWR);
+			stats_add(&deadline_closes[w->phase], 1);
+			w->deadline = 0;  /* once */
+		}
+		pthread_mutex_unlock(&watch.lock);
+	}
+	return NULL;
+}
+
+static void
+start_reaper(void)
+{
+	pthread_t t;
+
+	if (pthread_create(&t, NULL, reaper_main, NULL) != 0)
+		msg_die(EXIT_SOFTWARE, "deadlines", "cannot start the reaper thread");
+	pthread_detach(t);
+}
+
+/* The connection cap: --max-connections, or 10,000 (epoll makes idle
+ * connections cheap; each costs a descriptor and at most --max-headers),
+ * within the descriptors the process may open, whose soft limit is raised
+ * to the hard one first. */
+static unsigned
+connection_cap(void)
+{
+	enum { DEFAULT_CAP = 10000, RESERVE = 64 };  /* FIFO, epoll, pipes, logs */
+	struct rlimit rl;
+	unsigned long long room;
+	unsigned cap = conf.max_connections ? conf.max_connections : DEFAULT_CAP;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return cap;
+	if (rl.rlim_cur < rl.rlim_max) {
+		struct rlimit raised = { rl.rlim_max, rl.rlim_max };
+
+		if (setrlimit(RLIMIT_NOFILE, &raised) == 0)
+			rl = raised;
+	}
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= (rlim_t)cap + RESERVE)
+		return cap;
+	room = rl.rlim_cur > RESERVE * 2 ? rl.rlim_cur - RESERVE : rl.rlim_cur / 2;
+	if (conf.max_connections)
+		msg_warn("--max-connections", "only %llu connections fit in the open files limit"
+		    " (%llu; raise it with ulimit -n or LimitNOFILE=)", room,
+		    (unsigned long long)rl.rlim_cur);
+	return (unsigned)room;
+}
+
 /* ---- framing: where a request ends (RFC 9112, section 6) -------------------
  *
  * A proxy in front and this server must agree on where each request ends,
@@ -904,6 +1121,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 		int has_body = strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0;
 
 		stats_add(&requests, 1);
+		watch_phase(c, PHASE_BODY);
 		if (misframed)
 			return answer_misframed(c, misframed);
 		if (strcmp(method, "GET") == 0 && strcmp(url, "/healthz") == 0)
@@ -940,6 +1158,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	if (req->answered)
 		return req->verdict ? answer_settled(c, req) : MHD_YES;
 	req->answered = 1;
+	watch_phase(c, PHASE_ANSWER);
 	return finish_request(c, url, method, req);
 }
 
@@ -950,8 +1169,8 @@ on_completed(void *cls, struct MHD_Connection *c, void **state,
 	struct request *req = *state;
 
 	(void)cls;
-	(void)c;
 	(void)code;
+	watch_phase(c, PHASE_IDLE);
 	if (!req)
 		return;
 	buf_free(&req->body);
@@ -1073,6 +1292,9 @@ parse_options(int argc, char **argv)
 		case KEY_TLS_KEY: conf.tls_key = read_secret(p.arg, NULL); break;
 		case KEY_MAX_BODY: conf.max_body = opt_size(&p); break;
 		case KEY_MAX_CONNECTIONS: conf.max_connections = (unsigned)opt_count(&p, 1, 1000000); break;
+		case KEY_MAX_PER_CLIENT: conf.max_per_client = (unsigned)opt_count(&p, 0, 1000000); break;
+		case KEY_HEADER_TIMEOUT: conf.header_timeout_ms = opt_duration_ms(&p); break;
+		case KEY_BODY_TIMEOUT: conf.body_timeout_ms = opt_duration_ms(&p); break;
 		case KEY_IDLE_TIMEOUT:
 			conf.idle_timeout_s = (unsigned)((opt_duration_ms(&p) + 999) / 1000);
 			break;
@@ -1113,7 +1335,10 @@ start_server(int fd)
 	return MHD_start_daemon(flags, 0, NULL, NULL, on_request, NULL,
 	    MHD_OPTION_LISTEN_SOCKET, fd,
 	    MHD_OPTION_THREAD_POOL_SIZE, threads,
-	    MHD_OPTION_CONNECTION_LIMIT, conf.max_connections,
+	    MHD_OPTION_CONNECTION_LIMIT, connection_cap(),
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, conf.max_per_client,
+	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
+	    MHD_OPTION_URI_LOG_CALLBACK, on_request_line, NULL,
 	    MHD_OPTION_CONNECTION_TIMEOUT, conf.idle_timeout_s,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, conf.max_headers,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
@@ -1198,6 +1423,7 @@ main(int argc, char **argv)
 		start_acks();
 	stdout_is_file = fstat(STDOUT_FILENO, &st) == 0 && S_ISREG(st.st_mode);
 	pthread_create(&writer, NULL, output_main, NULL);
+	start_reaper();
 	if (!(d = start_server(fd)))
 		msg_die(EXIT_UNAVAILABLE, conf.listen, "cannot start the HTTP server");
 	msg_info(conf.listen, "listening");
