@@ -29,6 +29,7 @@
 #include "exitcode.h"
 #include "httpbody.h"
 #include "jsonout.h"
+#include "metrics.h"
 #include "msg.h"
 #include "opt.h"
 #include "sig.h"
@@ -65,6 +66,7 @@ enum {
 	KEY_MAX_CONNECTIONS, KEY_IDLE_TIMEOUT, KEY_QUEUE_TIMEOUT, KEY_MAX_HEADERS,
 	KEY_THREADS, KEY_ACK_FIFO, KEY_ACK_TIMEOUT,
 	KEY_HEADER_TIMEOUT, KEY_BODY_TIMEOUT, KEY_MAX_PER_CLIENT,
+	KEY_METRICS_LISTEN,
 };
 
 static const struct opt options[] = {
@@ -85,6 +87,7 @@ static const struct opt options[] = {
 	{ KEY_THREADS, "threads", "N", "server threads (default: one per core)" },
 	{ KEY_ACK_FIFO, "ack-fifo", "FIFO", "answer 202 only when the loader acknowledges, read from FIFO" },
 	{ KEY_ACK_TIMEOUT, "ack-timeout", "DURATION", "wait this long for an acknowledgement, then 503 (default 10s)" },
+	{ KEY_METRICS_LISTEN, "metrics-listen", "ADDRESS:PORT", "serve GET /metrics there, not on the main port" },
 	{ 0, NULL, NULL, NULL }
 };
 
@@ -102,6 +105,7 @@ static struct {
 	unsigned max_per_client;
 	unsigned idle_timeout_s;
 	long long header_timeout_ms, body_timeout_ms;
+	const char *metrics_listen;
 	long long queue_timeout_ms;
 	size_t max_headers;
 	unsigned threads;
@@ -377,6 +381,13 @@ output_ok(void)
 
 static atomic_ullong by_status[600];
 static atomic_ullong requests, body_bytes;
+/* For /metrics: */
+static const double ack_wait_bounds[] = {
+	0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
+};
+static struct metrics_histogram ack_wait = METRICS_HISTOGRAM(ack_wait_bounds);
+static atomic_ullong handed_bytes;       /* NDJSON bytes handed to the output */
+static atomic_ullong backpressure;       /* 503: the output could not take them */
 
 static void
 stats_fields(struct buf *line)
@@ -803,8 +814,10 @@ finish_request(struct MHD_Connection *c, const char *url, const char *method,
 	req->conn = c;
 	if (output_append(&lines, n, req) != 0) {
 		buf_free(&lines);
+		stats_add(&backpressure, 1);
 		return answer_error(c, 503, "the output cannot take records now");
 	}
+	stats_add(&handed_bytes, lines.len);
 	buf_free(&lines);
 	if (conf.ack_fifo)
 		return MHD_YES;  /* suspended: answer_settled answers it */
@@ -815,8 +828,10 @@ finish_request(struct MHD_Connection *c, const char *url, const char *method,
 static enum MHD_Result
 answer_settled(struct MHD_Connection *c, struct request *req)
 {
-	if (req->verdict == 202)
+	if (req->verdict == 202) {
+		metrics_observe(&ack_wait, stats_now() - req->since);
 		return answer_accepted(c, req->records);
+	}
 	return answer_error(c, 503, req->why);
 }
 
@@ -1029,6 +1044,124 @@ connection_cap(void)
 	return (unsigned)room;
 }
 
+/* ---- metrics: GET /metrics for Prometheus ------------------------------------
+ *
+ * Served on the main port like /healthz, or with --metrics-listen on an
+ * address of its own (kept off the public port) by a second, one-thread
+ * server.  The counters are the ones --stats prints, plus what only a
+ * dashboard wants: connections, deadlines hit, 503s from backpressure and
+ * how long acknowledgements take.
+ */
+
+static atomic_int in_flight;
+
+static void
+metrics_text(struct buf *out)
+{
+	static const char *const phases[] = { "headers", "body", "answer", "idle" };
+	long open;
+
+	metrics_family(out, "etl_http_requests_total", "counter",
+	    "HTTP requests answered, by status code.");
+	for (int code = 100; code < 600; code++) {
+		unsigned long long n = atomic_load(&by_status[code]);
+		char label[8];
+
+		if (!n)
+			continue;
+		snprintf(label, sizeof label, "%d", code);
+		metrics_sample(out, "etl_http_requests_total", "code", label, n);
+	}
+	metrics_counter(out, "etl_http_records_total",
+	    "Records handed on to standard output.", atomic_load(&stats.records_out));
+	metrics_counter(out, "etl_http_output_bytes_total",
+	    "Bytes of records handed on to standard output.", atomic_load(&handed_bytes));
+	metrics_counter(out, "etl_http_request_body_bytes_total",
+	    "Bytes of request bodies taken, after decompression.", atomic_load(&body_bytes));
+	metrics_gauge(out, "etl_http_requests_in_flight",
+	    "Requests being read, handed on or waiting for their acknowledgement.",
+	    atomic_load(&in_flight));
+	metrics_counter(out, "etl_http_backpressure_rejections_total",
+	    "Requests answered 503 because the output could not take their records.",
+	    atomic_load(&backpressure));
+	pthread_mutex_lock(&watch.lock);
+	open = watch.open;
+	pthread_mutex_unlock(&watch.lock);
+	metrics_gauge(out, "etl_http_connections", "Open connections.", open);
+	metrics_family(out, "etl_http_deadline_closes_total", "counter",
+	    "Connections closed for taking too long, by phase.");
+	for (int ph = PHASE_HEADERS; ph <= PHASE_IDLE; ph++)
+		if (ph != PHASE_ANSWER)
+			metrics_sample(out, "etl_http_deadline_closes_total", "phase",
+			    phases[ph], atomic_load(&deadline_closes[ph]));
+	if (conf.ack_fifo)
+		metrics_histogram_write(out, "etl_http_ack_wait_seconds",
+		    "Time from handing records on to their acknowledgement (--ack-fifo).",
+		    &ack_wait);
+	metrics_process(out);
+}
+
+static enum MHD_Result
+answer_metrics(struct MHD_Connection *c)
+{
+	struct buf text = BUF_INIT;
+	struct MHD_Response *r;
+	enum MHD_Result rc;
+
+	stats_add(&by_status[200], 1);  /* counted in what it shows */
+	metrics_text(&text);
+	r = MHD_create_response_from_buffer(text.len, text.data, MHD_RESPMEM_MUST_COPY);
+	buf_free(&text);
+	if (!r)
+		return MHD_NO;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, METRICS_CONTENT_TYPE);
+	rc = MHD_queue_response(c, 200, r);
+	MHD_destroy_response(r);
+	return rc;
+}
+
+/* The --metrics-listen server's requests: GET /metrics, and nothing else. */
+static enum MHD_Result
+on_metrics_request(void *cls, struct MHD_Connection *c, const char *url,
+    const char *method, const char *version, const char *upload,
+    size_t *upload_size, void **state)
+{
+	(void)cls;
+	(void)version;
+	(void)upload;
+	(void)upload_size;
+	(void)state;
+	if (strcmp(url, "/metrics") != 0)
+		return answer_error(c, 404, "no such path: this address serves /metrics");
+	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+		return answer_error(c, 405, "use GET");
+	return answer_metrics(c);
+}
+
+static int listen_on(const char *spec);
+
+static struct MHD_Daemon *
+start_metrics_server(void)
+{
+	const char *path = conf.path;
+	struct MHD_Daemon *d;
+	int fd;
+
+	if (strchr(conf.metrics_listen, '/'))
+		msg_die(EXIT_USAGE, conf.metrics_listen, "--metrics-listen takes [ADDRESS]:PORT, without a path");
+	fd = listen_on(conf.metrics_listen);
+	conf.path = path;  /* listen_on sets it, for the main address */
+	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL, 0, NULL, NULL,
+	    on_metrics_request, NULL,
+	    MHD_OPTION_LISTEN_SOCKET, fd,
+	    MHD_OPTION_CONNECTION_LIMIT, 64,
+	    MHD_OPTION_CONNECTION_TIMEOUT, 10,
+	    MHD_OPTION_END);
+	if (!d)
+		msg_die(EXIT_UNAVAILABLE, conf.metrics_listen, "cannot start the metrics server");
+	return d;
+}
+
 /* ---- framing: where a request ends (RFC 9112, section 6) -------------------
  *
  * A proxy in front and this server must agree on where each request ends,
@@ -1104,8 +1237,6 @@ answer_misframed(struct MHD_Connection *c, const char *reason)
 	return rc;
 }
 
-static atomic_int in_flight;
-
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *c, const char *url,
     const char *method, const char *version, const char *upload,
@@ -1127,6 +1258,8 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 		if (strcmp(method, "GET") == 0 && strcmp(url, "/healthz") == 0)
 			return output_ok() ? answer(c, 200, "{\"status\":\"ok\"}", NULL, NULL)
 			    : answer_error(c, 503, "the output is not taking records");
+		if (strcmp(method, "GET") == 0 && strcmp(url, "/metrics") == 0 && !conf.metrics_listen)
+			return answer_metrics(c);
 		if (!path_ok(url))
 			return answer_error(c, 404, "no such path");
 		if (!has_body && strcmp(method, "GET") != 0)
@@ -1138,8 +1271,10 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 		if (length && strtoull(length, NULL, 10) > conf.max_body &&
 		    !header(c, "Content-Encoding"))
 			return answer_error(c, 413, "the body is larger than --max-body");
-		if (!output_ok())
+		if (!output_ok()) {
+			stats_add(&backpressure, 1);
 			return answer_error(c, 503, "the output is not taking records");
+		}
 		if (!(req = calloc(1, sizeof *req)))
 			return MHD_NO;
 		*state = req;
@@ -1295,6 +1430,7 @@ parse_options(int argc, char **argv)
 		case KEY_MAX_PER_CLIENT: conf.max_per_client = (unsigned)opt_count(&p, 0, 1000000); break;
 		case KEY_HEADER_TIMEOUT: conf.header_timeout_ms = opt_duration_ms(&p); break;
 		case KEY_BODY_TIMEOUT: conf.body_timeout_ms = opt_duration_ms(&p); break;
+		case KEY_METRICS_LISTEN: conf.metrics_listen = p.arg; break;
 		case KEY_IDLE_TIMEOUT:
 			conf.idle_timeout_s = (unsigned)((opt_duration_ms(&p) + 999) / 1000);
 			break;
@@ -1407,11 +1543,12 @@ finish_in_flight(void)
 int
 main(int argc, char **argv)
 {
-	struct MHD_Daemon *d;
+	struct MHD_Daemon *d, *metrics_d = NULL;
 	struct stat st;
 	pthread_t writer;
 	int fd;
 
+	metrics_start();
 	parse_options(argc, argv);
 	stats_set_extra(stats_fields);
 	fd = activated_socket();
@@ -1426,12 +1563,16 @@ main(int argc, char **argv)
 	start_reaper();
 	if (!(d = start_server(fd)))
 		msg_die(EXIT_UNAVAILABLE, conf.listen, "cannot start the HTTP server");
+	if (conf.metrics_listen)
+		metrics_d = start_metrics_server();
 	msg_info(conf.listen, "listening");
 	wait_for_stop();
 	/* Stop accepting; let the requests in hand finish, then write all. */
 	MHD_quiesce_daemon(d);
 	finish_in_flight();
 	MHD_stop_daemon(d);
+	if (metrics_d)
+		MHD_stop_daemon(metrics_d);
 	pthread_mutex_lock(&output.lock);
 	output.stopping = 1;
 	pthread_cond_signal(&output.work);
