@@ -29,7 +29,12 @@ hold_and_post() {
 	expect_eq 0 "$(grep -c " open$" held)" "connections still open" &&
 	sed 1d held | sort -k2 -n | sed -n "1p;\$p" >range &&
 	echo "slow $1 connections lived $(head -n 1 range | cut -d" " -f2)s to $(tail -n 1 range | cut -d" " -f2)s" &&
-	awk -v d="$2" "NR > 1 && (\$2 < d - 0.1 || \$2 > d + 3) { print \"closed after \" \$2 \"s\"; bad = 1 } END { exit bad }" held
+	awk -v d="$2" "NR > 1 && (\$2 < d - 0.1 || \$2 > d + 3) { print \"closed after \" \$2 \"s\"; bad = 1 } END { exit bad }" held &&
+	# Closed by the server at the deadline, as it counts them.
+	curl -s --interface 127.0.0.2 -o metrics "http://127.0.0.1:$PORT/metrics" &&
+	closes=$(awk -v s="etl_http_deadline_closes_total{phase=\"$1\"}" "\$1 == s { print \$2 }" metrics) &&
+	echo "$closes closed at the $1 deadline, by the server's count" &&
+	expect_eq 1 $((closes >= 1000)) "deadline closes counted ($closes)"
 }
 
 test_expect_success '1,000 slow-header connections: others answered within 1 s, the slow ones closed at --header-timeout' '
