@@ -51,11 +51,11 @@ stop_loaded() {
 		etl-extract-http 127.0.0.1:$port | etl-map $X/bench/total.so ${batch:+| $batch} | $loader
 		echo \"\${PIPESTATUS[*]}\" >status" 2>err &
 	pgid=$!
-	wait_port "$port" || return 1
+	wait_port "$port" || { kill -KILL -- -"$pgid"; return 1; }
 	python3 "$LOAD" "$port" answered 64 60 2>client.err &
 	client=$!
-	wait_lines $((200 + RANDOM % 800)) answered || return 1
-	[ -z "${LOCK_DB:-}" ] || { lock_sqlite "$LOCK_DB" 2 & wait_for . locked || return 1; }
+	wait_lines $((200 + RANDOM % 800)) answered || { kill -KILL -- -"$pgid"; return 1; }
+	[ -z "${LOCK_DB:-}" ] || { lock_sqlite "$LOCK_DB" 2 & wait_for . locked || { kill -KILL -- -"$pgid"; return 1; }; }
 	kill -"$sig" -- -"$pgid"
 	pgroup_wait "$pgid" 60 || { echo "the pipeline did not end within 60 s"; kill -KILL -- -"$pgid"; return 1; }
 	wait "$client"
@@ -182,4 +182,70 @@ test_expect_success '--stop-timeout is in --help and needs a duration' '
 	expect_status 64 etl-batch --stop-timeout soon 2>err &&
 	expect_grep "is not a duration" err &&
 	etl-extract-http --help >out && ! grep -q stop-timeout out
+'
+
+# systemd_stop : run the example unit's ExecStart as systemd runs it (its own
+# process group standing in for the unit's cgroup, the socket passed as fd 3
+# with LISTEN_FDS and LISTEN_PID), load it, then stop it as systemd does per
+# the unit's KillMode and TimeoutStopSec: SIGTERM to every process
+# (control-group) or to the main one (mixed, process); when the main process
+# exits first, the rest get SIGTERM again (control-group) or SIGKILL (mixed);
+# at TimeoutStopSec, SIGKILL to all that is left.  Writes "stop.log".
+systemd_stop() {
+	local port main mode timeout main_gone= deadline
+	mode=$(sed -n "s/^KillMode=//p" "$UNIT"); mode=${mode:-control-group}
+	timeout=$(sed -n "s/^TimeoutStopSec=\([0-9]*\)s*$/\1/p" "$UNIT"); timeout=${timeout:-90}
+	port=$(free_port) || return 1
+	mkdir -p run etc var && printf "webhook secret\n" >etc/github.secret &&
+	sqlite3 o.db "CREATE TABLE orders (order_id INTEGER PRIMARY KEY, product_id INTEGER, quantity INTEGER, amount REAL, shipping REAL, tax REAL, total REAL, shipping_address TEXT)" || return 1
+	DATABASE_URL=sqlite:$T/o.db python3 -c '
+import os, shlex, socket, sys
+unit, port, top, examples = sys.argv[1:5]
+line = next(l for l in open(unit) if l.startswith("ExecStart="))
+argv = shlex.split(line[len("ExecStart="):])
+for old, new in (("/run/etl-webhook", top + "/run"), ("/etc/etl", top + "/etc"),
+                 ("/usr/local/lib/etl", examples), ("/var/lib/etl", top + "/var")):
+    argv = [a.replace(old, new) for a in argv]
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(port)))
+s.listen(128)
+os.dup2(s.fileno(), 3)
+os.set_inheritable(3, True)
+os.setsid()
+os.environ.update(LISTEN_FDS="1", LISTEN_PID=str(os.getpid()))
+os.execv(argv[0], argv)' "$UNIT" "$port" "$T" "$X/examples" 2>err &
+	main=$!
+	wait_port "$port" && python3 "$LOAD" "$port/orders" answered 64 60 etc/github.secret 2>client.err &
+	wait_lines $((100 + RANDOM % 300)) answered || { kill -KILL -- -"$main"; return 1; }
+	echo "KillMode=$mode: SIGTERM" >stop.log
+	if [ "$mode" = control-group ]; then kill -TERM -- -"$main"; else kill -TERM "$main"; fi
+	deadline=$((SECONDS + timeout))
+	while pgrep -g "$main" >/dev/null; do
+		if [ -z "$main_gone" ] && ! kill -0 "$main" 2>/dev/null; then
+			main_gone=1
+			if pgrep -g "$main" >/dev/null; then
+				echo "the main process exited first: the rest get $([ "$mode" = control-group ] && echo SIGTERM || echo SIGKILL)" >>stop.log
+				if [ "$mode" = control-group ]; then kill -TERM -- -"$main"; else kill -KILL -- -"$main"; fi
+			fi
+		fi
+		if [ $SECONDS -ge $deadline ]; then
+			echo "TimeoutStopSec passed: SIGKILL" >>stop.log
+			kill -KILL -- -"$main"
+			deadline=$((SECONDS + 3600))
+		fi
+		sleep 0.05
+	done
+	wait "$main"; echo "exit status $?" >>stop.log
+	wait
+}
+
+test_expect_success 'the systemd unit stops as systemd stops it: answered orders are rows, exit 0' '
+	for run in 1 2 3; do
+		rm -rf o.db run answered && systemd_stop &&
+		expect_output stop.log "$(printf "KillMode=control-group: SIGTERM\nexit status 0")" &&
+		sqlite3 o.db "SELECT order_id FROM orders" >rows &&
+		answered_are_rows rows &&
+		if grep -E "Broken pipe|gave up" err; then exit 1; fi || { echo "run $run"; cat err client.err; exit 1; }
+	done
 '
