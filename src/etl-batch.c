@@ -4,8 +4,9 @@
  * A batch is one line holding a JSON array of records; etl-load-sql commits
  * each batch in one transaction.  A batch is flushed when it holds -n
  * records, before it would pass -b bytes, -t after its first record, at a
- * control line (which then passes through), at end of input and on SIGTERM.
- * With --by FIELD there is one open batch per value of FIELD.
+ * control line (which then passes through) and at end of input, which
+ * SIGTERM does not cut short (sig.h).  With --by FIELD there is one open
+ * batch per value of FIELD.
  *
  * Records are copied as bytes: without --by or --validate a record is never
  * parsed, only its first byte is looked at.  Batches given as input are cut
