@@ -413,7 +413,7 @@ start_due_retries(void)
 
 		if (!req->busy || req->sending || req->retry_at == 0)
 			continue;
-		if (req->retry_at <= now && !failing)
+		if (req->retry_at <= now && (!failing || req->seq < failed_seq))
 			start(req);
 		else if (next == 0 || req->retry_at < next)
 			next = req->retry_at;
@@ -446,11 +446,14 @@ write_controls(void)
 		writer_flush(&writer_stdout);
 }
 
+/* While the run stops at a bad record: is anything still being sent, or
+ * retried because it came before that record? */
 static int
 in_flight(void)
 {
 	for (long long i = 0; i < conf.concurrency; i++)
-		if (pool[i].busy && (pool[i].sending || (!failing && pool[i].retry_at)))
+		if (pool[i].busy && (pool[i].sending ||
+		    (pool[i].retry_at && pool[i].seq < failed_seq)))
 			return 1;
 	return 0;
 }
