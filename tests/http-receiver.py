@@ -6,8 +6,8 @@
 Listens on 127.0.0.1 on a port of the kernel's choosing, written to PORTFILE
 once it accepts connections.  Every record it accepts is appended to LOG, one
 line each, before the answer is sent, so a client that saw the answer can
-count on the record being in LOG.  The first request's Authorization header
-goes to LOG.auth.
+count on the record being in LOG.  The first request's Authorization and
+X-Tag headers go to LOG.headers, one line each.
 
 MODE:
   pattern  a record's "id" decides its answer.  A record with "bad" gets 400
@@ -70,8 +70,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         with lock:
             if not auth_seen:
                 auth_seen = True
-                with open(log_path + ".auth", "w") as f:
-                    f.write(self.headers.get("Authorization", "") + "\n")
+                with open(log_path + ".headers.tmp", "w") as f:
+                    for name in ("Authorization", "X-Tag"):
+                        f.write(self.headers.get(name, "") + "\n")
+                os.rename(log_path + ".headers.tmp", log_path + ".headers")
         if mode == "never":
             time.sleep(3600)
             return
