@@ -47,6 +47,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/epoll.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -132,9 +133,9 @@ static struct request *free_list;
 static struct request *queue_head, **queue_tail = &queue_head;
 static struct control *controls_in, **controls_in_tail = &controls_in;
 static int input_done;           /* no more requests will be queued */
-static int sender_sleeping;      /* in curl_multi_poll: wake it */
+static int sender_sleeping;      /* in epoll_wait: write to sender_pipe */
 static int reader_waiting;       /* for a free slot: write to wake_pipe */
-static int wake_pipe[2];
+static int wake_pipe[2], sender_pipe[2];
 
 /* The main thread's. */
 static unsigned long long next_seq;
@@ -467,46 +468,123 @@ any_busy(void)
 	return 0;
 }
 
+/*
+ * The loop waits in epoll for the sockets libcurl asks it to watch, its
+ * timer, the retries due and the main thread's news (sender_pipe), and
+ * tells libcurl only about the sockets that are ready
+ * (curl_multi_socket_action): the work per wake-up does not grow with -c.
+ */
+static int epoll_fd;
+static double curl_timer_at = -1;  /* monotonic s; -1: no timer */
+
+static int
+on_socket(CURL *easy, curl_socket_t s, int what, void *arg, void *socketp)
+{
+	struct epoll_event ev = { 0 };
+
+	(void)easy, (void)arg, (void)socketp;
+	if (what == CURL_POLL_REMOVE) {
+		epoll_ctl(epoll_fd, EPOLL_CTL_DEL, s, NULL);
+		return 0;
+	}
+	ev.data.fd = s;
+	ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0) |
+	    (what & CURL_POLL_OUT ? EPOLLOUT : 0);
+	if (epoll_ctl(epoll_fd, EPOLL_CTL_MOD, s, &ev) < 0 &&
+	    (errno != ENOENT || epoll_ctl(epoll_fd, EPOLL_CTL_ADD, s, &ev) < 0))
+		msg_die(EXIT_SOFTWARE, NULL, "epoll_ctl: %s", strerror(errno));
+	return 0;
+}
+
+static int
+on_timer(CURLM *m, long timeout_ms, void *arg)
+{
+	(void)m, (void)arg;
+	curl_timer_at = timeout_ms < 0 ? -1 : stats_now() + timeout_ms / 1000.0;
+	return 0;
+}
+
+/* Decide on every transfer libcurl has finished. */
+static void
+read_finished(void)
+{
+	CURLMsg *m;
+	int left;
+
+	while ((m = curl_multi_info_read(multi, &left))) {
+		struct request *req;
+
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&req);
+		finished(req, m->data.result);
+	}
+}
+
+/* Wait up to WAIT_MS for sockets or news, and hand libcurl what is ready. */
+static void
+wait_and_act(long wait_ms)
+{
+	struct epoll_event events[64];
+	int n, running;
+	char drain[64];
+
+	if (curl_timer_at >= 0) {
+		long t = (long)((curl_timer_at - stats_now()) * 1000) + 1;
+
+		if (curl_timer_at <= stats_now())
+			t = 0;
+		if (t < wait_ms)
+			wait_ms = t;
+	}
+	n = epoll_wait(epoll_fd, events, 64, (int)wait_ms);
+	for (int i = 0; i < n; i++) {
+		int fd = events[i].data.fd, flags = 0;
+
+		if (fd == sender_pipe[0]) {
+			while (read(fd, drain, sizeof drain) > 0)
+				;
+			continue;
+		}
+		if (events[i].events & EPOLLIN)
+			flags |= CURL_CSELECT_IN;
+		if (events[i].events & EPOLLOUT)
+			flags |= CURL_CSELECT_OUT;
+		if (events[i].events & (EPOLLERR | EPOLLHUP))
+			flags |= CURL_CSELECT_ERR;
+		curl_multi_socket_action(multi, fd, flags, &running);
+	}
+	if (curl_timer_at >= 0 && curl_timer_at <= stats_now()) {
+		curl_timer_at = -1;
+		curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	}
+}
+
 static void *
 sender_main(void *arg)
 {
 	(void)arg;
 	for (;;) {
-		int done = take_queued(), running, left, sleep;
-		long wait_ms;
-		CURLMsg *m;
+		int done = take_queued(), sleep;
+		long wait_ms = start_due_retries();
 
-		wait_ms = start_due_retries();
-		curl_multi_perform(multi, &running);
-		while ((m = curl_multi_info_read(multi, &left))) {
-			struct request *req;
-
-			if (m->msg != CURLMSG_DONE)
-				continue;
-			curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&req);
-			finished(req, m->data.result);
-			wait_ms = 0;  /* a retry or a free slot may have come of it */
-		}
 		write_controls();
 		if (failing && !in_flight())
 			break;
 		/* Everything queued before input_done was taken with it. */
 		if (done && !any_busy())
 			break;
-		if (wait_ms == 0)
-			continue;
 		if (wait_ms < 0 || wait_ms > 1000)
 			wait_ms = 1000;
 		pthread_mutex_lock(&lock);
 		sleep = sender_sleeping = queue_head == NULL && controls_in == NULL &&
 		    input_done == done;
 		pthread_mutex_unlock(&lock);
-		if (!sleep)
-			continue;
-		curl_multi_poll(multi, NULL, 0, (int)wait_ms, NULL);
+		wait_and_act(sleep ? wait_ms : 0);
 		pthread_mutex_lock(&lock);
 		sender_sleeping = 0;
 		pthread_mutex_unlock(&lock);
+		read_finished();
 	}
 	return NULL;
 }
@@ -526,7 +604,8 @@ finish_sending(void)
 	pthread_mutex_lock(&lock);
 	input_done = 1;
 	pthread_mutex_unlock(&lock);
-	curl_multi_wakeup(multi);
+	if (write(sender_pipe[1], "", 1) < 0 && errno != EAGAIN)
+		msg_die(EXIT_SOFTWARE, NULL, "wake pipe: %s", strerror(errno));
 	pthread_join(sender, NULL);
 }
 
@@ -587,8 +666,8 @@ wake_sender(void)
 	wake = sender_sleeping;
 	sender_sleeping = 0;
 	pthread_mutex_unlock(&lock);
-	if (wake)
-		curl_multi_wakeup(multi);
+	if (wake && write(sender_pipe[1], "", 1) < 0 && errno != EAGAIN)
+		msg_die(EXIT_SOFTWARE, NULL, "wake pipe: %s", strerror(errno));
 }
 
 static void
@@ -995,9 +1074,19 @@ setup(void)
 		pool[i].next = free_list;
 		free_list = &pool[i];
 	}
-	if (pipe(wake_pipe) < 0 || fcntl(wake_pipe[0], F_SETFL, O_NONBLOCK) < 0 ||
-	    fcntl(wake_pipe[1], F_SETFL, O_NONBLOCK) < 0)
-		msg_die(EXIT_SOFTWARE, NULL, "pipe: %s", strerror(errno));
+	for (int i = 0; i < 2; i++) {
+		int *fds = i ? sender_pipe : wake_pipe;
+
+		if (pipe(fds) < 0 || fcntl(fds[0], F_SETFL, O_NONBLOCK) < 0 ||
+		    fcntl(fds[1], F_SETFL, O_NONBLOCK) < 0)
+			msg_die(EXIT_SOFTWARE, NULL, "pipe: %s", strerror(errno));
+	}
+	if ((epoll_fd = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
+	    epoll_ctl(epoll_fd, EPOLL_CTL_ADD, sender_pipe[0],
+	    &(struct epoll_event){ .events = EPOLLIN, .data.fd = sender_pipe[0] }) < 0)
+		msg_die(EXIT_SOFTWARE, NULL, "epoll: %s", strerror(errno));
+	curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+	curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, on_timer);
 	fields = fields_new();
 }
 
