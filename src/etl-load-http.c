@@ -244,7 +244,7 @@ take_queued(void)
 	return done;
 }
 
-/* "stdin:42: " for messages about REQ. */
+/* "stdin:42", the line REQ was read from, for messages. */
 static const char *
 request_where(const struct request *req, char *out, size_t size)
 {
@@ -325,11 +325,11 @@ refused(struct request *req, long status)
 	}
 	/* The run stops here: first let what is in flight finish. */
 	if (!failing) {
-		failing = 1;
 		failed_seq = req->seq;
 		failed_where = strdup(where);
 		failed_reason = strdup(reason);
 		buf_add(&failed_body, req->body.data, req->body.len);
+		failing = 1;  /* last: the main thread reads the above after it */
 		wake_reader();
 	}
 }
