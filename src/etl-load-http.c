@@ -880,32 +880,32 @@ take_line(const struct line *line)
 
 /*
  * Blank the password of URL's userinfo in place (argv, which ps shows),
- * and return a copy for messages with the password left out.
+ * and return a copy for messages with the password as "***", as
+ * lib/dburl.c shows database URLs.
  * The shared helper for this (lib/dburl.c, lib/opt.c) is expected to
  * replace this function; keep the call site in parse_options() as is.
  */
 static char *
 url_hide_password(char *url)
 {
-	char *scheme = strstr(url, "://"), *host, *at, *colon, *end;
-	char *redacted = strdup(url);
+	char *scheme = strstr(url, "://"), *host, *at = NULL, *colon, *end;
+	struct buf redacted = BUF_INIT;
 
-	if (!redacted)
-		msg_die(EXIT_SOFTWARE, NULL, "out of memory");
+	buf_adds(&redacted, url);
 	if (!scheme)
-		return redacted;
+		return (char *)buf_cstr(&redacted);
 	host = scheme + 3;
 	end = host + strcspn(host, "/?#");
-	at = NULL;
 	for (char *p = host; p < end; p++)
 		if (*p == '@')
 			at = p;  /* the last '@': an unencoded one may sit in the password */
 	if (!at || !(colon = memchr(host, ':', at - host)))
-		return redacted;
-	memmove(redacted + (colon - url), redacted + (at - url),
-	    strlen(redacted + (at - url)) + 1);
+		return (char *)buf_cstr(&redacted);
+	redacted.len = colon + 1 - url;
+	buf_adds(&redacted, "***");
+	buf_adds(&redacted, at);
 	memset(colon + 1, 'x', at - colon - 1);
-	return redacted;
+	return (char *)buf_cstr(&redacted);
 }
 
 static struct curl_slist *

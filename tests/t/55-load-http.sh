@@ -136,11 +136,12 @@ test_expect_success 'a receiver that never answers: --timeout, retries, then 75'
 	expect_grep "^etl-load-http: http://127.0.0.1:$RPORT/: stdin:1: .*timed out.* \(gave up after [0-9]+ attempts\)$" load.err
 '
 
-test_expect_success 'connection refused: retried with backoff, then 75' '
+test_expect_success 'connection refused: retried with backoff, then 75; messages never show the password' '
 	port=$(free_port) &&
 	start=$(date +%s) &&
-	expect_status 75 etl-load-http --retry-for 1s "http://127.0.0.1:$port/" <<<"{\"id\":1}" 2>load.err &&
-	expect_grep "stdin:1: .*[Cc]ouldn.t connect.*; retrying in [0-9]+ ms$" load.err &&
+	expect_status 75 etl-load-http --retry-for 1s "http://user:hunter2@127.0.0.1:$port/" <<<"{\"id\":1}" 2>load.err &&
+	expect_grep "^etl-load-http: http://user:\*\*\*@127.0.0.1:$port/: stdin:1: .*[Cc]ouldn.t connect.*; retrying in [0-9]+ ms$" load.err &&
+	expect_no_grep hunter2 load.err &&
 	expect_grep "\(gave up after ([3-9]|[1-9][0-9]+) attempts\)$" load.err &&
 	[ $(( $(date +%s) - start )) -lt 30 ]
 '
