@@ -102,6 +102,8 @@ struct request {
 	struct buf body;
 	size_t records;              /* in the body */
 	int batch;                   /* the body is a batch line's */
+	size_t *rows;                /* a batch: each record's place in its line */
+	size_t rows_cap;
 	struct place place;
 	unsigned long long seq;      /* input order */
 	/* The sender's, from queueing to finishing: */
@@ -310,6 +312,43 @@ reject_body(const char *where, const char *reason, const char *data,
 	json_decref(v);
 }
 
+struct refused_batch {
+	const struct request *req;
+	const char *reason;
+};
+
+static int
+reject_element(void *arg, const char *elem, size_t n, size_t index)
+{
+	const struct refused_batch *b = arg;
+	char where[PATH_MAX + 64];
+
+	snprintf(where, sizeof where, "%s:%lu (row %zu)", b->req->place.file,
+	    b->req->place.line, b->req->rows[index]);
+	reject_body(where, b->reason, elem, n);
+	return 0;
+}
+
+/* A refused batch: each of its records is rejected, with its own place. */
+static void
+reject_batch(const struct request *req, const char *reason)
+{
+	struct refused_batch b = { req, reason };
+	const char *p = req->body.data, *end = p + req->body.len;
+	char err[64];
+
+	if (!conf.ndjson) {
+		line_split_batch(p, req->body.len, reject_element, &b, err, sizeof err);
+		return;
+	}
+	for (size_t i = 0; p < end; i++) {
+		const char *nl = memchr(p, '\n', end - p);
+
+		reject_element(&b, p, nl - p, i);
+		p = nl + 1;
+	}
+}
+
 /* A 4xx other than 408 and 429: the record is refused. */
 static void
 refused(struct request *req, long status)
@@ -320,7 +359,10 @@ refused(struct request *req, long status)
 	snprintf(reason, sizeof reason, "HTTP %ld%s%s", status,
 	    req->answer_len ? ": " : "", answer_text(req));
 	if (!reject_would_stop()) {
-		reject_body(where, reason, req->body.data, req->body.len);
+		if (req->batch)
+			reject_batch(req, reason);
+		else
+			reject_body(where, reason, req->body.data, req->body.len);
 		return;
 	}
 	/* The run stops here: first let what is in flight finish. */
@@ -781,6 +823,14 @@ take_element(void *arg, const char *elem, size_t n, size_t index)
 		stats_add(&stats.records_in, 1);
 		if (!valid_record(elem, n, err, sizeof err))
 			break;
+		if (b->req->records == b->req->rows_cap) {
+			b->req->rows_cap = b->req->rows_cap ? 2 * b->req->rows_cap : 64;
+			b->req->rows = realloc(b->req->rows,
+			    b->req->rows_cap * sizeof *b->req->rows);
+			if (!b->req->rows)
+				msg_die(EXIT_SOFTWARE, NULL, "out of memory");
+		}
+		b->req->rows[b->req->records] = index + 1;
 		if (b->req->records++ > 0)
 			buf_addc(&b->req->body, conf.ndjson ? '\n' : ',');
 		buf_add(&b->req->body, elem, n);

@@ -74,10 +74,18 @@ test_expect_success 'into etl-extract-http with an HMAC signature and a bearer t
 test_expect_success 'a wrong secret or token: each refused record is rejected with its status' '
 	printf "s3cret\n" >secret && printf "wrong\n" >wrong && printf "t0ken\n" >token &&
 	start_server --hmac-secret-file secret --token-file token &&
-	records 1 2 | etl-load-http --hmac-secret-file wrong --token-file token --reject rej \
-		"http://127.0.0.1:$PORT/" 2>load.err &&
-	expect_lines 2 rej && expect_grep "\"error\":\"HTTP 401: \{\\\\\"error\\\\\":\\\\\"bad or missing signature" rej &&
-	expect_grep "\"where\":\"stdin:2\",\"record\":\{\"id\":2\}" rej &&
+	{ records 1 2; echo "[{\"id\":3},{\"\$etl\":{\"x\":1}},{\"id\":4}]"; } >in &&
+	etl-load-http --hmac-secret-file wrong --token-file token --reject rej --stats \
+		"http://127.0.0.1:$PORT/" in >acks 2>load.err &&
+	expect_lines 4 rej && expect_grep "\"error\":\"HTTP 401: \{\\\\\"error\\\\\":\\\\\"bad or missing signature" rej &&
+	expect_grep "\"where\":\"in:2\",\"record\":\{\"id\":2\}" rej &&
+	expect_grep "\"where\":\"in:3 \(row 1\)\",\"record\":\{\"id\":3\}" rej &&
+	expect_grep "\"where\":\"in:3 \(row 3\)\",\"record\":\{\"id\":4\}" rej &&
+	expect_output acks "{\"\$etl\":{\"x\":1}}" &&
+	expect_grep "\"records_in\":4,\"records_out\":0,\"rejected\":4" load.err &&
+	echo "[{\"id\":5},{\"id\":6}]" | etl-load-http --ndjson --hmac-secret-file wrong --token-file token \
+		--reject rej "http://127.0.0.1:$PORT/" &&
+	expect_lines 6 rej && expect_grep "\"where\":\"stdin:1 \(row 2\)\",\"record\":\{\"id\":6\}" rej &&
 	expect_status 65 etl-load-http --hmac-secret-file secret --token-file wrong "http://127.0.0.1:$PORT/" \
 		<<<"{\"id\":1}" 2>load.err &&
 	expect_grep "^etl-load-http: stdin:1: HTTP 401: " load.err &&
