@@ -628,6 +628,12 @@ sender_main(void *arg)
 		pthread_mutex_unlock(&lock);
 		read_finished();
 	}
+	/* The run stops at a refused record: now that what was in flight is
+	 * done, say so and exit 65, even while the main thread waits for a
+	 * live stream's next line. */
+	if (failing)
+		reject_body(failed_where, failed_reason, failed_body.data,
+		    failed_body.len);
 	return NULL;
 }
 

@@ -124,6 +124,17 @@ test_expect_success 'without --reject a refused record stops the run (65) after 
 	ids got | head -n 100 >have && expect_eq "$(seq 1 100)" "$(cat have)" "records before the bad one"
 '
 
+test_expect_success 'a refused record on a live stream stops the run at once, without waiting for more input' '
+	{ start_receiver pattern && mkfifo fifo || exit 1; }
+	etl-load-http "http://127.0.0.1:$RPORT/" fifo 2>load.err &
+	job=$! &&
+	exec 3>fifo && echo "{\"id\":5,\"bad\":true}" >&3 &&
+	for _ in $(seq 1 200); do kill -0 $job 2>/dev/null || break; sleep 0.05; done &&
+	if kill -0 $job 2>/dev/null; then echo "still running 10 s after the refusal"; exit 1; fi &&
+	expect_status 65 wait $job && exec 3>&- &&
+	expect_grep "^etl-load-http: fifo:1: HTTP 400: " load.err
+'
+
 test_expect_success 'at -c 64, a control line comes out only after every request before it got its 2xx, in order' '
 	start_receiver slow &&
 	records 1 3000 100 >in &&
