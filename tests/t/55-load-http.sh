@@ -226,13 +226,15 @@ test_expect_success 'invalid input is rejected before it is sent; without --reje
 	expect_grep "^etl-load-http: in:2: invalid JSON" load.err && expect_output got "{\"id\":1}"
 '
 
-test_expect_success 'SIGUSR1 prints the stats; SIGTERM: the requests in flight finish, their control line comes out, exit 0' '
+test_expect_success 'SIGUSR1 prints the stats; SIGTERM: the input is read to its end, the requests finish, their control line comes out, exit 0' '
 	{ start_receiver hold && mkfifo fifo || exit 1; }
 	sh -c "echo \$\$ >pid; exec \"\$@\"" sh etl-load-http -c 8 "http://127.0.0.1:$RPORT/" fifo >acks 2>load.err &
 	job=$! &&
 	exec 3>fifo && records 1 5 5 >&3 &&
 	for _ in $(seq 1 200); do [ -s got.headers ] && break; sleep 0.05; done &&
 	kill -USR1 $(cat pid) && wait_for "^\{\"program\":\"etl-load-http\",\"records_in\":5,.*\"requests\":5," load.err &&
-	kill -TERM $(cat pid) && expect_status 0 wait $job && exec 3>&- &&
-	expect_eq "$(seq 1 5)" "$(ids got)" "ids received" && expect_output acks "{\"\$etl\":{\"upto\":5}}"
+	kill -TERM $(cat pid) && sleep 0.2 && records 6 6 6 >&3 && exec 3>&- &&
+	expect_status 0 wait $job &&
+	expect_eq "$(seq 1 6)" "$(ids got)" "ids received" && expect_output acks "{\"\$etl\":{\"upto\":5}}
+{\"\$etl\":{\"upto\":6}}"
 '
