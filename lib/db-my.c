@@ -183,7 +183,8 @@ infile_error(void *ptr, char *msg, unsigned int size)
  * TLS as ?ssl-mode= asks (the rule is lib/tlsmode.h's; dburl_parse has
  * checked the parameters).  Connector/C's MYSQL_OPT_SSL_ENFORCE is MySQL's
  * PREFERRED, not REQUIRED: it uses TLS only when the server offers it
- * (MDEV-28634), so REQUIRED is checked after connecting (tls_refused).
+ * (MDEV-28634), so REQUIRED is checked again after connecting
+ * (tls_refused).
  * A CA makes the connector verify the chain (VERIFY_CA);
  * MYSQL_OPT_SSL_VERIFY_SERVER_CERT adds the host name (VERIFY_IDENTITY).
  */
@@ -210,13 +211,19 @@ set_tls(MYSQL *m, const struct dburl *url)
 	}
 	if (url->tls == TLS_MODE_VERIFY_IDENTITY)
 		mysql_optionsv(m, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &yes);
+	else if (url->tls >= TLS_MODE_REQUIRED)
+		/* An empty fingerprint: the connector then refuses a server
+		 * that offers no TLS before it logs in (where it would send
+		 * the password itself to caching_sha2_password or
+		 * mysql_clear_password, believing the line encrypted), and
+		 * compares no fingerprint after the handshake. */
+		mysql_optionsv(m, MARIADB_OPT_TLS_PEER_FP, "");
 }
 
 /*
  * Is the connection less than ssl-mode asked for?  Then say so in ERR.
- * Under REQUIRED and VERIFY_CA, a server that offers no TLS has seen the
- * login in plain text by now (the connector refuses before it only when it
- * verifies the host name); nothing else is sent on such a connection.
+ * set_tls has the connector refuse such a server before the login; this
+ * is the check that does not depend on the connector's version.
  */
 static int
 tls_refused(struct db *db, const struct dburl *url, struct db_error *err)

@@ -13,8 +13,9 @@
  *   VERIFY_IDENTITY  VERIFY_CA, and the certificate names the host that was
  *                    connected to.
  *
- * - From REQUIRED up, the program checks after connecting that the
- *   connection really is encrypted and refuses it otherwise: a client
+ * - From REQUIRED up, a server that does not offer TLS is refused before
+ *   any credential is sent to it, and the program checks again after
+ *   connecting that the connection really is encrypted: a client
  *   library's "enforce" switch is not trusted on its word (MariaDB
  *   Connector/C's uses TLS only when the server offers it, MDEV-28634, so
  *   anyone on the path can strip it).

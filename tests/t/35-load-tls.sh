@@ -71,14 +71,20 @@ test_expect_success 'TLS server: DISABLED talks plain text (a TLS-only user is r
 		"Access denied for user .etl_tls."
 '
 
-test_expect_success 'server without TLS: REQUIRED, VERIFY_CA and VERIFY_IDENTITY refuse with exit 69, saying TLS was required' '
+# Logins the shared server saw cut off before authentication.
+preauth_aborts() {
+	plain_sql "SHOW GLOBAL STATUS LIKE 'Aborted_connects_preauth'" | cut -f2
+}
+
+test_expect_success 'server without TLS: REQUIRED, VERIFY_CA and VERIFY_IDENTITY refuse before the login with exit 69, saying TLS was required' '
 	need_tls && make_rows && C=$ETL_TEST_MYTLS_CERTS &&
-	load_refused plain_sql "$ETL_TEST_MYURL?ssl-mode=REQUIRED" \
-		"^etl-load-sql: mysql://etl:\*\*\*@127.0.0.1:[0-9]+/etl_test\?ssl-mode=REQUIRED: TLS was required \(ssl-mode=REQUIRED\) but the server did not offer it: not connected$" &&
-	load_refused plain_sql "$ETL_TEST_MYURL?ssl-mode=VERIFY_CA&ssl-ca=$C/ca.pem" \
-		"TLS was required \(ssl-mode=VERIFY_CA\) but the server did not offer it" &&
-	load_refused plain_sql "$ETL_TEST_MYURL?ssl-mode=VERIFY_IDENTITY&ssl-ca=$C/ca.pem" \
-		"TLS was required \(ssl-mode=VERIFY_IDENTITY\) and failed: .*server does not support it"
+	for mode in REQUIRED "VERIFY_CA&ssl-ca=$C/ca.pem" "VERIFY_IDENTITY&ssl-ca=$C/ca.pem"; do
+		before=$(preauth_aborts) &&
+		load_refused plain_sql "$ETL_TEST_MYURL?ssl-mode=$mode" \
+			"^etl-load-sql: mysql://etl:\*\*\*@127.0.0.1:[0-9]+/etl_test\?ssl-mode=${mode%%&*}[^ ]*: TLS was required \(ssl-mode=${mode%%&*}\) and failed: .*SSL is required, but the server does not support it$" &&
+		expect_eq $((before + 1)) "$(preauth_aborts)" "connections closed before the login ($mode)" ||
+		return 1
+	done
 '
 
 test_expect_success 'server without TLS: DISABLED and PREFERRED load in plain text' '
