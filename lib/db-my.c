@@ -28,7 +28,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 struct db {
@@ -209,15 +208,20 @@ set_tls(MYSQL *m, const struct dburl *url)
 		if (dburl_param(url, "ssl-capath"))
 			mysql_optionsv(m, MYSQL_OPT_SSL_CAPATH, dburl_param(url, "ssl-capath"));
 	}
-	if (url->tls == TLS_MODE_VERIFY_IDENTITY)
-		mysql_optionsv(m, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &yes);
-	else if (url->tls >= TLS_MODE_REQUIRED)
-		/* An empty fingerprint: the connector then refuses a server
-		 * that offers no TLS before it logs in (where it would send
-		 * the password itself to caching_sha2_password or
-		 * mysql_clear_password, believing the line encrypted), and
-		 * compares no fingerprint after the handshake. */
+	/* Said either way: Connector/C 3.4 verifies unless told not to. */
+	mysql_optionsv(m, MYSQL_OPT_SSL_VERIFY_SERVER_CERT,
+	    url->tls == TLS_MODE_VERIFY_IDENTITY ? &yes : &no);
+#if MARIADB_PACKAGE_VERSION_ID < 30400
+	/*
+	 * An empty fingerprint: Connector/C 3.3 then refuses a server that
+	 * offers no TLS before it logs in (where it would hand the password
+	 * itself to caching_sha2_password or mysql_clear_password, believing
+	 * the line encrypted), and compares no fingerprint after the
+	 * handshake.  VERIFY_IDENTITY gets the same from the verification.
+	 */
+	if (url->tls == TLS_MODE_REQUIRED || url->tls == TLS_MODE_VERIFY_CA)
 		mysql_optionsv(m, MARIADB_OPT_TLS_PEER_FP, "");
+#endif
 }
 
 /*
@@ -281,7 +285,7 @@ my_connect(const struct dburl *url, struct db_error *err)
 		if (code == CR_SSL_CONNECTION_ERROR)
 			snprintf(err->message, sizeof err->message, "TLS %s (ssl-mode=%s)"
 			    " and failed: %s", url->tls >= TLS_MODE_REQUIRED ? "was required"
-			    : "was offered", tls_mode_name(url->tls), mysql_error(db->m));
+			    : "was tried", tls_mode_name(url->tls), mysql_error(db->m));
 		else
 			snprintf(err->message, sizeof err->message, "%s", mysql_error(db->m));
 		err->status = classify(code) == DB_AUTH || code == CR_SSL_CONNECTION_ERROR

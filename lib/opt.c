@@ -112,7 +112,6 @@ opt_blank_passwords(char *s)
 
 		if (next && next < end)
 			end = next;  /* "nats://a:b@h1,nats://c:d@h2" */
-
 		for (char *q = auth; q < end; q++)
 			if (*q == '@')
 				at = q;
