@@ -71,7 +71,7 @@ test_expect_success 'TLS server: DISABLED talks plain text (a TLS-only user is r
 		"Access denied for user .etl_tls."
 '
 
-# Logins the shared server saw cut off before authentication.
+# Connections the shared server saw closed before authentication.
 preauth_aborts() {
 	plain_sql "SHOW GLOBAL STATUS LIKE 'Aborted_connects_preauth'" | cut -f2
 }
@@ -82,7 +82,10 @@ test_expect_success 'server without TLS: REQUIRED, VERIFY_CA and VERIFY_IDENTITY
 		before=$(preauth_aborts) &&
 		load_refused plain_sql "$ETL_TEST_MYURL?ssl-mode=$mode" \
 			"^etl-load-sql: mysql://etl:\*\*\*@127.0.0.1:[0-9]+/etl_test\?ssl-mode=${mode%%&*}[^ ]*: TLS was required \(ssl-mode=${mode%%&*}\) and failed: .*SSL is required, but the server does not support it$" &&
-		expect_eq $((before + 1)) "$(preauth_aborts)" "connections closed before the login ($mode)" ||
+		after=$(preauth_aborts) &&
+		# (at least: a port probe of another run counts too)
+		{ [ "$after" -gt "$before" ] ||
+			{ echo "the server saw a login under ssl-mode=$mode"; false; }; } ||
 		return 1
 	done
 '
