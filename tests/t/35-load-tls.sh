@@ -149,12 +149,13 @@ test_expect_success 'PostgreSQL: sslmode=require against a server without TLS ex
 '
 
 # run_held URL : start etl-load-sql on a FIFO and return once it reads it
-# (its options are parsed by then); $pid is the loader, fd 3 its input.
+# (its options are parsed by then; it connects first, so allow a busy
+# machine a minute); $pid is the loader, fd 3 its input.
 run_held() {
 	rm -f in && mkfifo in && exec 3<>in &&
 	{ etl-load-sql -t held "$1" in 2>err 3>&- & } &&
 	pid=$! &&
-	for _ in $(seq 1 200); do
+	for _ in $(seq 1 1200); do
 		for fd in /proc/$pid/fd/*; do
 			[ "$(readlink "$fd")" = "$T/in" ] && return 0
 		done 2>/dev/null
