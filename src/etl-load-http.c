@@ -935,16 +935,14 @@ take_line(const struct line *line)
 /* ---- setup ------------------------------------------------------------ */
 
 /*
- * Blank the password of URL's userinfo in place (argv, which ps shows),
- * and return a copy for messages with the password as "***", as
- * lib/dburl.c shows database URLs.
- * The shared helper for this (lib/dburl.c, lib/opt.c) is expected to
- * replace this function; keep the call site in parse_options() as is.
+ * URL for messages, with the password of its userinfo as "***", as
+ * lib/dburl.c shows database URLs.  (opt_begin has already blanked it in
+ * argv, which ps shows.)
  */
 static char *
-url_hide_password(char *url)
+url_hide_password(const char *url)
 {
-	char *scheme = strstr(url, "://"), *host, *at = NULL, *colon, *end;
+	const char *scheme = strstr(url, "://"), *host, *at = NULL, *colon, *end;
 	struct buf redacted = BUF_INIT;
 
 	buf_adds(&redacted, url);
@@ -952,7 +950,7 @@ url_hide_password(char *url)
 		return (char *)buf_cstr(&redacted);
 	host = scheme + 3;
 	end = host + strcspn(host, "/?#");
-	for (char *p = host; p < end; p++)
+	for (const char *p = host; p < end; p++)
 		if (*p == '@')
 			at = p;  /* the last '@': an unencoded one may sit in the password */
 	if (!at || !(colon = memchr(host, ':', at - host)))
@@ -960,7 +958,6 @@ url_hide_password(char *url)
 	redacted.len = colon + 1 - url;
 	buf_adds(&redacted, "***");
 	buf_adds(&redacted, at);
-	memset(colon + 1, 'x', at - colon - 1);
 	return (char *)buf_cstr(&redacted);
 }
 
