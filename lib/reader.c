@@ -489,9 +489,11 @@ reader_next(struct reader *r, struct line *line, long timeout_ms)
 		} else {
 			r->scanned = r->end;
 			if (r->end - r->start > r->max_line + 1) {
-				/* No LF within the limit: report, then skip. */
+				/* No LF within the limit: report, then skip.  All
+				 * of it goes to take_line, so that a CR it drops
+				 * cannot bring the length back under the limit. */
 				r->skipping = 1;
-				return take_line(r, line, r->max_line + 1,
+				return take_line(r, line, r->end - r->start,
 				    r->end - r->start);
 			}
 		}

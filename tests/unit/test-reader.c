@@ -129,6 +129,27 @@ test_line_limit(void)
 	    "ab\n1234567", 10, 5, "ab|<TOOLONG 5 @2>");
 }
 
+/* A CR right after max_line bytes does not make a longer line fit: the
+ * buffer (max_line + 2 bytes) fills before its LF arrives. */
+static void
+test_line_limit_cr_inside(void)
+{
+	struct buf in = BUF_INIT;
+	char *got;
+
+	for (int i = 0; i < 5000; i++)
+		buf_addc(&in, 'x');
+	buf_adds(&in, "\r");
+	for (int i = 0; i < 3000; i++)
+		buf_addc(&in, 'y');
+	buf_adds(&in, "\nok\n");
+	got = read_all(write_file("crin", in.data, in.len), 5000);
+	CHECK_STR("<TOOLONG 5000 @1>|ok", got,
+	    "a line with a CR just past --max-line is too long, not cut at the CR");
+	free(got);
+	buf_free(&in);
+}
+
 static void
 test_huge_line_bounded(void)
 {
@@ -654,6 +675,7 @@ main(void)
 	test_basic_lines();
 	test_line_limit();
 	test_huge_line_bounded();
+	test_line_limit_cr_inside();
 	test_buffer_boundaries();
 	test_gzip();
 	test_truncated_gzip();
