@@ -264,6 +264,35 @@ test_expect_success '--max-body at its edge: raw, chunked and decompressed' '
 	stop_server && expect_lines 5 out
 '
 
+# --max-headers counts the request line, each header and query argument,
+# and 64 bytes a field (see etl-extract-http(1)).  A raw request of
+# 329 + P bytes by that count, P the length of the X-Pad value (and a
+# two-digit Content-Length): 202 up to the limit, 431 past it, and never a
+# record that was not answered.
+test_expect_success '--max-headers at its edge: 202 within, 431 past it' '
+	start_server --max-headers 8K &&
+	raw() {  # PAD-LENGTH [N] : the status of a raw POST, N more headers
+		local status extra="" i
+		for i in $(seq 1 "${2:-0}"); do extra+="X-H$((10 + i)): v"$'"'"'\r\n'"'"'; done
+		exec 3<>"/dev/tcp/127.0.0.1/$PORT" &&
+		printf "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n%sX-Pad: %s\r\n\r\n{\"p\":%d}" \
+			$((6 + ${#1})) "$extra" "$(head -c "$1" /dev/zero | tr "\0" a)" "$1" >&3 &&
+		read -r -t 10 _ status _ <&3; exec 3>&-
+		echo "${status:-none}"
+	} &&
+	expect_eq 202 "$(raw 100)" &&
+	expect_eq 202 "$(raw $((8192 - 329 - 1)))" &&
+	expect_eq 202 "$(raw $((8192 - 329)))" &&
+	expect_eq 431 "$(raw $((8192 - 329 + 1)))" &&
+	expect_eq 431 "$(raw 100000)" &&
+	expect_eq 202 "$(raw $((8192 - 329 - 50 * 70)) 50)" &&
+	expect_eq 431 "$(raw $((8192 - 329 - 50 * 70 + 1)) 50)" &&
+	expect_eq 202 "$(curl -s -o /dev/null -w "%{http_code}" "${json[@]}" -d "{\"p\":1}" "http://127.0.0.1:$PORT/")" &&
+	stop_server &&
+	printf "{\"p\":%d}\n" 100 $((8192 - 330)) $((8192 - 329)) $((8192 - 329 - 3500)) 1 >want &&
+	expect_file_eq want out
+'
+
 # 200 MB of records (gen-orders; 20 MB under the sanitizers, which are
 # slow): through each program from a gzip file, a pipe in pieces and a
 # plain file; the outputs agree with each other, byte for byte with the
