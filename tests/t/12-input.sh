@@ -273,10 +273,11 @@ test_expect_success '--max-headers at its edge: 202 within, 431 past it' '
 	start_server --max-headers 8K &&
 	raw() {  # PAD-LENGTH [N] : the status of a raw POST, N more headers
 		local status extra="" i
+		trap "" PIPE  # refused early, the rest of a large request cannot go
 		for i in $(seq 1 "${2:-0}"); do extra+="X-H$((10 + i)): v"$'"'"'\r\n'"'"'; done
 		exec 3<>"/dev/tcp/127.0.0.1/$PORT" &&
 		printf "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n%sX-Pad: %s\r\n\r\n{\"p\":%d}" \
-			$((6 + ${#1})) "$extra" "$(head -c "$1" /dev/zero | tr "\0" a)" "$1" >&3 &&
+			$((6 + ${#1})) "$extra" "$(head -c "$1" /dev/zero | tr "\0" a)" "$1" >&3 2>/dev/null
 		read -r -t 10 _ status _ <&3; exec 3>&-
 		echo "${status:-none}"
 	} &&
@@ -284,7 +285,9 @@ test_expect_success '--max-headers at its edge: 202 within, 431 past it' '
 	expect_eq 202 "$(raw $((8192 - 329 - 1)))" &&
 	expect_eq 202 "$(raw $((8192 - 329)))" &&
 	expect_eq 431 "$(raw $((8192 - 329 + 1)))" &&
-	expect_eq 431 "$(raw 100000)" &&
+	# Past the pool libmicrohttpd refuses it itself: 431, or the connection
+	# closed while the request is still being sent.
+	case $(raw 100000) in 431|none) ;; *) echo "a 100 kB header was not refused"; exit 1 ;; esac &&
 	expect_eq 202 "$(raw $((8192 - 329 - 50 * 70)) 50)" &&
 	expect_eq 431 "$(raw $((8192 - 329 - 50 * 70 + 1)) 50)" &&
 	expect_eq 202 "$(curl -s -o /dev/null -w "%{http_code}" "${json[@]}" -d "{\"p\":1}" "http://127.0.0.1:$PORT/")" &&
