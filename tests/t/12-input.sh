@@ -321,7 +321,8 @@ test_expect_success 'at least 200 MB of records through every program' '
 # A 2 GB stream of 2 KB records made on the fly by yes(1) (no file on
 # disk), through each program at its fastest: peak RSS stays under the
 # bound each man page gives, and is no larger than on a tenth of the
-# stream (plus 8 MB).  SQLite takes the rows through a view whose trigger
+# stream plus 16 MB (the allocator settles late; a leak of 20 bytes a
+# record would show).  SQLite takes the rows through a view whose trigger
 # only counts them, so the database does not grow either.  Under the
 # sanitizers RSS is their shadow memory: 200 MB, the counts checked, no
 # bound.  On a quiet machine this takes about 30 s.
@@ -352,7 +353,7 @@ test_expect_success 'memory stays bounded on a 2 GB stream through each program'
 	if [ -z "${ETL_SANITIZE:-}" ]; then
 		for p in batch:16000 map:16000 load:96000; do
 			prog=${p%:*} bound=${p#*:} small=$(cat rss.${p%:*}.$((n / 10))) big=$(cat rss.${p%:*}.$n)
-			test "$big" -le "$bound" -a "$big" -le $((small + 8192)) ||
+			test "$big" -le "$bound" -a "$big" -le $((small + 16384)) ||
 				{ echo "etl-$prog: peak RSS $big KB on 2 GB, $small KB on 200 MB, bound $bound KB"; exit 1; }
 		done
 	fi
