@@ -133,21 +133,27 @@ clean:
 
 # Fuzzing (libFuzzer, clang): each target runs FUZZ_SECONDS from its seed
 # corpus in tests/fuzz/corpus/<name>; new inputs go to build/fuzz/corpus.
+# FUZZ_LDFLAGS_<name> and FUZZ_ARGS_<name> are a target's own link flags and
+# libFuzzer options: the reader's inputs choose the sizes read(2) returns
+# (it wraps read) and must be long enough to cross its 256 KiB chunks.
 FUZZ_SECONDS ?= 60
 FUZZ_CC ?= clang
 FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 FUZZ_TARGETS = $(patsubst tests/fuzz/fuzz-%.c,build/fuzz/fuzz-%,$(wildcard tests/fuzz/fuzz-*.c))
+FUZZ_LDFLAGS_reader = -Wl,--wrap=read
+FUZZ_ARGS_reader = -max_len=300000
 FUZZ_LIBS = $(shell $(PKG_CONFIG) --libs jansson zlib libpq libmariadb sqlite3 libmicrohttpd gnutls nettle yajl 2>/dev/null) -pthread -lm -ldl
 
 build/fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(LIB_SRC) $(wildcard lib/*.h)
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(STD) $(PKG_CFLAGS) -Ilib $(FUZZ_FLAGS) $< $(LIB_SRC) $(FUZZ_LIBS) -o $@
+	$(FUZZ_CC) $(STD) $(PKG_CFLAGS) -Ilib $(FUZZ_FLAGS) $< $(LIB_SRC) $(FUZZ_LDFLAGS_$*) $(FUZZ_LIBS) -o $@
 
 fuzz: $(FUZZ_TARGETS)
 	@for t in $(FUZZ_TARGETS); do \
 	    name=$${t##*/fuzz-}; mkdir -p build/fuzz/corpus/$$name; \
 	    echo "fuzz: $$name for $(FUZZ_SECONDS) s"; \
-	    $$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    case $$name in reader) args="$(FUZZ_ARGS_reader)" ;; *) args= ;; esac; \
+	    $$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $$args \
 	        -artifact_prefix=build/fuzz/$$name- \
 	        build/fuzz/corpus/$$name tests/fuzz/corpus/$$name \
 	        >build/fuzz/$$name.log 2>&1; status=$$?; \

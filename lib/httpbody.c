@@ -199,6 +199,17 @@ fail:
 	return -1;
 }
 
+/* A UTF-8 byte-order mark at the start is skipped, as jq does: Windows
+ * tools write one. */
+static void
+skip_bom(const char **body, size_t *len)
+{
+	if (*len >= 3 && memcmp(*body, "\xef\xbb\xbf", 3) == 0) {
+		*body += 3;
+		*len -= 3;
+	}
+}
+
 long
 httpbody_records(enum httpbody_kind kind, const char *body, size_t len,
     struct buf *out, char *err, size_t errsize)
@@ -206,6 +217,7 @@ httpbody_records(enum httpbody_kind kind, const char *body, size_t len,
 	size_t mark = out->len;
 	long n;
 
+	skip_bom(&body, &len);
 	switch (kind) {
 	case HTTPBODY_NDJSON:
 		n = ndjson_records(body, len, out, err, errsize);
@@ -233,10 +245,14 @@ httpbody_records(enum httpbody_kind kind, const char *body, size_t len,
 json_t *
 httpbody_envelope_value(const char *body, size_t len)
 {
+	const char *json = body;
+	size_t jsonlen = len;
 	json_error_t e;
-	json_t *v = len ? json_loadb(body, len, LINE_JSON_FLAGS, &e) : NULL;
+	json_t *v;
 	char *b64;
 
+	skip_bom(&json, &jsonlen);
+	v = jsonlen ? json_loadb(json, jsonlen, LINE_JSON_FLAGS, &e) : NULL;
 	if (v)
 		return v;
 	if ((v = json_stringn(body, len)))

@@ -6,6 +6,7 @@
  * NDJSON: one record per non-blank line.  Form (urlencoded): an object of
  * its fields, a repeated key becoming an array.  Records are appended to
  * OUT as NDJSON lines, all or none: on error OUT is left as it was.
+ * A UTF-8 byte-order mark at the start of a body is skipped, as jq does.
  * An object whose only key is "$etl" is refused: control lines belong to
  * the pipeline, and a client must not be able to forge one.
  */

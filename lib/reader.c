@@ -6,6 +6,15 @@
  * LF, so a long line arriving in many reads is scanned once, not once per
  * read.  The buffer grows only while a single line needs it, and never past
  * max_line + 2 bytes (the line, a CR and the LF).
+ *
+ * Whether a file is gzip is known only from its first two bytes, so the
+ * first read of each file goes into zin, the compressed-input buffer, and
+ * is never larger than zin: gzip input is then already where inflate reads
+ * it, and plain input is copied to the line buffer once.  A first read of
+ * one byte (0x1f) leaves the question open until the next byte arrives.
+ * Nothing here may assume how read(2) splits the stream: any read may
+ * return one byte or a whole chunk, and the reader waits (flushing the
+ * output first) before every read of a live stream, compressed or not.
  */
 #define _GNU_SOURCE  /* F_SETPIPE_SZ, where the system has it */
 #include "reader.h"
@@ -35,13 +44,15 @@ struct reader {
 	const char *name;
 	int is_stdin;
 	int at_file_eof;         /* no more bytes from the current file */
-	unsigned long long file_bytes; /* raw bytes read from the current file */
+	int at_file_start;       /* a byte-order mark may still be skipped */
 	unsigned long lineno;
 
-	int gzip;                /* the current file is gzip */
+	enum { FORMAT_UNKNOWN, FORMAT_PLAIN, FORMAT_GZIP } format;
+	size_t sniffed;          /* FORMAT_UNKNOWN: bytes read into zin so far */
 	int gzip_in_member;      /* inflate has started a member not yet ended */
 	z_stream z;
-	unsigned char *zin;      /* compressed bytes waiting for inflate */
+	unsigned char *zin;      /* GZIP_CHUNK bytes: compressed input, or the
+	                          * first bytes of a file of unknown format */
 
 	char *buf;
 	size_t cap, start, end, scanned;
@@ -89,7 +100,8 @@ reader_open(char *const *paths, int npaths, size_t max_line)
 	if (r->cap > r->max_line + 2)
 		r->cap = r->max_line + 2 < 4096 ? 4096 : r->max_line + 2;
 	r->buf = malloc(r->cap);
-	if (!r->buf)
+	r->zin = malloc(GZIP_CHUNK);
+	if (!r->buf || !r->zin)
 		msg_die(EXIT_SOFTWARE, NULL, "out of memory");
 	check_inputs(r);
 	return r;
@@ -100,10 +112,11 @@ close_file(struct reader *r)
 {
 	if (r->fd > STDIN_FILENO)
 		close(r->fd);
-	if (r->gzip)
+	if (r->format == FORMAT_GZIP)
 		inflateEnd(&r->z);
 	r->fd = -1;
-	r->gzip = 0;
+	r->format = FORMAT_UNKNOWN;
+	r->sniffed = 0;
 	r->gzip_in_member = 0;
 }
 
@@ -161,7 +174,9 @@ open_next(struct reader *r)
 	pipe_widen(r->fd);
 	r->lineno = 0;
 	r->at_file_eof = 0;
-	r->file_bytes = 0;
+	r->at_file_start = 1;
+	r->format = FORMAT_UNKNOWN;
+	r->sniffed = 0;
 	return 1;
 }
 
@@ -212,59 +227,102 @@ read_raw(struct reader *r, void *into, size_t size)
 	return n;
 }
 
+/* The N bytes in zin begin a gzip stream. */
 static void
-start_gzip(struct reader *r, const char *first, size_t n)
+start_gzip(struct reader *r, size_t n)
 {
-	if (!r->zin && !(r->zin = malloc(GZIP_CHUNK)))
-		msg_die(EXIT_SOFTWARE, NULL, "out of memory");
 	memset(&r->z, 0, sizeof r->z);
 	/* 16 + MAX_WBITS: gzip wrapper only, so plain zlib data is an error. */
 	if (inflateInit2(&r->z, 16 + MAX_WBITS) != Z_OK)
 		msg_die(EXIT_SOFTWARE, r->name, "inflateInit2 failed");
-	memcpy(r->zin, first, n);
 	r->z.next_in = r->zin;
 	r->z.avail_in = n;
-	r->gzip = 1;
+	r->format = FORMAT_GZIP;
 	r->gzip_in_member = 1;
 }
 
-/* Decompress into [end, cap); returns bytes produced, 0 at end of file. */
+/*
+ * Decompress what zin holds into [end, cap), reading zin full again first
+ * when it is empty (the caller has waited for input).  Returns the bytes
+ * produced: 0 at the end of the file (at_file_eof set), or 0 when the
+ * input so far gave no output yet (a header, a block still incomplete).
+ */
 static size_t
 inflate_some(struct reader *r)
 {
 	size_t room = r->cap - r->end;
 
-	for (;;) {
+	if (r->z.avail_in == 0) {
+		size_t n = read_raw(r, r->zin, GZIP_CHUNK);
+
+		if (n == 0) {
+			if (r->gzip_in_member)
+				msg_die(EXIT_IO, r->name, "truncated gzip stream");
+			r->at_file_eof = 1;
+			return 0;
+		}
+		r->z.next_in = r->zin;
+		r->z.avail_in = n;
+	}
+	r->z.next_out = (unsigned char *)r->buf + r->end;
+	r->z.avail_out = room;
+	while (r->z.avail_in > 0 && r->z.avail_out > 0) {
 		int rc;
 
-		if (r->z.avail_in == 0) {
-			size_t n = read_raw(r, r->zin, GZIP_CHUNK);
-
-			if (n == 0) {
-				if (r->gzip_in_member)
-					msg_die(EXIT_IO, r->name,
-					    "truncated gzip stream");
-				return 0;
-			}
-			r->z.next_in = r->zin;
-			r->z.avail_in = n;
-		}
 		if (!r->gzip_in_member) {
 			/* Another member follows the one that ended. */
 			inflateReset(&r->z);
 			r->gzip_in_member = 1;
 		}
-		r->z.next_out = (unsigned char *)r->buf + r->end;
-		r->z.avail_out = room;
 		rc = inflate(&r->z, Z_NO_FLUSH);
 		if (rc == Z_STREAM_END)
 			r->gzip_in_member = 0;
-		else if (rc != Z_OK && rc != Z_BUF_ERROR)
+		else if (rc == Z_BUF_ERROR)
+			break;  /* no progress possible: more input is needed */
+		else if (rc != Z_OK)
 			msg_die(EXIT_IO, r->name, "gzip data error: %s",
 			    r->z.msg ? r->z.msg : "invalid data");
-		if (room - r->z.avail_out > 0)
-			return room - r->z.avail_out;
 	}
+	return room - r->z.avail_out;
+}
+
+/* Plain input: read straight into [end, cap); 0 at the end of the file. */
+static size_t
+read_plain(struct reader *r)
+{
+	size_t n = read_raw(r, r->buf + r->end, r->cap - r->end);
+
+	if (n == 0)
+		r->at_file_eof = 1;
+	return n;
+}
+
+/*
+ * The first bytes of a file: read into zin, never more than zin holds nor
+ * than the line buffer has room for, until the first two bytes tell
+ * whether they start a gzip stream (1f 8b).  Returns the decoded bytes
+ * produced; 0 with at_file_eof unset while the format is still unknown.
+ */
+static size_t
+read_first(struct reader *r)
+{
+	size_t size = r->cap - r->end, n;
+
+	if (size > GZIP_CHUNK)
+		size = GZIP_CHUNK;
+	n = read_raw(r, r->zin + r->sniffed, size - r->sniffed);
+	r->sniffed += n;
+	if (n > 0 && r->sniffed < 2 && r->zin[0] == 0x1f)
+		return 0;  /* perhaps gzip: the next byte tells */
+	if (r->sniffed >= 2 && r->zin[0] == 0x1f && r->zin[1] == 0x8b) {
+		start_gzip(r, r->sniffed);
+		return inflate_some(r);
+	}
+	r->format = FORMAT_PLAIN;
+	if (n == 0)
+		r->at_file_eof = 1;
+	memcpy(r->buf + r->end, r->zin, r->sniffed);
+	return r->sniffed;
 }
 
 /* Make room after end: compact, then grow up to the line limit. */
@@ -293,42 +351,63 @@ make_room(struct reader *r)
 }
 
 /*
- * Read more decoded bytes into the buffer.  Returns 0 on success, or a
- * status to hand back (EOF of all input, timeout, stop).
+ * Read more decoded bytes into the buffer: at least one, or the end of the
+ * file.  Returns 0 on success, or a status to hand back (timeout, stop).
  */
 static int
 fill(struct reader *r, long timeout_ms)
 {
-	size_t n;
+	size_t n = 0;
 	int rc;
 
 	if (r->cap - r->end < READ_CHUNK / 4)
 		make_room(r);
-	if (r->gzip && r->z.avail_in > 0) {
-		/* Buffered compressed bytes first: no need to wait. */
-	} else if ((rc = wait_input(r, timeout_ms)) != 0) {
-		return rc;
-	}
-	if (r->gzip) {
-		n = inflate_some(r);
-	} else {
-		int first = r->file_bytes == 0;
-
-		n = read_raw(r, r->buf + r->end, r->cap - r->end);
-		if (first && n == 1 && (unsigned char)r->buf[r->end] == 0x1f)
-			n += read_raw(r, r->buf + r->end + 1, r->cap - r->end - 1);
-		r->file_bytes += n;
-		if (first && n >= 2 &&
-		    (unsigned char)r->buf[r->end] == 0x1f &&
-		    (unsigned char)r->buf[r->end + 1] == 0x8b) {
-			start_gzip(r, r->buf + r->end, n);
+	while (n == 0 && !r->at_file_eof) {
+		if (r->format == FORMAT_GZIP && r->z.avail_in > 0) {
+			/* Buffered compressed bytes first: no need to wait. */
+		} else if ((rc = wait_input(r, timeout_ms)) != 0) {
+			return rc;
+		}
+		switch (r->format) {
+		case FORMAT_UNKNOWN:
+			n = read_first(r);
+			break;
+		case FORMAT_PLAIN:
+			n = read_plain(r);
+			break;
+		case FORMAT_GZIP:
 			n = inflate_some(r);
+			break;
 		}
 	}
-	if (n == 0)
-		r->at_file_eof = 1;
 	r->end += n;
 	stats_add(&stats.bytes_in, n);
+	return 0;
+}
+
+/*
+ * A UTF-8 byte-order mark at the start of a file is skipped, as jq does:
+ * Windows tools write one.  Returns 1 while the bytes so far are the start
+ * of one and more must be read to tell.
+ */
+static int
+bom_undecided(struct reader *r)
+{
+	static const char bom[3] = { '\xef', '\xbb', '\xbf' };
+	size_t have = r->end - r->start;
+
+	if (have > sizeof bom)
+		have = sizeof bom;
+	if (memcmp(r->buf + r->start, bom, have) == 0) {
+		if (have < sizeof bom && !r->at_file_eof)
+			return 1;
+		if (have == sizeof bom) {
+			r->start += sizeof bom;
+			if (r->scanned < r->start)
+				r->scanned = r->start;
+		}
+	}
+	r->at_file_start = 0;
 	return 0;
 }
 
@@ -373,6 +452,11 @@ reader_next(struct reader *r, struct line *line, long timeout_ms)
 				return READER_EOF;
 			}
 		}
+		if (r->at_file_start && bom_undecided(r)) {
+			if ((rc = fill(r, timeout_ms)) != 0)
+				return rc;
+			continue;
+		}
 		nl = memchr(r->buf + r->scanned, '\n', r->end - r->scanned);
 		if (r->skipping) {
 			if (nl) {
@@ -408,9 +492,11 @@ reader_next(struct reader *r, struct line *line, long timeout_ms)
 		} else {
 			r->scanned = r->end;
 			if (r->end - r->start > r->max_line + 1) {
-				/* No LF within the limit: report, then skip. */
+				/* No LF within the limit: report, then skip.  All
+				 * of it goes to take_line, so that a CR it drops
+				 * cannot bring the length back under the limit. */
 				r->skipping = 1;
-				return take_line(r, line, r->max_line + 1,
+				return take_line(r, line, r->end - r->start,
 				    r->end - r->start);
 			}
 		}

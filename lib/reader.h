@@ -3,8 +3,9 @@
  *
  * It reads the named files in order ("-" or no file at all: standard input)
  * in large chunks, decompresses gzip input transparently (detected by its
- * magic bytes; concatenated members are one stream), splits lines on LF,
- * drops a CR before the LF, skips blank lines and knows the file and line
+ * magic bytes; concatenated members are one stream), skips a UTF-8
+ * byte-order mark at the start of each file (as jq does), splits lines on
+ * LF, drops a CR before the LF, skips blank lines and knows the file and line
  * number of every line it returns.  In the common case it makes no system
  * call and no allocation per line: a line is a view into its buffer.
  *

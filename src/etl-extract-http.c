@@ -83,7 +83,7 @@ static const struct opt options[] = {
 	{ KEY_HEADER_TIMEOUT, "header-timeout", "DURATION", "close a connection whose headers take longer (default 10s)" },
 	{ KEY_BODY_TIMEOUT, "body-timeout", "DURATION", "close a connection whose body takes longer (default 60s)" },
 	{ KEY_QUEUE_TIMEOUT, "queue-timeout", "DURATION", "wait this long for output room, then 503 (default 5s)" },
-	{ KEY_MAX_HEADERS, "max-headers", "SIZE", "memory for a request's headers (default 32K)" },
+	{ KEY_MAX_HEADERS, "max-headers", "SIZE", "largest request line and headers, 64 bytes a field more (default 32K)" },
 	{ KEY_THREADS, "threads", "N", "server threads (default: one per core)" },
 	{ KEY_ACK_FIFO, "ack-fifo", "FIFO", "answer 202 only when the loader acknowledges, read from FIFO" },
 	{ KEY_ACK_TIMEOUT, "ack-timeout", "DURATION", "wait this long for an acknowledgement, then 503 (default 10s)" },
@@ -768,6 +768,35 @@ body_kind(const char *type)
 	return -1;
 }
 
+/*
+ * --max-headers counts the request line, each header line and query
+ * argument, and HEAD_FIELD_COST bytes a field for libmicrohttpd's own
+ * bookkeeping.  Its memory pool is sized HEAD_POOL(limit): twice that and
+ * room for the answer, so a request within the limit is always answered;
+ * past the limit it is refused (431) before anything is accepted.
+ */
+enum { HEAD_FIELD_COST = 64 };
+#define HEAD_POOL(limit) (2 * (limit) + 16384)
+
+static enum MHD_Result
+count_field(void *cls, enum MHD_ValueKind kind, const char *key,
+    const char *value)
+{
+	(void)kind;
+	*(size_t *)cls += strlen(key) + (value ? strlen(value) : 0) + HEAD_FIELD_COST;
+	return MHD_YES;
+}
+
+static size_t
+head_size(struct MHD_Connection *c, const char *method, const char *url)
+{
+	size_t n = strlen(method) + strlen(url) + sizeof " HTTP/1.1\r\n\r\n";
+
+	MHD_get_connection_values(c, MHD_HEADER_KIND | MHD_GET_ARGUMENT_KIND,
+	    count_field, &n);
+	return n;
+}
+
 static enum MHD_Result
 answer_accepted(struct MHD_Connection *c, long n)
 {
@@ -1015,7 +1044,7 @@ start_reaper(void)
 }
 
 /* The connection cap: --max-connections, or 10,000 (epoll makes idle
- * connections cheap; each costs a descriptor and at most --max-headers),
+ * connections cheap; each costs a descriptor and at most HEAD_POOL bytes),
  * within the descriptors the process may open, whose soft limit is raised
  * to the hard one first. */
 static unsigned
@@ -1260,6 +1289,9 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 		if (sig_stop)
 			return answer(c, 503, "{\"error\":\"shutting down\"}",
 			    "Connection", "close");
+		if (head_size(c, method, url) > conf.max_headers)
+			return answer_error(c, 431, "the request headers are larger"
+			    " than --max-headers");
 		if (strcmp(method, "GET") == 0 && strcmp(url, "/healthz") == 0)
 			return output_ok() ? answer(c, 200, "{\"status\":\"ok\"}", NULL, NULL)
 			    : answer_error(c, 503, "the output is not taking records");
@@ -1481,7 +1513,7 @@ start_server(int fd)
 	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
 	    MHD_OPTION_URI_LOG_CALLBACK, on_request_line, NULL,
 	    MHD_OPTION_CONNECTION_TIMEOUT, conf.idle_timeout_s,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, conf.max_headers,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HEAD_POOL(conf.max_headers),
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
 	    /* Without TLS the list ends here. */
 	    conf.tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, conf.tls_cert,

@@ -684,6 +684,12 @@ main(int argc, char **argv)
 		opt_usage_error(&p, "no transform: give the path of a .so");
 	so_path = argv[p.ind];
 	load_transform(so_path);
+	/* "etl-map total.so orders.ndjson" would read stdin and drop the file. */
+	if (!transform->init && p.ind + 1 < argc)
+		opt_usage_error(&p, "%s takes no arguments (it has no init), but was"
+		    " given '%s'; etl-map reads records from standard input:"
+		    " etl-map %s < %s", so_path, argv[p.ind + 1], so_path,
+		    argv[p.ind + 1]);
 	install_crash_handlers();
 	r = reader_open(NULL, 0, opt_common.max_line);
 	if (nworkers == 1) {

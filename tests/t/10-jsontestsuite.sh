@@ -11,8 +11,10 @@
 suite=$ETL_TOP/tests/data/JSONTestSuite/test_parsing
 
 # An input holding only blank lines is an empty stream in NDJSON (blank
-# lines are skipped), so these two n_ cases load nothing and exit 0.
-blank_only="n_single_space.json n_structure_no_data.json"
+# lines are skipped), and so is one holding only a UTF-8 byte-order mark
+# (skipped at the start of a file, as jq does): these n_ cases load nothing
+# and exit 0.
+blank_only="n_single_space.json n_structure_no_data.json n_structure_UTF8_BOM_no_data.json"
 # jansson cannot hold an object key containing U+0000: this valid text is
 # refused with jansson's own reason, named here so a change is noticed.
 nul_key="y_object_escaped_null_in_key.json"
@@ -37,6 +39,13 @@ test_expect_success 'blank-only n_ inputs are empty streams' '
 		expect_status 0 etl-batch --validate <"$suite/$name" >out || exit 1
 		expect_lines 0 out || exit 1
 	done
+'
+
+test_expect_success 'a byte-order mark before a record is skipped; half of one is invalid JSON' '
+	expect_status 0 etl-batch --validate <"$suite/i_structure_UTF-8_BOM_empty_object.json" >out &&
+	expect_output out "[{}]" &&
+	expect_status 65 etl-batch --validate <"$suite/n_structure_incomplete_UTF8_BOM.json" >/dev/null 2>err &&
+	expect_grep "^etl-batch: stdin:1: invalid JSON" err
 '
 
 test_expect_success 'every one-line y_ case is accepted by the parser' '

@@ -2,15 +2,21 @@
  * Unit tests for lib/reader.c and lib/line.c: lines split across read
  * buffers, the --max-line limit at and one byte over, CRLF, blank lines,
  * no newline at end of file, empty input, NUL bytes, invalid UTF-8, gzip
- * (concatenated members, truncated streams), control lines, batch splitting.
+ * (concatenated members, truncated streams), control lines, batch splitting;
+ * gzip input whose compressed size crosses the reader's chunks, a gzip file
+ * after a file that grew the buffer, pipes written one byte at a time or in
+ * uneven pieces, a gzip stream that stalls after its header, and the UTF-8
+ * byte-order mark.
  */
 #include "check.h"
 #include "buf.h"
 #include "line.h"
 #include "reader.h"
 
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -44,12 +50,21 @@ write_gzip(const char *name, const char *const *members, int n)
 	return path;
 }
 
+static char *read_paths(char *const *paths, int n, size_t max_line);
+
 /* Read PATH to the end; the lines joined with '|', statuses as <TOOLONG>. */
 static char *
 read_all(const char *path, size_t max_line)
 {
 	char *paths[1] = { (char *)path };
-	struct reader *r = reader_open(paths, 1, max_line);
+
+	return read_paths(paths, 1, max_line);
+}
+
+static char *
+read_paths(char *const *paths, int npaths, size_t max_line)
+{
+	struct reader *r = reader_open(paths, npaths, max_line);
 	struct buf out = BUF_INIT;
 	struct line line;
 	enum reader_status st;
@@ -112,6 +127,27 @@ test_line_limit(void)
 	    "123456\nab\n", 10, 5, "<TOOLONG 5 @1>|ab");
 	expect_lines("a too-long last line without newline",
 	    "ab\n1234567", 10, 5, "ab|<TOOLONG 5 @2>");
+}
+
+/* A CR right after max_line bytes does not make a longer line fit: the
+ * buffer (max_line + 2 bytes) fills before its LF arrives. */
+static void
+test_line_limit_cr_inside(void)
+{
+	struct buf in = BUF_INIT;
+	char *got;
+
+	for (int i = 0; i < 5000; i++)
+		buf_addc(&in, 'x');
+	buf_adds(&in, "\r");
+	for (int i = 0; i < 3000; i++)
+		buf_addc(&in, 'y');
+	buf_adds(&in, "\nok\n");
+	got = read_all(write_file("crin", in.data, in.len), 5000);
+	CHECK_STR("<TOOLONG 5000 @1>|ok", got,
+	    "a line with a CR just past --max-line is too long, not cut at the CR");
+	free(got);
+	buf_free(&in);
 }
 
 static void
@@ -280,6 +316,357 @@ test_split(void)
 	    "an unbalanced brace is an error");
 }
 
+
+/* ---- input at every size ------------------------------------------------ */
+
+/* LEN bytes of varied lines ("r<n>:<random letters>", compressing to about
+ * two thirds), the last one ending in LF. */
+static void
+make_lines(struct buf *in, size_t len, unsigned seed)
+{
+	size_t n = 0;
+
+	in->len = 0;
+	while (in->len < len) {
+		size_t left = len - in->len, want = 1 + (seed = seed * 1103515245 + 12345) % 3000;
+		char head[32];
+		int h = snprintf(head, sizeof head, "r%zu:", n++);
+
+		if (want > left - 1 || left - 1 - want < (size_t)h + 2)
+			want = left - 1;  /* the last line fills the size exactly */
+		if (want < (size_t)h) {
+			for (size_t i = 0; i < want; i++)
+				buf_addc(in, 'x');
+		} else {
+			buf_add(in, head, h);
+			for (size_t i = h; i < want; i++)
+				buf_addc(in, 'a' + (seed = seed * 1103515245 + 12345) / 65536 % 26);
+		}
+		buf_addc(in, '\n');
+	}
+}
+
+/* What read_all gives for IN: its non-blank lines joined with '|'. */
+static char *
+joined_lines(const struct buf *in)
+{
+	struct buf want = BUF_INIT;
+	size_t i = 0;
+
+	while (i < in->len) {
+		const char *nl = memchr(in->data + i, '\n', in->len - i);
+		size_t n = (nl ? (size_t)(nl - in->data) : in->len) - i;
+
+		if (n > 0) {
+			if (want.len)
+				buf_addc(&want, '|');
+			buf_add(&want, in->data + i, n);
+		}
+		i += n + 1;
+	}
+	buf_cstr(&want);
+	return want.data ? want.data : strdup("");
+}
+
+/* DATA as one gzip member at LEVEL (0: stored, so the size is predictable). */
+static void
+gzip_member(struct buf *out, const char *data, size_t len, int level)
+{
+	z_stream z;
+
+	memset(&z, 0, sizeof z);
+	deflateInit2(&z, level, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
+	buf_reserve(out, deflateBound(&z, len));
+	z.next_in = (unsigned char *)data;
+	z.avail_in = len;
+	z.next_out = (unsigned char *)out->data + out->len;
+	z.avail_out = out->cap - out->len;
+	if (deflate(&z, Z_FINISH) != Z_STREAM_END)
+		abort();
+	out->len = out->cap - z.avail_out;
+	deflateEnd(&z);
+}
+
+static int
+same_lines(const struct buf *plain, char *got, const char *title, size_t size)
+{
+	char *want = joined_lines(plain);
+	int ok = strcmp(want, got) == 0;
+
+	check(ok, "%s (%zu bytes)", title, size);
+	if (!ok)
+		printf("# expected %zu bytes of lines, got %zu\n", strlen(want),
+		    strlen(got));
+	free(want);
+	free(got);
+	return ok;
+}
+
+/*
+ * Plain and gzip input at each size around the reader's chunks (64 KiB for
+ * compressed reads, 256 KiB for plain ones) and the line-length limit's
+ * buffer; gzip both by decoded and by compressed size.
+ */
+static void
+test_sizes(void)
+{
+	static const size_t edges[] = { 65536, 262144, 1048576 };
+	struct buf in = BUF_INIT, gz = BUF_INIT;
+
+	for (size_t e = 0; e < sizeof edges / sizeof edges[0]; e++) {
+		for (size_t size = edges[e] - 1; size <= edges[e] + 1; size++) {
+			make_lines(&in, size, (unsigned)size);
+			same_lines(&in, read_all(write_file("plain", in.data, in.len), 0),
+			    "plain input around a chunk edge", size);
+			gz.len = 0;
+			gzip_member(&gz, in.data, in.len, 6);
+			same_lines(&in, read_all(write_file("gz", gz.data, gz.len), 0),
+			    "gzip input, decoded size around a chunk edge", size);
+		}
+		/* Stored (level 0) members grow with their data, one byte a byte:
+		 * find the data sizes whose compressed size is edge - 1, edge, + 1. */
+		for (size_t len = edges[e] - 64; len < edges[e] + 8; len++) {
+			make_lines(&in, len, (unsigned)len);
+			gz.len = 0;
+			gzip_member(&gz, in.data, in.len, 0);
+			if (gz.len + 1 < edges[e] || gz.len > edges[e] + 1)
+				continue;
+			same_lines(&in, read_all(write_file("gz0", gz.data, gz.len), 0),
+			    "gzip input, compressed size around a chunk edge", gz.len);
+		}
+	}
+	buf_free(&in);
+	buf_free(&gz);
+}
+
+/* A 1 MB line grows the buffer; the gzip file after it must still read. */
+static void
+test_gzip_after_large_file(void)
+{
+	struct buf big = BUF_INIT, in = BUF_INIT, gz = BUF_INIT, all = BUF_INIT;
+	char first[256], second[256], third[256];
+	char *paths[3] = { first, second, third };
+
+	for (int i = 0; i < 1 << 20; i++)
+		buf_addc(&big, 'a' + i % 26);
+	buf_addc(&big, '\n');
+	make_lines(&in, 600000, 7);
+	gzip_member(&gz, in.data, in.len / 2, 6);
+	gzip_member(&gz, in.data + in.len / 2, in.len - in.len / 2, 1);
+	snprintf(first, sizeof first, "%s", write_file("large", big.data, big.len));
+	snprintf(second, sizeof second, "%s", write_file("after.gz", gz.data, gz.len));
+	snprintf(third, sizeof third, "%s", write_file("plain2", in.data, in.len));
+	buf_add(&all, big.data, big.len);
+	buf_add(&all, in.data, in.len);
+	buf_add(&all, in.data, in.len);
+	check(in.data[in.len / 2 - 1] != '\n',
+	    "the second member starts inside a line");
+	same_lines(&all, read_paths(paths, 3, 2 << 20),
+	    "a large plain file, a two-member gzip file, a plain file", all.len);
+	buf_free(&big);
+	buf_free(&in);
+	buf_free(&gz);
+	buf_free(&all);
+}
+
+/*
+ * A child writes DATA into a pipe in pieces of 1 to MAXPIECE bytes (every
+ * piece MAXPIECE when FIXED), pausing PAUSE_US after every PAUSE_EVERY
+ * pieces; returns the path of the pipe's read end.
+ */
+static const char *
+pipe_writer(const struct buf *data, size_t maxpiece, int fixed,
+    int pause_every, int pause_us, pid_t *pid)
+{
+	static char path[64];
+	int fds[2];
+
+	if (pipe(fds) < 0)
+		abort();
+	if ((*pid = fork()) == 0) {
+		unsigned seed = (unsigned)maxpiece;
+		size_t off = 0;
+		int pieces = 0;
+
+		close(fds[0]);
+		while (off < data->len) {
+			size_t n = fixed ? maxpiece
+			    : 1 + (seed = seed * 1103515245 + 12345) % maxpiece;
+
+			if (n > data->len - off)
+				n = data->len - off;
+			if (write(fds[1], data->data + off, n) != (ssize_t)n)
+				_exit(1);
+			off += n;
+			if (pause_every && ++pieces % pause_every == 0) {
+				struct timespec ts = { 0, pause_us * 1000L };
+
+				nanosleep(&ts, NULL);
+			}
+		}
+		_exit(0);
+	}
+	close(fds[1]);
+	snprintf(path, sizeof path, "/dev/fd/%d", fds[0]);
+	return path;
+}
+
+static void
+close_pipe(const char *path, pid_t pid)
+{
+	close(atoi(path + strlen("/dev/fd/")));
+	waitpid(pid, NULL, 0);
+}
+
+static void
+test_pipes(void)
+{
+	struct buf in = BUF_INIT, gz = BUF_INIT;
+	static const struct { size_t maxpiece; int fixed, every, us; const char *what; } ways[] = {
+		{ 1, 1, 64, 200, "one byte at a time" },
+		{ 7, 0, 16, 300, "pieces of 1 to 7 bytes" },
+		{ 70000, 0, 3, 2000, "pieces of up to 70000 bytes with pauses" },
+		{ 1 << 20, 0, 2, 1000, "pieces of up to 1 MiB" },
+	};
+
+	make_lines(&in, 300000, 3);
+	gzip_member(&gz, in.data, in.len / 3, 6);
+	gzip_member(&gz, in.data + in.len / 3, in.len - in.len / 3, 9);
+	for (size_t w = 0; w < sizeof ways / sizeof ways[0]; w++) {
+		pid_t pid;
+		const char *path;
+		char title[128];
+
+		/* One byte at a time is slow: a smaller input does. */
+		struct buf small = BUF_INIT, smallgz = BUF_INIT;
+		const struct buf *p = &in, *g = &gz;
+
+		if (ways[w].maxpiece < 64) {
+			make_lines(&small, 20000, 5);
+			gzip_member(&smallgz, small.data, small.len, 6);
+			p = &small;
+			g = &smallgz;
+		}
+		path = pipe_writer(p, ways[w].maxpiece, ways[w].fixed,
+		    ways[w].every, ways[w].us, &pid);
+		snprintf(title, sizeof title, "a plain pipe written %s", ways[w].what);
+		same_lines(p, read_all(path, 0), title, p->len);
+		close_pipe(path, pid);
+		path = pipe_writer(g, ways[w].maxpiece, ways[w].fixed,
+		    ways[w].every, ways[w].us, &pid);
+		snprintf(title, sizeof title, "a gzip pipe written %s", ways[w].what);
+		same_lines(p, read_all(path, 0), title, g->len);
+		close_pipe(path, pid);
+		buf_free(&small);
+		buf_free(&smallgz);
+	}
+	buf_free(&in);
+	buf_free(&gz);
+}
+
+/*
+ * A gzip stream that stops after its header and one record: the reader
+ * hands out the record, then waits with its timeout instead of blocking
+ * in read(2); it must not hang (the child is killed after 10 s if it does).
+ */
+static void
+test_gzip_stall(void)
+{
+	struct buf gz = BUF_INIT;
+	int fds[2], status;
+	pid_t pid;
+	z_stream z;
+
+	memset(&z, 0, sizeof z);
+	deflateInit2(&z, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
+	buf_reserve(&gz, 4096);
+	z.next_in = (unsigned char *)"{\"a\":1}\n";
+	z.avail_in = 8;
+	z.next_out = (unsigned char *)gz.data;
+	z.avail_out = gz.cap;
+	deflate(&z, Z_SYNC_FLUSH);
+	gz.len = gz.cap - z.avail_out;
+	deflateEnd(&z);
+	if (pipe(fds) < 0)
+		return;
+	if ((pid = fork()) == 0) {
+		char path[64];
+		char *paths[1] = { path };
+		struct reader *r;
+		struct line line;
+		enum reader_status st1, st2;
+
+		alarm(10);
+		snprintf(path, sizeof path, "/dev/fd/%d", fds[0]);
+		r = reader_open(paths, 1, 0);
+		/* Header alone first, then the rest: two reads at least. */
+		if (write(fds[1], gz.data, 10) != 10)
+			_exit(2);
+		st1 = reader_next(r, &line, 100);
+		if (write(fds[1], gz.data + 10, gz.len - 10) != (ssize_t)(gz.len - 10))
+			_exit(2);
+		st2 = reader_next(r, &line, 2000);
+		if (st1 != READER_TIMEOUT)
+			_exit(3);
+		if (st2 != READER_LINE || line.len != 7)
+			_exit(4);
+		if (reader_next(r, &line, 100) != READER_TIMEOUT)
+			_exit(5);
+		_exit(0);
+	}
+	close(fds[0]);
+	close(fds[1]);
+	waitpid(pid, &status, 0);
+	check(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "a stalled gzip stream times out, then reads on (status %d)",
+	    WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+	buf_free(&gz);
+}
+
+static void
+test_bom(void)
+{
+	const char *gzbom[] = { "\xef\xbb\xbf{\"g\":1}\n" };
+	char first[256], second[256];
+	char *paths[2] = { first, second };
+	char *got;
+
+	expect_lines("a UTF-8 byte-order mark at the start is skipped",
+	    "\xef\xbb\xbf{\"a\":1}\n{\"a\":2}\n", 19, 0, "{\"a\":1}|{\"a\":2}");
+	expect_lines("a byte-order mark alone is an empty file",
+	    "\xef\xbb\xbf", 3, 0, "");
+	expect_lines("a byte-order mark on a line of its own makes it blank",
+	    "\xef\xbb\xbf\r\n{}\n", 7, 0, "{}");
+	expect_lines("only the first byte-order mark is skipped",
+	    "\xef\xbb\xbf\xef\xbb\xbf{}", 8, 0, "\xef\xbb\xbf{}");
+	expect_lines("a byte-order mark after the start stays",
+	    "{}\n\xef\xbb\xbf{}\n", 8, 0, "{}|\xef\xbb\xbf{}");
+	expect_lines("the start of a byte-order mark alone stays",
+	    "\xef\xbb", 2, 0, "\xef\xbb");
+	expect_lines("a byte-order mark counts toward no line limit",
+	    "\xef\xbb\xbf" "12345\n", 9, 5, "12345");
+	snprintf(first, sizeof first, "%s", write_file("bom1", "\xef\xbb\xbf{\"f\":1}", 10));
+	snprintf(second, sizeof second, "%s", write_gzip("bom2.gz", gzbom, 1));
+	got = read_paths(paths, 2, 0);
+	CHECK_STR("{\"f\":1}|{\"g\":1}", got,
+	    "each file's byte-order mark is skipped, gzip too");
+	free(got);
+	{
+		struct buf in = BUF_INIT;
+		pid_t pid;
+		const char *path;
+
+		buf_adds(&in, "\xef\xbb\xbf{\"p\":1}\n");
+		path = pipe_writer(&in, 1, 1, 1, 20000, &pid);
+		got = read_all(path, 0);
+		CHECK_STR("{\"p\":1}", got,
+		    "a byte-order mark arriving one byte at a time is skipped");
+		free(got);
+		close_pipe(path, pid);
+		buf_free(&in);
+	}
+}
+
 int
 main(void)
 {
@@ -288,9 +675,15 @@ main(void)
 	test_basic_lines();
 	test_line_limit();
 	test_huge_line_bounded();
+	test_line_limit_cr_inside();
 	test_buffer_boundaries();
 	test_gzip();
 	test_truncated_gzip();
+	test_sizes();
+	test_gzip_after_large_file();
+	test_pipes();
+	test_gzip_stall();
+	test_bom();
 	test_classify();
 	test_split();
 	{
