@@ -4,6 +4,7 @@
 #include "jsonout.h"
 
 #include <ctype.h>
+#include <jansson.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -386,8 +387,221 @@ to_temporal(const struct db_column *col, const struct field *v, struct cell *out
 	return set_text(out, CELL_TEXT, v->text, v->len, arena);
 }
 
-int
-cell_from_field(const struct db_column *col, const struct field *v,
+/* ---- PostgreSQL arrays ------------------------------------------------ */
+
+/*
+ * A JSON array becomes an array literal, {1,NULL,"a b"}, nested arrays
+ * its dimensions.  Every element is converted as a value of the element
+ * type would be, then written in double quotes with " and \ escaped, so
+ * no string (NULL, "", braces, commas, blanks) can be misread; NULL is
+ * the only bare word.  The server's array input takes the literal the same
+ * way in text COPY.
+ */
+enum { ARRAY_DIMS_MAX = 6 };          /* PostgreSQL's MAXDIM */
+
+struct array_walk {
+	const struct db_column *col;      /* the array column */
+	struct db_column element;         /* its element type, as a column */
+	struct cell_arena *arena;
+	struct buf *out;
+	int ndims;                        /* -1 until the first leaf */
+	long lengths[ARRAY_DIMS_MAX];     /* per depth, -1 until known */
+	char *err;
+	size_t errsize;
+};
+
+static size_t
+skip_blanks(const char *s, size_t n, size_t i)
+{
+	while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
+		i++;
+	return i;
+}
+
+/* The end of the JSON string or object or scalar at S[I] (valid JSON). */
+static size_t
+token_end(const char *s, size_t n, size_t i)
+{
+	int depth = 0, in_string = 0;
+
+	if (s[i] != '"' && s[i] != '{') {
+		while (i < n && s[i] != ',' && s[i] != ']' && s[i] != '}' &&
+		    s[i] != ' ' && s[i] != '\t' && s[i] != '\n' && s[i] != '\r')
+			i++;
+		return i;
+	}
+	for (; i < n; i++) {
+		if (in_string) {
+			if (s[i] == '\\') {
+				i++;
+			} else if (s[i] == '"') {
+				in_string = 0;
+				if (depth == 0)
+					return i + 1;
+			}
+		} else if (s[i] == '"') {
+			in_string = 1;
+		} else if (s[i] == '{' || s[i] == '[') {
+			depth++;
+		} else if ((s[i] == '}' || s[i] == ']') && --depth == 0) {
+			return i + 1;
+		}
+	}
+	return n;
+}
+
+static int convert(const struct db_column *col, const struct field *v,
+    struct cell *out, struct cell_arena *arena, char *err, size_t errsize);
+
+/* One element S[0..N), a JSON scalar or object, into the literal. */
+static int
+array_element(struct array_walk *w, const char *s, size_t n)
+{
+	struct field v = { .text = s, .len = n };
+	struct cell c;
+	json_t *decoded = NULL;
+	const char *p;
+	size_t len;
+
+	if (s[0] == '"') {
+		json_error_t e;
+
+		if (!(decoded = json_loadb(s, n, JSON_DECODE_ANY | JSON_ALLOW_NUL, &e)))
+			return refuse(w->col, &v, w->err, w->errsize);
+		v.kind = FIELD_STRING;
+		v.text = json_string_value(decoded);
+		v.len = json_string_length(decoded);
+	} else if (s[0] == '{') {
+		v.kind = FIELD_OBJECT;
+	} else if (n == 4 && memcmp(s, "null", 4) == 0) {
+		v.kind = FIELD_NULL;
+	} else if (n == 4 && memcmp(s, "true", 4) == 0) {
+		v.kind = FIELD_TRUE;
+	} else if (n == 5 && memcmp(s, "false", 5) == 0) {
+		v.kind = FIELD_FALSE;
+	} else {
+		v.kind = FIELD_NUMBER;
+		v.integer = !memchr(s, '.', n) && !memchr(s, 'e', n) && !memchr(s, 'E', n);
+	}
+	if (convert(&w->element, &v, &c, w->arena, w->err, w->errsize) != 0) {
+		json_decref(decoded);
+		return -1;
+	}
+	json_decref(decoded);
+	switch (c.kind) {
+	case CELL_NULL:
+	case CELL_ABSENT:
+		buf_adds(w->out, "NULL");
+		return 0;
+	case CELL_BOOL:
+		buf_addc(w->out, c.i ? 't' : 'f');
+		return 0;
+	case CELL_INT:
+		jsonout_integer(w->out, c.i);
+		return 0;
+	default:
+		break;
+	}
+	buf_addc(w->out, '"');
+	for (p = c.text, len = c.len; len > 0; p++, len--) {
+		if (*p == '"' || *p == '\\')
+			buf_addc(w->out, '\\');
+		buf_addc(w->out, *p);
+	}
+	buf_addc(w->out, '"');
+	return 0;
+}
+
+static int
+ragged(struct array_walk *w)
+{
+	snprintf(w->err, w->errsize, "column \"%s\": a multi-dimensional array"
+	    " must be rectangular: every sub-array of one level the same length,"
+	    " arrays or values but not both", w->col->name);
+	return -1;
+}
+
+/* The array at S[*I] (a '['), at DEPTH, into the literal. */
+static int
+array_walk(struct array_walk *w, const char *s, size_t n, size_t *i, int depth)
+{
+	long count = 0;
+
+	if (depth >= ARRAY_DIMS_MAX) {
+		snprintf(w->err, w->errsize, "column \"%s\": an array of more than %d"
+		    " dimensions", w->col->name, ARRAY_DIMS_MAX);
+		return -1;
+	}
+	buf_addc(w->out, '{');
+	*i = skip_blanks(s, n, *i + 1);
+	while (*i < n && s[*i] != ']') {
+		int nested = s[*i] == '[';
+
+		if (count++)
+			buf_addc(w->out, ',');
+		/* Arrays down to ndims levels, values at the last one. */
+		if (w->ndims < 0 && !nested)
+			w->ndims = depth + 1;
+		if (nested != (w->ndims < 0 || depth + 1 < w->ndims))
+			return ragged(w);
+		if (nested) {
+			if (array_walk(w, s, n, i, depth + 1) != 0)
+				return -1;
+		} else {
+			size_t end = token_end(s, n, *i);
+
+			if (array_element(w, s + *i, end - *i) != 0)
+				return -1;
+			*i = end;
+		}
+		*i = skip_blanks(s, n, *i);
+		if (*i < n && s[*i] == ',')
+			*i = skip_blanks(s, n, *i + 1);
+	}
+	if (*i < n)
+		(*i)++;                   /* the ']' */
+	buf_addc(w->out, '}');
+	if (w->lengths[depth] < 0)
+		w->lengths[depth] = count;
+	else if (w->lengths[depth] != count)
+		return ragged(w);
+	return 0;
+}
+
+static int
+to_array(const struct db_column *col, const struct field *v, struct cell *out,
+    struct cell_arena *arena, char *err, size_t errsize)
+{
+	static _Thread_local struct buf text;
+	struct array_walk w = { .col = col, .arena = arena, .out = &text,
+	    .ndims = -1, .err = err, .errsize = errsize };
+	char element_type[128];
+	const char *bracket;
+	size_t i = 0;
+
+	/* A string is an array literal already: the server reads it. */
+	if (v->kind == FIELD_STRING)
+		return set_text(out, CELL_TEXT, v->text, v->len, arena);
+	if (v->kind != FIELD_ARRAY)
+		return refuse(col, v, err, errsize);
+	/* "numeric(10,2)[]": the elements are numeric(10,2). */
+	snprintf(element_type, sizeof element_type, "%s", type_label(col));
+	if ((bracket = strchr(element_type, '[')) != NULL)
+		element_type[bracket - element_type] = '\0';
+	w.element = *col;
+	w.element.type = col->element_type;
+	w.element.type_name = element_type;
+	for (int d = 0; d < ARRAY_DIMS_MAX; d++)
+		w.lengths[d] = -1;
+	text.len = 0;
+	i = skip_blanks(v->text, v->len, 0);
+	if (array_walk(&w, v->text, v->len, &i, 0) != 0)
+		return -1;
+	return set_text(out, CELL_TEXT, text.data, text.len, arena);
+}
+
+static int
+convert(const struct db_column *col, const struct field *v,
     struct cell *out, struct cell_arena *arena, char *err, size_t errsize)
 {
 	int rc;
@@ -417,6 +631,9 @@ cell_from_field(const struct db_column *col, const struct field *v,
 	case DB_TYPE_JSON:
 		rc = set_json_text(out, CELL_JSON, v, arena);
 		break;
+	case DB_TYPE_ARRAY:
+		rc = to_array(col, v, out, arena, err, errsize);
+		break;
 	case DB_TYPE_TEXT:
 	case DB_TYPE_BYTES:
 	case DB_TYPE_OTHER:
@@ -425,6 +642,17 @@ cell_from_field(const struct db_column *col, const struct field *v,
 		rc = set_text(out, CELL_TEXT, v->text, v->len, arena);
 		break;
 	}
+	return rc;
+}
+
+int
+cell_from_field(const struct db_column *col, const struct field *v,
+    struct cell *out, struct cell_arena *arena, char *err, size_t errsize)
+{
+	int rc;
+
+	err[0] = '\0';
+	rc = convert(col, v, out, arena, err, errsize);
 	if (rc < 0 && err[0] == '\0')
 		snprintf(err, errsize, "out of memory");
 	return rc;

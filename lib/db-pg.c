@@ -234,8 +234,10 @@ pg_describe(struct db *db, const char *schema, const char *table,
 	/* Generated columns cannot be written: they are left out. */
 	res = PQexecParams(db->conn,
 	    "SELECT a.attname, format_type(a.atttypid, a.atttypmod), t.typname,"
-	    " a.atthasdef OR a.attidentity <> '', a.attnotnull"
+	    " a.atthasdef OR a.attidentity <> '', a.attnotnull,"
+	    " t.typcategory = 'A', e.typname"
 	    " FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid"
+	    " LEFT JOIN pg_type e ON e.oid = t.typelem"
 	    " WHERE a.attrelid = to_regclass($1) AND a.attnum > 0"
 	    " AND NOT a.attisdropped AND a.attgenerated = ''"
 	    " ORDER BY a.attnum", 1, NULL, params, NULL, NULL, 0);
@@ -246,6 +248,10 @@ pg_describe(struct db *db, const char *schema, const char *table,
 		if (db_table_add_column(out, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
 		    type_of(PQgetvalue(res, i, 2))) != 0)
 			break;
+		if (PQgetvalue(res, i, 5)[0] == 't') {  /* an array: int4[] is _int4 */
+			out->columns[i].type = DB_TYPE_ARRAY;
+			out->columns[i].element_type = type_of(PQgetvalue(res, i, 6));
+		}
 		out->columns[i].has_default = PQgetvalue(res, i, 3)[0] == 't';
 		out->columns[i].not_null = PQgetvalue(res, i, 4)[0] == 't';
 	}
