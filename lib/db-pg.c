@@ -74,6 +74,30 @@ copy_error_row(const PGresult *res)
 	return line ? strtol(line + 7, NULL, 10) - 1 : -1;
 }
 
+/*
+ * A value COPY refused is reported without its column ("value too long
+ * for type character varying(5)"); the error's context names it ("COPY t,
+ * line 3, column name: …").  The message is prefixed with it, as the
+ * loader's own conversion errors are: 'column "name": …'.
+ */
+static void
+name_copy_column(const PGresult *res, struct db_error *err)
+{
+	const char *ctx = PQresultErrorField(res, PG_DIAG_CONTEXT);
+	const char *col = ctx ? strstr(ctx, ", column ") : NULL;
+	struct buf message = BUF_INIT;
+
+	if (!col || strncmp(err->message, "column ", 7) == 0)
+		return;
+	col += 9;
+	buf_adds(&message, "column \"");
+	buf_add(&message, col, strcspn(col, ":\n"));
+	buf_adds(&message, "\": ");
+	buf_adds(&message, err->message);
+	snprintf(err->message, sizeof err->message, "%s", buf_cstr(&message));
+	buf_free(&message);
+}
+
 static enum db_status
 result_status(struct db *db, PGresult *res, ExecStatusType want,
     struct db_error *err)
@@ -89,6 +113,8 @@ result_status(struct db *db, PGresult *res, ExecStatusType want,
 		set_message(err, primary ? primary : PQresultErrorMessage(res));
 		s = classify(db->conn, PQresultErrorField(res, PG_DIAG_SQLSTATE));
 		err->row = copy_error_row(res);
+		if (s == DB_ROW_ERROR)
+			name_copy_column(res, err);
 	}
 	PQclear(res);
 	err->status = s;
