@@ -80,7 +80,7 @@ load_corpus() {
 		sql "CREATE TABLE types_$n (id INTEGER PRIMARY KEY, c $type)" >/dev/null || return 1
 		awk -F '\t' -v c="$name" '$2 == c { print "{\"id\":" $1 ",\"c\":" $3 "}" }' \
 			cases >in.$n
-		etl-load-sql -q --reject rej.$n -t "types_$n" "$URL" <in.$n 2>err.$n || {
+		etl-load-sql -q ${LOAD_OPTS:-} --reject rej.$n -t "types_$n" "$URL" <in.$n 2>err.$n || {
 			echo "etl-load-sql failed on column type $name:"; cat err.$n; return 1; }
 		read_back "types_$n" "$expr" >got.$n || return 1
 		jq -r "$render"' "\(.id)\t\(.v | render)"' got.$n >>outcomes
@@ -135,6 +135,23 @@ test_expect_success 'postgresql: every case lands or is rejected as the corpus s
 
 test_expect_success 'mariadb: every case lands or is rejected as the corpus says' '
 	use_my && load_corpus && check_outcomes 4 mariadb && check_reasons
+'
+
+# The other paths a row can take: MariaDB's multi-row INSERT (a server
+# without LOCAL INFILE, or ?etl-load=insert) and the upserts (INSERT … ON
+# DUPLICATE KEY UPDATE; PostgreSQL's COPY into a staging table, then
+# INSERT … SELECT … ON CONFLICT) give the same outcomes.
+test_expect_success 'mariadb, multi-row INSERT: the same outcomes' '
+	use_my && URL="$URL?etl-load=insert" && load_corpus &&
+	check_outcomes 4 mariadb && check_reasons
+'
+
+test_expect_success 'mariadb, --upsert: the same outcomes' '
+	use_my && LOAD_OPTS="--upsert id" load_corpus && check_outcomes 4 mariadb && check_reasons
+'
+
+test_expect_success 'postgresql, --upsert: the same outcomes' '
+	use_pg && LOAD_OPTS="--upsert id" load_corpus && check_outcomes 3 postgresql && check_reasons
 '
 
 test_expect_success 'the corpus is well formed: five fields, known column types, one outcome a line' '
