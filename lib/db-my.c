@@ -208,6 +208,20 @@ max_packet(struct db *db)
 	return n > PACKET_SLACK ? n : 1024 * 1024;
 }
 
+/*
+ * MariaDB cuts the fraction a DATETIME, TIME or TIMESTAMP column has no
+ * room for (09:26:53.5 in a DATETIME becomes 09:26:53) where PostgreSQL
+ * and MySQL round it (09:26:54); TIME_ROUND_FRACTIONAL makes MariaDB
+ * round too.  MySQL and TiDB do not know the mode and already round.
+ */
+static void
+round_fractions(struct db *db)
+{
+	if (mysql_query(db->m, "SET SESSION sql_mode ="
+	    " CONCAT(@@SESSION.sql_mode, ',TIME_ROUND_FRACTIONAL')") != 0)
+		return;  /* not MariaDB: nothing to do */
+}
+
 static struct db *
 my_connect(const struct dburl *url, struct db_error *err)
 {
@@ -248,6 +262,7 @@ my_connect(const struct dburl *url, struct db_error *err)
 		free(db);
 		return NULL;
 	}
+	round_fractions(db);
 	db->max_packet = max_packet(db);
 	return db;
 }
