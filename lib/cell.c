@@ -750,6 +750,13 @@ array_element(struct array_walk *w, const char *s, size_t n)
 		return -1;
 	}
 	json_decref(decoded);
+	/* A real[] element below a real's range is 0, as binary COPY sends
+	 * it; PostgreSQL's text input would refuse it (arrays are its only). */
+	if (c.kind == CELL_REAL && c.d != 0 && (float)c.d == 0 &&
+	    strcmp(w->element.type_name, "real") == 0) {
+		buf_addc(w->out, '0');
+		return 0;
+	}
 	switch (c.kind) {
 	case CELL_NULL:
 	case CELL_ABSENT:

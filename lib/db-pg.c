@@ -331,8 +331,9 @@ pg_rollback(struct db *db)
 	PQclear(res);
 }
 
+/* A cell in COPY's text format; FLOAT4: its column is a real. */
 static void
-add_copy_cell(struct buf *b, const struct cell *c)
+add_copy_cell(struct buf *b, const struct cell *c, int float4)
 {
 	switch (c->kind) {
 	case CELL_NULL:
@@ -346,6 +347,14 @@ add_copy_cell(struct buf *b, const struct cell *c)
 		jsonout_integer(b, c->i);
 		break;
 	case CELL_REAL:
+		/* A number below a real's range is 0, as binary COPY sends it
+		 * and as a double's underflow is: not an error one way only. */
+		if (float4 && c->d != 0 && (float)c->d == 0) {
+			buf_addc(b, '0');
+			break;
+		}
+		db_add_escaped(b, c->text, c->len, 0);
+		break;
 	case CELL_TEXT:
 	case CELL_JSON:
 		db_add_escaped(b, c->text, c->len, 0);
@@ -879,7 +888,8 @@ add_binary_row(struct buf *b, const struct db_table *t, const struct cell *row,
 }
 
 static void
-add_text_row(struct buf *b, const struct db_table *t, const struct cell *row)
+add_text_row(struct buf *b, const struct db_table *t, const struct cell *row,
+    const struct bin_type *types)
 {
 	int n = 0;
 
@@ -888,9 +898,30 @@ add_text_row(struct buf *b, const struct db_table *t, const struct cell *row)
 			continue;
 		if (n++)
 			buf_addc(b, '\t');
-		add_copy_cell(b, &row[c]);
+		add_copy_cell(b, &row[c], types[c].kind == BIN_FLOAT4);
 	}
 	buf_addc(b, '\n');
+}
+
+/*
+ * PostgreSQL's text cannot hold U+0000.  In text COPY a NUL byte fails the
+ * whole line before the server splits it into columns, with no column in
+ * the error; found here first, it is the row's error naming the column,
+ * in the server's own words (binary COPY gets them from the server).
+ */
+static enum db_status
+check_no_nul(const struct db_table *t, const struct cell *row, size_t r,
+    struct db_error *err)
+{
+	for (int c = 0; c < t->ncolumns; c++)
+		if ((row[c].kind == CELL_TEXT || row[c].kind == CELL_JSON) &&
+		    memchr(row[c].text, '\0', row[c].len)) {
+			snprintf(err->message, sizeof err->message, "column \"%s\": invalid"
+			    " byte sequence for encoding \"UTF8\": 0x00", t->columns[c].name);
+			err->row = (long)r;
+			return err->status = DB_ROW_ERROR;
+		}
+	return DB_OK;
 }
 
 /* COPY rows [first, end) into TARGET (the table or the staging table). */
@@ -934,8 +965,8 @@ copy_run(struct db *db, const struct db_rows *rows, size_t first, size_t end,
 
 		if (binary)
 			add_binary_row(&data, t, row, types);
-		else
-			add_text_row(&data, t, row);
+		else if ((s = check_no_nul(t, row, r, err)) == DB_OK)
+			add_text_row(&data, t, row, types);
 		if (data.len >= COPY_CHUNK)
 			s = send_copy(db, &data, err);
 	}

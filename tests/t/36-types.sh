@@ -77,9 +77,10 @@ load_corpus() {
 			continue
 		fi
 		sql "DROP TABLE IF EXISTS types_$n" >/dev/null &&
-		sql "CREATE TABLE types_$n (id INTEGER PRIMARY KEY, c $type)" >/dev/null || return 1
-		awk -F '\t' -v c="$name" '$2 == c { print "{\"id\":" $1 ",\"c\":" $3 "}" }' \
-			cases >in.$n
+		sql "CREATE TABLE types_$n (id INTEGER PRIMARY KEY, c $type${EXTRA_COLUMN:+, $EXTRA_COLUMN})" \
+			>/dev/null || return 1
+		awk -F '\t' -v c="$name" -v extra="${EXTRA_FIELD:-}" \
+			'$2 == c { print "{\"id\":" $1 ",\"c\":" $3 extra "}" }' cases >in.$n
 		etl-load-sql -q ${LOAD_OPTS:-} --reject rej.$n -t "types_$n" "$URL" <in.$n 2>err.$n || {
 			echo "etl-load-sql failed on column type $name:"; cat err.$n; return 1; }
 		read_back "types_$n" "$expr" >got.$n || return 1
@@ -152,6 +153,14 @@ test_expect_success 'mariadb, --upsert: the same outcomes' '
 
 test_expect_success 'postgresql, --upsert: the same outcomes' '
 	use_pg && LOAD_OPTS="--upsert id" load_corpus && check_outcomes 3 postgresql && check_reasons
+'
+
+# A uuid column beside takes PostgreSQL's load from binary COPY to text
+# COPY, where the server parses every value (arrays of integers, numerics,
+# text… travel in binary otherwise).
+test_expect_success 'postgresql, text COPY: the same outcomes as binary COPY' '
+	use_pg && EXTRA_COLUMN="u uuid" EXTRA_FIELD=",\"u\":\"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11\"" \
+		load_corpus && check_outcomes 3 postgresql && check_reasons
 '
 
 test_expect_success 'the corpus is well formed: five fields, known column types, one outcome a line' '

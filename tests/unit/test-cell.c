@@ -165,6 +165,8 @@ static const struct {
 	{ DB_TYPE_ARRAY, DB_TYPE_REAL, "double precision[]", "[0.1,\"2\"]", "{\"0.1\",\"2.0\"}" },
 	{ DB_TYPE_ARRAY, DB_TYPE_REAL, "double precision[]", "[1e400]",
 	    "error: column \"c\": invalid value for type double precision: 1e400" },
+	{ DB_TYPE_ARRAY, DB_TYPE_REAL, "real[]", "[1e-50,1e-40,1.5]", "{0,\"1e-40\",\"1.5\"}" },
+	{ DB_TYPE_ARRAY, DB_TYPE_REAL, "double precision[]", "[1e-50]", "{\"1e-50\"}" },
 	{ DB_TYPE_ARRAY, DB_TYPE_JSON, "jsonb[]", "[[1,2],{\"a\":\"x\"},\"s\",null]",
 	    "{\"[1,2]\",\"{\\\"a\\\":\\\"x\\\"}\",\"\\\"s\\\"\",NULL}" },
 	{ DB_TYPE_ARRAY, DB_TYPE_TIMESTAMPTZ, "timestamp with time zone[]", "[\"2026-03-14T09:26:53+02:00\"]",
