@@ -386,7 +386,8 @@ to_boolean(const struct db_column *col, const struct field *v, struct cell *out,
  * PostgreSQL does: fractional seconds are rounded to microseconds, a zone
  * offset on a timestamp is applied (the result is UTC, the sessions' zone),
  * 24:00:00 is the end of the day (the next day's midnight in a timestamp)
- * and a leap second :60 the next minute.  A time of day with an offset is
+ * and a leap second :60 the next minute; a decimal comma becomes a point,
+ * which is all the servers read.  A time of day with an offset is
  * refused unless its column keeps the zone (PostgreSQL would drop it
  * silently).  Values that need none of this travel as written.
  */
@@ -394,6 +395,7 @@ struct clock {
 	int hour, minute, second;
 	long micro;                   /* rounded to 6 digits: may be 1000000 */
 	size_t fraction_digits;
+	int comma;                    /* ISO-8601's other decimal sign */
 	const char *zone;             /* "" when none */
 	size_t zone_len;
 };
@@ -413,6 +415,7 @@ clock_read(const char *s, size_t n, struct clock *c)
 		if (i < n && (s[i] == '.' || s[i] == ',')) {
 			long scale = 100000;
 
+			c->comma = s[i] == ',';
 			for (i++; i < n && isdigit((unsigned char)s[i]); i++, c->fraction_digits++) {
 				if (c->fraction_digits < 6)
 					c->micro += (s[i] - '0') * scale;
@@ -511,7 +514,8 @@ settle_timestamp(const char *s, size_t n, struct buf *b)
 	clock_read(s + 11, n - 11, &c);
 	if (!clock_valid(&c))
 		return -1;
-	if (c.fraction_digits <= 6 && c.second != 60 && c.hour != 24 && c.zone_len == 0)
+	if (c.fraction_digits <= 6 && c.second != 60 && c.hour != 24 &&
+	    c.zone_len == 0 && !c.comma)
 		return 1;
 	day = days_from_civil(number_at(s, 0, 4), number_at(s, 5, 2), number_at(s, 8, 2));
 	seconds = day * 86400 + c.hour * 3600LL + c.minute * 60LL + c.second +
@@ -542,7 +546,7 @@ settle_time(const char *s, size_t n, int keep_zone, struct buf *b)
 	clock_read(s, n, &c);
 	if (!clock_valid(&c) || (c.zone_len > 0 && !keep_zone))
 		return -1;
-	if (c.fraction_digits <= 6 && c.second != 60)
+	if (c.fraction_digits <= 6 && c.second != 60 && !c.comma)
 		return 1;
 	seconds = c.hour * 3600LL + c.minute * 60LL + c.second + c.micro / 1000000;
 	c.micro %= 1000000;

@@ -119,6 +119,8 @@ static const struct {
 	{ DB_TYPE_TIME, 0, "time", "\"10:00:00.1234567\"", "10:00:00.123457" },
 	{ DB_TYPE_TIME, 0, "time", "\"23:59:59.9999999\"", "24:00:00" },
 	{ DB_TYPE_TIME, 0, "time", "\"23:59:60\"", "24:00:00" },
+	{ DB_TYPE_TIME, 0, "time", "\"10:00:00,5\"", "10:00:00.5" },
+	{ DB_TYPE_TIMESTAMP, 0, "timestamp", "\"2026-03-14T09:26:53,25\"", "2026-03-14 09:26:53.25" },
 	{ DB_TYPE_TIME, 0, "time", "\"24:00:00\"", "24:00:00" },
 	{ DB_TYPE_TIME, 0, "time", "\"23:59:60.5\"", "error: column \"c\": invalid value for type time: \"23:59:60.5\"" },
 	{ DB_TYPE_TIME, 0, "time", "\"24:00:00.1\"", "error: column \"c\": invalid value for type time: \"24:00:00.1\"" },
