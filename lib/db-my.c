@@ -326,8 +326,9 @@ type_of(const char *data_type, const char *column_type, int json_checked)
 		{ "tinytext", DB_TYPE_TEXT }, { "text", DB_TYPE_TEXT },
 		{ "mediumtext", DB_TYPE_TEXT }, { "longtext", DB_TYPE_TEXT },
 		{ "enum", DB_TYPE_TEXT }, { "set", DB_TYPE_TEXT },
-		{ "blob", DB_TYPE_BYTES }, { "binary", DB_TYPE_BYTES },
-		{ "varbinary", DB_TYPE_BYTES },
+		{ "tinyblob", DB_TYPE_BYTES }, { "blob", DB_TYPE_BYTES },
+		{ "mediumblob", DB_TYPE_BYTES }, { "longblob", DB_TYPE_BYTES },
+		{ "binary", DB_TYPE_BYTES }, { "varbinary", DB_TYPE_BYTES },
 	};
 
 	if (json_checked)
