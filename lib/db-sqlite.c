@@ -264,7 +264,7 @@ build_insert(struct buf *sql, const struct db_rows *rows, size_t first)
 	}
 }
 
-/* 0, or -1 when memory ran out. */
+/* SQLITE_OK, or why the value could not be bound (no memory, too big). */
 static int
 bind_cell(sqlite3_stmt *st, int i, const struct db_column *col,
     const struct cell *c)
@@ -274,24 +274,23 @@ bind_cell(sqlite3_stmt *st, int i, const struct db_column *col,
 	switch (c->kind) {
 	case CELL_NULL:
 	case CELL_ABSENT:
-		return sqlite3_bind_null(st, i) == SQLITE_OK ? 0 : -1;
+		return sqlite3_bind_null(st, i);
 	case CELL_BOOL:
 	case CELL_INT:
-		return sqlite3_bind_int64(st, i, c->i) == SQLITE_OK ? 0 : -1;
+		return sqlite3_bind_int64(st, i, c->i);
 	case CELL_REAL:
-		return sqlite3_bind_double(st, i, c->d) == SQLITE_OK ? 0 : -1;
+		return sqlite3_bind_double(st, i, c->d);
 	case CELL_TEXT:
 	case CELL_JSON:
 		if (col->type != DB_TYPE_BYTES)
 			return sqlite3_bind_text64(st, i, c->text, c->len, SQLITE_STATIC,
-			    SQLITE_UTF8) == SQLITE_OK ? 0 : -1;
+			    SQLITE_UTF8);
 		/* "\x" and hex (lib/cell.h): a blob of the bytes */
 		if (!(bytes = malloc(c->len / 2 + 1)))
-			return -1;
-		return sqlite3_bind_blob64(st, i, bytes, cell_bytes_decode(c, bytes),
-		    free) == SQLITE_OK ? 0 : -1;
+			return SQLITE_NOMEM;
+		return sqlite3_bind_blob64(st, i, bytes, cell_bytes_decode(c, bytes), free);
 	}
-	return 0;
+	return SQLITE_OK;
 }
 
 static enum db_status
@@ -314,9 +313,12 @@ load_run(struct db *db, const struct db_rows *rows, size_t first, size_t end,
 
 		for (int c = 0; c < t->ncolumns; c++)
 			if (row[c].kind != CELL_ABSENT &&
-			    bind_cell(st, param++, &t->columns[c], &row[c]) != 0) {
+			    (rc = bind_cell(st, param++, &t->columns[c], &row[c])) != SQLITE_OK) {
 				sqlite3_finalize(st);
-				return fail(err, DB_FATAL, "out of memory", NULL);
+				fail(err, rc == SQLITE_TOOBIG ? DB_ROW_ERROR : DB_FATAL,
+				    sqlite3_errstr(rc), NULL);
+				err->row = (long)r;
+				return err->status;
 			}
 		rc = sqlite3_step(st);
 		if (rc != SQLITE_DONE) {
