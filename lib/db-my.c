@@ -17,9 +17,9 @@
  * Values only ever travel escaped by mysql_real_escape_string, inside the
  * LOAD DATA stream with its own escapes, or as prepared-statement binds.
  */
-#define _DEFAULT_SOURCE  /* timegm */
 #include "db.h"
 #include "buf.h"
+#include "cell.h"
 #include "jsonout.h"
 
 #include <mysql.h>
@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 struct db {
@@ -259,6 +260,20 @@ max_packet(struct db *db)
 	return n > PACKET_SLACK ? n : 1024 * 1024;
 }
 
+/*
+ * MariaDB cuts the fraction a DATETIME, TIME or TIMESTAMP column has no
+ * room for (09:26:53.5 in a DATETIME becomes 09:26:53) where PostgreSQL
+ * and MySQL round it (09:26:54); TIME_ROUND_FRACTIONAL makes MariaDB
+ * round too.  MySQL and TiDB do not know the mode and already round.
+ */
+static void
+round_fractions(struct db *db)
+{
+	/* Refused by a server that does not know the mode: it rounds. */
+	(void)mysql_query(db->m, "SET SESSION sql_mode ="
+	    " CONCAT(@@SESSION.sql_mode, ',TIME_ROUND_FRACTIONAL')");
+}
+
 static struct db *
 my_connect(const struct dburl *url, struct db_error *err)
 {
@@ -311,6 +326,7 @@ my_connect(const struct dburl *url, struct db_error *err)
 		free(db);
 		return NULL;
 	}
+	round_fractions(db);
 	db->max_packet = max_packet(db);
 	return db;
 }
@@ -374,8 +390,9 @@ type_of(const char *data_type, const char *column_type, int json_checked)
 		{ "tinytext", DB_TYPE_TEXT }, { "text", DB_TYPE_TEXT },
 		{ "mediumtext", DB_TYPE_TEXT }, { "longtext", DB_TYPE_TEXT },
 		{ "enum", DB_TYPE_TEXT }, { "set", DB_TYPE_TEXT },
-		{ "blob", DB_TYPE_BYTES }, { "binary", DB_TYPE_BYTES },
-		{ "varbinary", DB_TYPE_BYTES },
+		{ "tinyblob", DB_TYPE_BYTES }, { "blob", DB_TYPE_BYTES },
+		{ "mediumblob", DB_TYPE_BYTES }, { "longblob", DB_TYPE_BYTES },
+		{ "binary", DB_TYPE_BYTES }, { "varbinary", DB_TYPE_BYTES },
 	};
 
 	if (json_checked)
@@ -482,68 +499,45 @@ my_rollback(struct db *db)
 /* ---- values ------------------------------------------------------------ */
 
 /*
- * An ISO-8601 date-time as MariaDB wants it: "2026-03-14 09:26:53.5",
- * converted to UTC when the text carries a zone (the session is UTC).
+ * A cell's text as the server wants it for column COL; into SCRATCH when
+ * it must change.  cell.c has applied any zone offset and rounded the
+ * fraction (the session is UTC); MariaDB wants a blank, not a T, between
+ * the date and the time.
  */
-static size_t
-mariadb_datetime(const char *s, size_t n, char *out, size_t size)
-{
-	struct tm tm = { 0 };
-	const char *zone = NULL, *frac = NULL;
-	size_t fracn = 0, i;
-	int sign, oh = 0, om = 0;
-	time_t t;
-
-	if (n < 19 || n > 64)
-		return 0;
-	for (i = 19; i < n && (s[i] == '.' || (s[i] >= '0' && s[i] <= '9')); i++)
-		;
-	if (n > 19 && s[19] == '.') {
-		frac = s + 19;
-		fracn = i - 19;
-	}
-	zone = i < n ? s + i : NULL;
-	if (!zone)
-		return (size_t)snprintf(out, size, "%.10s %.8s%.*s", s, s + 11,
-		    (int)fracn, frac ? frac : "");
-	tm.tm_year = atoi(s) - 1900;
-	tm.tm_mon = atoi(s + 5) - 1;
-	tm.tm_mday = atoi(s + 8);
-	tm.tm_hour = atoi(s + 11);
-	tm.tm_min = atoi(s + 14);
-	tm.tm_sec = atoi(s + 17);
-	if (*zone == '+' || *zone == '-') {
-		sign = *zone == '-' ? -1 : 1;
-		oh = atoi(zone + 1) / (strlen(zone + 1) == 4 ? 100 : 1);
-		om = strlen(zone + 1) == 4 ? atoi(zone + 3) : zone[3] == ':' ? atoi(zone + 4) : 0;
-		t = timegm(&tm) - sign * (oh * 3600 + om * 60);
-		gmtime_r(&t, &tm);
-	}
-	i = strftime(out, size, "%Y-%m-%d %H:%M:%S", &tm);
-	if (fracn && i + fracn < size) {
-		memcpy(out + i, frac, fracn);
-		i += fracn;
-	}
-	return i;
-}
-
-/* A cell's text as the server wants it for column COL; into SCRATCH when
- * it must change. */
 static const char *
 cell_text(const struct db_column *col, const struct cell *c, char *scratch,
     size_t size, size_t *len)
 {
 	*len = c->len;
 	if ((col->type == DB_TYPE_TIMESTAMP || col->type == DB_TYPE_TIMESTAMPTZ) &&
-	    c->len > 10) {
-		size_t n = mariadb_datetime(c->text, c->len, scratch, size);
-
-		if (n) {
-			*len = n;
-			return scratch;
-		}
+	    c->len > 10 && c->len < size && (c->text[10] == 'T' || c->text[10] == 't')) {
+		memcpy(scratch, c->text, c->len);
+		scratch[10] = ' ';
+		return scratch;
 	}
 	return c->text;
+}
+
+/* A bytes cell ("\x" and hex, lib/cell.h): a hex literal in an INSERT;
+ * in LOAD DATA the bytes themselves, decoded a piece at a time. */
+static void
+add_bytes(struct buf *b, const struct cell *c, int infile)
+{
+	char bytes[4096];
+	struct cell piece = *c;
+
+	if (!infile) {
+		buf_adds(b, "X'");
+		buf_add(b, c->text + 2, c->len - 2);
+		buf_addc(b, '\'');
+		return;
+	}
+	for (size_t at = 2; at < c->len; at += 2 * sizeof bytes) {
+		/* cell_bytes_decode skips two characters: the piece's "\x" */
+		piece.text = c->text + at - 2;
+		piece.len = 2 + (c->len - at < 2 * sizeof bytes ? c->len - at : 2 * sizeof bytes);
+		db_add_escaped(b, bytes, cell_bytes_decode(&piece, bytes), 1);
+	}
 }
 
 static void
@@ -570,6 +564,10 @@ add_value(struct db *db, struct buf *b, const struct db_column *col,
 		return;
 	case CELL_TEXT:
 	case CELL_JSON:
+		if (col->type == DB_TYPE_BYTES) {
+			add_bytes(b, c, infile);
+			return;
+		}
 		text = cell_text(col, c, num, sizeof num, &len);
 		if (infile)
 			db_add_escaped(b, text, len, 1);
@@ -622,27 +620,42 @@ add_table_name(struct buf *b, const struct db_table *t)
 	add_ident(b, t->name);
 }
 
-/* After a LOAD DATA: any warning means a row was bent or skipped. */
+/*
+ * After a statement: a warning means a row was bent or skipped, and that
+ * row is refused.  LOAD DATA LOCAL turns every bad value into a warning
+ * (it implies IGNORE), so this is how its data errors show; strict mode
+ * makes the INSERT path fail on them itself.  Notes are not data errors:
+ * the server raises one (1265, "Data truncated") when it rounds a value to
+ * its column's scale, 12.345 to 12.35 in a DECIMAL(10,2), which PostgreSQL
+ * does silently; a truncated string or an out-of-range number is a
+ * Warning.  The first warning names its row.
+ */
 static enum db_status
 check_warnings(struct db *db, struct db_error *err)
 {
 	MYSQL_RES *res;
 	MYSQL_ROW row;
+	enum db_status s = DB_OK;
 
 	if (mysql_warning_count(db->m) == 0)
 		return DB_OK;
-	err->status = DB_ROW_ERROR;
-	snprintf(err->message, sizeof err->message, "the server changed or skipped a row");
-	err->row = -1;
-	if (mysql_query(db->m, "SHOW WARNINGS LIMIT 1") == 0 &&
-	    (res = mysql_store_result(db->m))) {
-		if ((row = mysql_fetch_row(res)) && row[2]) {
-			snprintf(err->message, sizeof err->message, "%s", row[2]);
-			err->row = row_in_message(row[2]);
-		}
-		mysql_free_result(res);
+	if (mysql_query(db->m, "SHOW WARNINGS") != 0 ||
+	    !(res = mysql_store_result(db->m))) {
+		err->status = DB_ROW_ERROR;
+		snprintf(err->message, sizeof err->message, "the server changed or skipped a row");
+		err->row = -1;
+		return DB_ROW_ERROR;
 	}
-	return DB_ROW_ERROR;
+	while (s == DB_OK && (row = mysql_fetch_row(res)) != NULL) {
+		if (row[0] && strcmp(row[0], "Note") == 0)
+			continue;
+		s = err->status = DB_ROW_ERROR;
+		snprintf(err->message, sizeof err->message, "%s",
+		    row[2] ? row[2] : "the server changed or skipped a row");
+		err->row = row[2] ? row_in_message(row[2]) : -1;
+	}
+	mysql_free_result(res);
+	return s;
 }
 
 static enum db_status
@@ -723,6 +736,8 @@ insert_send(struct db *db, struct buf *sql, const struct buf *tail,
 
 	buf_add(sql, tail->data, tail->len);
 	s = query(db, sql->data, sql->len, err);
+	if (s == DB_OK)
+		s = check_warnings(db, err);
 	if (s == DB_ROW_ERROR && err->row >= 0)
 		err->row += (long)chunk_first;
 	sql->len = 0;

@@ -14,6 +14,7 @@
 #include "buf.h"
 #include "jsonout.h"
 
+#include <errno.h>
 #include <float.h>
 #include <libpq-fe.h>
 #include <math.h>
@@ -21,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 struct db {
 	PGconn *conn;
@@ -74,6 +76,30 @@ copy_error_row(const PGresult *res)
 	return line ? strtol(line + 7, NULL, 10) - 1 : -1;
 }
 
+/*
+ * A value COPY refused is reported without its column ("value too long
+ * for type character varying(5)"); the error's context names it ("COPY t,
+ * line 3, column name: …").  The message is prefixed with it, as the
+ * loader's own conversion errors are: 'column "name": …'.
+ */
+static void
+name_copy_column(const PGresult *res, struct db_error *err)
+{
+	const char *ctx = PQresultErrorField(res, PG_DIAG_CONTEXT);
+	const char *col = ctx ? strstr(ctx, ", column ") : NULL;
+	struct buf message = BUF_INIT;
+
+	if (!col || strncmp(err->message, "column ", 7) == 0)
+		return;
+	col += 9;
+	buf_adds(&message, "column \"");
+	buf_add(&message, col, strcspn(col, ":\n"));
+	buf_adds(&message, "\": ");
+	buf_adds(&message, err->message);
+	snprintf(err->message, sizeof err->message, "%s", buf_cstr(&message));
+	buf_free(&message);
+}
+
 static enum db_status
 result_status(struct db *db, PGresult *res, ExecStatusType want,
     struct db_error *err)
@@ -89,6 +115,8 @@ result_status(struct db *db, PGresult *res, ExecStatusType want,
 		set_message(err, primary ? primary : PQresultErrorMessage(res));
 		s = classify(db->conn, PQresultErrorField(res, PG_DIAG_SQLSTATE));
 		err->row = copy_error_row(res);
+		if (s == DB_ROW_ERROR)
+			name_copy_column(res, err);
 	}
 	PQclear(res);
 	err->status = s;
@@ -234,8 +262,10 @@ pg_describe(struct db *db, const char *schema, const char *table,
 	/* Generated columns cannot be written: they are left out. */
 	res = PQexecParams(db->conn,
 	    "SELECT a.attname, format_type(a.atttypid, a.atttypmod), t.typname,"
-	    " a.atthasdef OR a.attidentity <> '', a.attnotnull"
+	    " a.atthasdef OR a.attidentity <> '', a.attnotnull,"
+	    " t.typcategory = 'A', e.typname"
 	    " FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid"
+	    " LEFT JOIN pg_type e ON e.oid = t.typelem"
 	    " WHERE a.attrelid = to_regclass($1) AND a.attnum > 0"
 	    " AND NOT a.attisdropped AND a.attgenerated = ''"
 	    " ORDER BY a.attnum", 1, NULL, params, NULL, NULL, 0);
@@ -246,6 +276,10 @@ pg_describe(struct db *db, const char *schema, const char *table,
 		if (db_table_add_column(out, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
 		    type_of(PQgetvalue(res, i, 2))) != 0)
 			break;
+		if (PQgetvalue(res, i, 5)[0] == 't') {  /* an array: int4[] is _int4 */
+			out->columns[i].type = DB_TYPE_ARRAY;
+			out->columns[i].element_type = type_of(PQgetvalue(res, i, 6));
+		}
 		out->columns[i].has_default = PQgetvalue(res, i, 3)[0] == 't';
 		out->columns[i].not_null = PQgetvalue(res, i, 4)[0] == 't';
 	}
@@ -297,8 +331,9 @@ pg_rollback(struct db *db)
 	PQclear(res);
 }
 
+/* A cell in COPY's text format; FLOAT4: its column is a real. */
 static void
-add_copy_cell(struct buf *b, const struct cell *c)
+add_copy_cell(struct buf *b, const struct cell *c, int float4)
 {
 	switch (c->kind) {
 	case CELL_NULL:
@@ -312,6 +347,14 @@ add_copy_cell(struct buf *b, const struct cell *c)
 		jsonout_integer(b, c->i);
 		break;
 	case CELL_REAL:
+		/* A number below a real's range is 0, as binary COPY sends it
+		 * and as a double's underflow is: not an error one way only. */
+		if (float4 && c->d != 0 && (float)c->d == 0) {
+			buf_addc(b, '0');
+			break;
+		}
+		db_add_escaped(b, c->text, c->len, 0);
+		break;
 	case CELL_TEXT:
 	case CELL_JSON:
 		db_add_escaped(b, c->text, c->len, 0);
@@ -354,37 +397,69 @@ send_copy(struct db *db, struct buf *data, struct db_error *err)
 
 /*
  * Binary COPY spares the server parsing every value from text: integers,
- * floats, numerics, booleans, text and JSON travel in their wire forms.
- * A load takes it when every column it names has one of these types and
- * every value fits (integers in their column's width, numerics within
- * what the encoder below takes); anything else goes as text.
+ * floats, numerics, booleans, text and JSON travel in their wire forms,
+ * and so do arrays of them.  A load takes it when every column it names
+ * has one of these types and every value fits (integers in their column's
+ * width, numerics within what the encoder below takes, arrays in the form
+ * lib/cell.c writes them); anything else goes as text.
  */
 enum bin_kind {
 	BIN_NONE, BIN_INT2, BIN_INT4, BIN_INT8, BIN_FLOAT4, BIN_FLOAT8,
-	BIN_NUMERIC, BIN_BOOL, BIN_TEXT, BIN_JSONB,
+	BIN_NUMERIC, BIN_BOOL, BIN_TEXT, BIN_JSONB, BIN_ARRAY,
 };
 
-static enum bin_kind
-bin_kind(const struct db_column *col)
-{
-	static const struct { const char *name; enum bin_kind kind; } kinds[] = {
-		{ "smallint", BIN_INT2 }, { "integer", BIN_INT4 },
-		{ "bigint", BIN_INT8 }, { "real", BIN_FLOAT4 },
-		{ "double precision", BIN_FLOAT8 }, { "numeric", BIN_NUMERIC },
-		{ "boolean", BIN_BOOL }, { "text", BIN_TEXT },
-		{ "character varying", BIN_TEXT }, { "json", BIN_TEXT },
-		{ "jsonb", BIN_JSONB },
-	};
-	const char *t = col->type_name ? col->type_name : "";
+struct bin_type {
+	enum bin_kind kind;
+	enum bin_kind element;            /* BIN_ARRAY: its elements' */
+	unsigned long element_oid;        /* BIN_ARRAY: the element type's oid */
+};
 
-	/* format_type's names: "numeric(12,2)", "character varying(20)". */
+/* The binary kind and type oid of a type by format_type's name:
+ * "numeric(12,2)", "character varying(20)". */
+static enum bin_kind
+bin_kind_of(const char *t, size_t len, unsigned long *oid)
+{
+	static const struct {
+		const char *name;
+		enum bin_kind kind;
+		unsigned long oid;            /* pg_type.h */
+	} kinds[] = {
+		{ "smallint", BIN_INT2, 21 }, { "integer", BIN_INT4, 23 },
+		{ "bigint", BIN_INT8, 20 }, { "real", BIN_FLOAT4, 700 },
+		{ "double precision", BIN_FLOAT8, 701 }, { "numeric", BIN_NUMERIC, 1700 },
+		{ "boolean", BIN_BOOL, 16 }, { "text", BIN_TEXT, 25 },
+		{ "character varying", BIN_TEXT, 1043 }, { "json", BIN_TEXT, 114 },
+		{ "jsonb", BIN_JSONB, 3802 },
+	};
+
 	for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
 		size_t n = strlen(kinds[i].name);
 
-		if (strncmp(t, kinds[i].name, n) == 0 && (t[n] == '\0' || t[n] == '('))
+		if (len >= n && strncmp(t, kinds[i].name, n) == 0 &&
+		    (len == n || t[n] == '(')) {
+			*oid = kinds[i].oid;
 			return kinds[i].kind;
+		}
 	}
 	return BIN_NONE;
+}
+
+static struct bin_type
+bin_type(const struct db_column *col)
+{
+	struct bin_type b = { BIN_NONE, BIN_NONE, 0 };
+	const char *t = col->type_name ? col->type_name : "";
+	size_t len = strlen(t);
+
+	if (col->type == DB_TYPE_ARRAY) {
+		/* "integer[]": one pair of brackets, whatever the dimensions */
+		if (len > 2 && strcmp(t + len - 2, "[]") == 0 &&
+		    (b.element = bin_kind_of(t, len - 2, &b.element_oid)) != BIN_NONE)
+			b.kind = BIN_ARRAY;
+		return b;
+	}
+	b.kind = bin_kind_of(t, len, &b.element_oid);
+	return b;
 }
 
 static void
@@ -498,12 +573,211 @@ add_numeric(struct buf *b, const char *s, size_t n)
 	return 0;
 }
 
-/* Does the value of CELL, not null, fit a column of KIND in binary COPY? */
+/*
+ * Arrays: lib/cell.c writes a literal, {{1,2},{3,NULL}} or {"a","b c"};
+ * read back here into array_recv's form: the number of dimensions, a
+ * has-nulls flag, the element type's oid, each dimension's length and
+ * lower bound (1), then the elements as fields of their own type.  What
+ * this reader does not take exactly (a user's own literal with blanks,
+ * a value an element encoder refuses) goes by text COPY, where the
+ * server's parser has the last word.
+ */
+enum { ARRAY_DIMS_MAX = 6 };
+
+struct array_reader {
+	const char *s;
+	size_t n, i;
+	enum bin_kind element;
+	int ndims;                        /* -1 until the first element */
+	int nested;                       /* an inner { was seen */
+	long lengths[ARRAY_DIMS_MAX];
+	int has_null;
+	struct buf *out;                  /* the encoded elements */
+	struct buf text;                  /* one element, unescaped */
+};
+
+/* The element in R->text as a field of kind R->element: 0 or -1. */
 static int
-binary_value_fits(enum bin_kind kind, const struct cell *cell,
+add_array_element(struct array_reader *r)
+{
+	const char *t = buf_cstr(&r->text), *p;
+	size_t n = r->text.len;
+	union { double d; unsigned long long u; } d8;
+	union { float f; unsigned long u; } f4;
+	long long v;
+	char *end;
+
+	switch (r->element) {
+	case BIN_INT2:
+	case BIN_INT4:
+	case BIN_INT8:
+		if (n == 0 || n > 20 || !(t[0] == '-' || (t[0] >= '0' && t[0] <= '9')))
+			return -1;
+		errno = 0;
+		v = strtoll(t, &end, 10);
+		if (errno || *end || (r->element == BIN_INT2 && (v < -32768 || v > 32767)) ||
+		    (r->element == BIN_INT4 && (v < INT32_MIN || v > INT32_MAX)))
+			return -1;
+		if (r->element == BIN_INT2) {
+			add_u32(r->out, 2);
+			add_u16(r->out, (unsigned)v & 0xffff);
+		} else if (r->element == BIN_INT4) {
+			add_u32(r->out, 4);
+			add_u32(r->out, (unsigned long)v & 0xffffffffUL);
+		} else {
+			add_u32(r->out, 8);
+			add_u64(r->out, (unsigned long long)v);
+		}
+		return 0;
+	case BIN_FLOAT4:
+	case BIN_FLOAT8:
+		/* JSON's number syntax only: strtod also reads hex and "nan" */
+		for (p = t; *p; p++)
+			if (!strchr("0123456789+-.eE", *p))
+				return -1;
+		errno = 0;
+		d8.d = strtod(t, &end);
+		if (n == 0 || *end || !isfinite(d8.d) ||
+		    (r->element == BIN_FLOAT4 && fabs(d8.d) > FLT_MAX))
+			return -1;
+		if (r->element == BIN_FLOAT4) {
+			f4.u = 0;
+			f4.f = (float)d8.d;
+			add_u32(r->out, 4);
+			add_u32(r->out, f4.u & 0xffffffffUL);
+		} else {
+			add_u32(r->out, 8);
+			add_u64(r->out, d8.u);
+		}
+		return 0;
+	case BIN_NUMERIC:
+		return add_numeric(r->out, t, n);
+	case BIN_BOOL:
+		if (strcmp(t, "t") != 0 && strcmp(t, "f") != 0)
+			return -1;
+		add_u32(r->out, 1);
+		buf_addc(r->out, t[0] == 't');
+		return 0;
+	case BIN_JSONB:
+		add_u32(r->out, (unsigned long)n + 1);
+		buf_addc(r->out, 1);
+		buf_add(r->out, t, n);
+		return 0;
+	default:
+		add_u32(r->out, (unsigned long)n);
+		buf_add(r->out, t, n);
+		return 0;
+	}
+}
+
+/* One element at R->i: "quoted", NULL or a bare word. */
+static int
+read_array_element(struct array_reader *r)
+{
+	size_t start = r->i;
+
+	r->text.len = 0;
+	if (r->s[r->i] == '"') {
+		for (r->i++; r->i < r->n && r->s[r->i] != '"'; r->i++) {
+			if (r->s[r->i] == '\\' && ++r->i == r->n)
+				return -1;
+			buf_addc(&r->text, r->s[r->i]);
+		}
+		if (r->i++ == r->n)
+			return -1;
+		return add_array_element(r);
+	}
+	while (r->i < r->n && r->s[r->i] != ',' && r->s[r->i] != '}') {
+		if (strchr("{\"\\ \t\n\r\v\f", r->s[r->i]))
+			return -1;
+		r->i++;
+	}
+	if (r->i - start == 4 && strncasecmp(r->s + start, "NULL", 4) == 0) {
+		r->has_null = 1;
+		add_u32(r->out, 0xffffffffUL);
+		return 0;
+	}
+	buf_add(&r->text, r->s + start, r->i - start);
+	return r->i > start ? add_array_element(r) : -1;
+}
+
+/* The braces at R->i, at DEPTH. */
+static int
+read_array_level(struct array_reader *r, int depth)
+{
+	long count = 0;
+
+	if (depth >= ARRAY_DIMS_MAX || r->i >= r->n || r->s[r->i++] != '{')
+		return -1;
+	if (r->i < r->n && r->s[r->i] == '}') {
+		r->i++;
+		return depth == 0 ? 0 : -1;   /* {{}} is no array */
+	}
+	for (;;) {
+		if (r->i < r->n && r->s[r->i] == '{') {
+			r->nested = 1;
+			if ((r->ndims >= 0 && depth + 1 >= r->ndims) ||
+			    read_array_level(r, depth + 1) != 0)
+				return -1;
+		} else {
+			if (r->ndims < 0)
+				r->ndims = depth + 1;
+			if (r->ndims != depth + 1 || read_array_element(r) != 0)
+				return -1;
+		}
+		count++;
+		if (r->i < r->n && r->s[r->i] == ',')
+			r->i++;
+		else
+			break;
+	}
+	if (r->i >= r->n || r->s[r->i++] != '}')
+		return -1;
+	if (r->lengths[depth] < 0)
+		r->lengths[depth] = count;
+	return r->lengths[depth] == count ? 0 : -1;
+}
+
+/* The array literal S[0..N) as a binary field into B: 0, or -1 with B as
+ * it was. */
+static int
+add_array(struct buf *b, const struct bin_type *type, const char *s, size_t n)
+{
+	struct buf elements = BUF_INIT;
+	struct array_reader r = { .s = s, .n = n, .element = type->element,
+	    .ndims = -1, .out = &elements, .text = BUF_INIT };
+	int rc;
+
+	for (int d = 0; d < ARRAY_DIMS_MAX; d++)
+		r.lengths[d] = -1;
+	rc = read_array_level(&r, 0) == 0 && r.i == n ? 0 : -1;
+	if (rc == 0) {
+		int ndims = r.ndims < 0 ? 0 : r.ndims;
+
+		add_u32(b, 12 + 8 * (unsigned long)ndims + elements.len);
+		add_u32(b, (unsigned long)ndims);
+		add_u32(b, (unsigned long)r.has_null);
+		add_u32(b, type->element_oid);
+		for (int d = 0; d < ndims; d++) {
+			add_u32(b, (unsigned long)r.lengths[d]);
+			add_u32(b, 1);                 /* lower bound */
+		}
+		buf_add(b, elements.data, elements.len);
+	}
+	buf_free(&elements);
+	buf_free(&r.text);
+	return rc;
+}
+
+/* Does the value of CELL, not null, fit a column of TYPE in binary COPY? */
+static int
+binary_value_fits(const struct bin_type *type, const struct cell *cell,
     struct buf *scratch)
 {
-	switch (kind) {
+	switch (type->kind) {
+	case BIN_ARRAY:
+		scratch->len = 0;
+		return add_array(scratch, type, cell->text, cell->len) == 0;
 	case BIN_INT2:
 		return cell->i >= -32768 && cell->i <= 32767;
 	case BIN_INT4:
@@ -518,10 +792,10 @@ binary_value_fits(enum bin_kind kind, const struct cell *cell,
 	}
 }
 
-/* Can rows [first, end) go by binary COPY, with KINDS for the columns? */
+/* Can rows [first, end) go by binary COPY, with TYPES for the columns? */
 static int
 binary_fits(const struct db_rows *rows, size_t first, size_t end,
-    const enum bin_kind *kinds)
+    const struct bin_type *types)
 {
 	const struct db_table *t = rows->table;
 	struct buf scratch = BUF_INIT;
@@ -529,21 +803,21 @@ binary_fits(const struct db_rows *rows, size_t first, size_t end,
 
 	for (int c = 0; c < t->ncolumns; c++)
 		if (rows->cells[first * t->ncolumns + c].kind != CELL_ABSENT &&
-		    kinds[c] == BIN_NONE)
+		    types[c].kind == BIN_NONE)
 			return 0;
 	for (size_t r = first; r < end && fits; r++) {
 		const struct cell *row = rows->cells + r * t->ncolumns;
 
 		for (int c = 0; c < t->ncolumns && fits; c++)
 			if (row[c].kind != CELL_NULL && row[c].kind != CELL_ABSENT)
-				fits = binary_value_fits(kinds[c], &row[c], &scratch);
+				fits = binary_value_fits(&types[c], &row[c], &scratch);
 	}
 	buf_free(&scratch);
 	return fits;
 }
 
 static void
-add_binary_cell(struct buf *b, enum bin_kind kind, const struct cell *c)
+add_binary_cell(struct buf *b, const struct bin_type *type, const struct cell *c)
 {
 	union { double d; unsigned long long u; } d8;
 	union { float f; unsigned long u; } f4;
@@ -552,7 +826,10 @@ add_binary_cell(struct buf *b, enum bin_kind kind, const struct cell *c)
 		add_u32(b, 0xffffffffUL);      /* -1: NULL */
 		return;
 	}
-	switch (kind) {
+	switch (type->kind) {
+	case BIN_ARRAY:
+		add_array(b, type, c->text, c->len);  /* binary_fits checked it */
+		break;
 	case BIN_INT2:
 		add_u32(b, 2);
 		add_u16(b, (unsigned)c->i & 0xffff);
@@ -598,7 +875,7 @@ add_binary_cell(struct buf *b, enum bin_kind kind, const struct cell *c)
 /* One row of binary COPY: its field count, then the present cells. */
 static void
 add_binary_row(struct buf *b, const struct db_table *t, const struct cell *row,
-    const enum bin_kind *kinds)
+    const struct bin_type *types)
 {
 	int n = 0;
 
@@ -607,11 +884,12 @@ add_binary_row(struct buf *b, const struct db_table *t, const struct cell *row,
 	add_u16(b, (unsigned)n);
 	for (int c = 0; c < t->ncolumns; c++)
 		if (row[c].kind != CELL_ABSENT)
-			add_binary_cell(b, kinds[c], &row[c]);
+			add_binary_cell(b, &types[c], &row[c]);
 }
 
 static void
-add_text_row(struct buf *b, const struct db_table *t, const struct cell *row)
+add_text_row(struct buf *b, const struct db_table *t, const struct cell *row,
+    const struct bin_type *types)
 {
 	int n = 0;
 
@@ -620,9 +898,30 @@ add_text_row(struct buf *b, const struct db_table *t, const struct cell *row)
 			continue;
 		if (n++)
 			buf_addc(b, '\t');
-		add_copy_cell(b, &row[c]);
+		add_copy_cell(b, &row[c], types[c].kind == BIN_FLOAT4);
 	}
 	buf_addc(b, '\n');
+}
+
+/*
+ * PostgreSQL's text cannot hold U+0000.  In text COPY a NUL byte fails the
+ * whole line before the server splits it into columns, with no column in
+ * the error; found here first, it is the row's error naming the column,
+ * in the server's own words (binary COPY gets them from the server).
+ */
+static enum db_status
+check_no_nul(const struct db_table *t, const struct cell *row, size_t r,
+    struct db_error *err)
+{
+	for (int c = 0; c < t->ncolumns; c++)
+		if ((row[c].kind == CELL_TEXT || row[c].kind == CELL_JSON) &&
+		    memchr(row[c].text, '\0', row[c].len)) {
+			snprintf(err->message, sizeof err->message, "column \"%s\": invalid"
+			    " byte sequence for encoding \"UTF8\": 0x00", t->columns[c].name);
+			err->row = (long)r;
+			return err->status = DB_ROW_ERROR;
+		}
+	return DB_OK;
 }
 
 /* COPY rows [first, end) into TARGET (the table or the staging table). */
@@ -632,18 +931,18 @@ copy_run(struct db *db, const struct db_rows *rows, size_t first, size_t end,
 {
 	const struct db_table *t = rows->table;
 	struct buf sql = BUF_INIT, data = BUF_INIT;
-	enum bin_kind *kinds = calloc(t->ncolumns + 1, sizeof *kinds);
+	struct bin_type *types = calloc(t->ncolumns + 1, sizeof *types);
 	int binary;
 	PGresult *res;
 	enum db_status s;
 
-	if (!kinds) {
+	if (!types) {
 		snprintf(err->message, sizeof err->message, "out of memory");
 		return err->status = DB_FATAL;
 	}
 	for (int c = 0; c < t->ncolumns; c++)
-		kinds[c] = bin_kind(&t->columns[c]);
-	binary = binary_fits(rows, first, end, kinds);
+		types[c] = bin_type(&t->columns[c]);
+	binary = binary_fits(rows, first, end, types);
 
 	buf_adds(&sql, "COPY ");
 	buf_adds(&sql, target);
@@ -653,7 +952,7 @@ copy_run(struct db *db, const struct db_rows *rows, size_t first, size_t end,
 	res = PQexec(db->conn, buf_cstr(&sql));
 	buf_free(&sql);
 	if ((s = result_status(db, res, PGRES_COPY_IN, err)) != DB_OK) {
-		free(kinds);
+		free(types);
 		return s;
 	}
 	if (binary) {                      /* signature, flags, no extension */
@@ -665,9 +964,9 @@ copy_run(struct db *db, const struct db_rows *rows, size_t first, size_t end,
 		const struct cell *row = rows->cells + r * t->ncolumns;
 
 		if (binary)
-			add_binary_row(&data, t, row, kinds);
-		else
-			add_text_row(&data, t, row);
+			add_binary_row(&data, t, row, types);
+		else if ((s = check_no_nul(t, row, r, err)) == DB_OK)
+			add_text_row(&data, t, row, types);
 		if (data.len >= COPY_CHUNK)
 			s = send_copy(db, &data, err);
 	}
@@ -676,7 +975,7 @@ copy_run(struct db *db, const struct db_rows *rows, size_t first, size_t end,
 	if (s == DB_OK && data.len)
 		s = send_copy(db, &data, err);
 	buf_free(&data);
-	free(kinds);
+	free(types);
 	if (PQputCopyEnd(db->conn, s == DB_OK ? NULL : "aborted") != 1 && s == DB_OK) {
 		set_message(err, PQerrorMessage(db->conn));
 		s = err->status = DB_TRANSIENT;

@@ -10,6 +10,7 @@
  */
 #include "db.h"
 #include "buf.h"
+#include "cell.h"
 
 #include <sqlite3.h>
 #include <stdio.h>
@@ -263,26 +264,33 @@ build_insert(struct buf *sql, const struct db_rows *rows, size_t first)
 	}
 }
 
-static void
-bind_cell(sqlite3_stmt *st, int i, const struct cell *c)
+/* SQLITE_OK, or why the value could not be bound (no memory, too big). */
+static int
+bind_cell(sqlite3_stmt *st, int i, const struct db_column *col,
+    const struct cell *c)
 {
+	char *bytes;
+
 	switch (c->kind) {
 	case CELL_NULL:
 	case CELL_ABSENT:
-		sqlite3_bind_null(st, i);
-		break;
+		return sqlite3_bind_null(st, i);
 	case CELL_BOOL:
 	case CELL_INT:
-		sqlite3_bind_int64(st, i, c->i);
-		break;
+		return sqlite3_bind_int64(st, i, c->i);
 	case CELL_REAL:
-		sqlite3_bind_double(st, i, c->d);
-		break;
+		return sqlite3_bind_double(st, i, c->d);
 	case CELL_TEXT:
 	case CELL_JSON:
-		sqlite3_bind_text64(st, i, c->text, c->len, SQLITE_STATIC, SQLITE_UTF8);
-		break;
+		if (col->type != DB_TYPE_BYTES)
+			return sqlite3_bind_text64(st, i, c->text, c->len, SQLITE_STATIC,
+			    SQLITE_UTF8);
+		/* "\x" and hex (lib/cell.h): a blob of the bytes */
+		if (!(bytes = malloc(c->len / 2 + 1)))
+			return SQLITE_NOMEM;
+		return sqlite3_bind_blob64(st, i, bytes, cell_bytes_decode(c, bytes), free);
 	}
+	return SQLITE_OK;
 }
 
 static enum db_status
@@ -304,8 +312,14 @@ load_run(struct db *db, const struct db_rows *rows, size_t first, size_t end,
 		int param = 1;
 
 		for (int c = 0; c < t->ncolumns; c++)
-			if (row[c].kind != CELL_ABSENT)
-				bind_cell(st, param++, &row[c]);
+			if (row[c].kind != CELL_ABSENT &&
+			    (rc = bind_cell(st, param++, &t->columns[c], &row[c])) != SQLITE_OK) {
+				sqlite3_finalize(st);
+				fail(err, rc == SQLITE_TOOBIG ? DB_ROW_ERROR : DB_FATAL,
+				    sqlite3_errstr(rc), NULL);
+				err->row = (long)r;
+				return err->status;
+			}
 		rc = sqlite3_step(st);
 		if (rc != SQLITE_DONE) {
 			enum db_status s = classify(rc);

@@ -76,6 +76,7 @@ db_table_add_column(struct db_table *t, const char *name, const char *type_name,
 	c->name = strdup(name);
 	c->type_name = strdup(type_name);
 	c->type = type;
+	c->element_type = DB_TYPE_OTHER;
 	c->has_default = 0;
 	c->not_null = 0;
 	if (!c->name || !c->type_name)

@@ -72,7 +72,8 @@ enum db_type {
 	DB_TYPE_TIMESTAMP,        /* without time zone (MariaDB DATETIME) */
 	DB_TYPE_TIMESTAMPTZ,      /* with time zone (MariaDB TIMESTAMP) */
 	DB_TYPE_JSON,             /* json, jsonb */
-	DB_TYPE_BYTES,            /* bytea, blob: base64 text in the record */
+	DB_TYPE_BYTES,            /* bytea, blob: "\\x" and hex digits, or a string's bytes */
+	DB_TYPE_ARRAY,            /* PostgreSQL arrays of element_type */
 	DB_TYPE_OTHER,            /* anything else: the value's text, server converts */
 };
 
@@ -80,6 +81,7 @@ struct db_column {
 	char *name;
 	char *type_name;          /* as the catalogue says, e.g. "numeric(12,2)" */
 	enum db_type type;
+	enum db_type element_type;  /* DB_TYPE_ARRAY: its elements' type */
 	int has_default;
 	int not_null;
 };

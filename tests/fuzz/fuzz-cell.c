@@ -42,6 +42,11 @@ convert(void *arg, const char *key, size_t keylen, const struct field *v)
 		if (c->col.type == DB_TYPE_INTEGER && cell.kind != CELL_INT &&
 		    cell.kind != CELL_NULL)
 			abort();
+		/* an array's literal is in braces, unless it came as a string */
+		if (c->col.type == DB_TYPE_ARRAY && v->kind == FIELD_ARRAY &&
+		    (cell.kind != CELL_TEXT || cell.len < 2 || cell.text[0] != '{' ||
+		    cell.text[cell.len - 1] != '}'))
+			abort();
 	} else if (strncmp(err, "column \"c\": ", 12) != 0) {
 		abort();
 	}
@@ -52,7 +57,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct fields *f;
-	struct context c = { { "c", "t", DB_TYPE_TEXT, 0, 0 }, { 0 }, 0 };
+	struct context c = { { .name = "c", .type_name = "t" }, { 0 }, 0 };
 	const char *text = (const char *)data + 1;
 	char err[512] = "";
 	json_error_t e;
@@ -64,6 +69,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!f)
 		f = fields_new();
 	c.col.type = (enum db_type)(data[0] % (DB_TYPE_OTHER + 1));
+	/* an array's elements: any type but arrays, which are dimensions */
+	c.col.element_type = (enum db_type)(data[0] / (DB_TYPE_OTHER + 1) % DB_TYPE_ARRAY);
 	rc = fields_read(f, text, size - 1, convert, &c, err, sizeof err);
 	if (rc != 0 && (rc != -1 || strncmp(err, "invalid JSON: ", 14) != 0) &&
 	    strcmp(err, "not a JSON object") != 0 &&
