@@ -348,7 +348,6 @@ output_append(const struct buf *lines, long n, struct request *req)
 		return -1;
 	}
 	buf_add(&output.pending, lines->data, lines->len);
-	stats_add(&stats.records_out, n);
 	if (conf.ack_fifo) {
 		/* Under the lock, so no acknowledgement can come before it waits. */
 		req->records = n;
@@ -362,6 +361,15 @@ output_append(const struct buf *lines, long n, struct request *req)
 		output_write(0);
 	else if (!output.writing)
 		pthread_cond_signal(&output.work);
+	if (output.broken && !conf.ack_fifo) {
+		/* This request's own write found the output closed: its
+		 * records were not handed on, so it is not answered 202.
+		 * (With --ack-fifo the waiting request gets its 503 when
+		 * the acknowledgements end.) */
+		pthread_mutex_unlock(&output.lock);
+		return -1;
+	}
+	stats_add(&stats.records_out, n);
 	pthread_mutex_unlock(&output.lock);
 	return 0;
 }
