@@ -674,28 +674,6 @@ query_record(struct MHD_Connection *c, struct buf *lines, char *err, size_t errs
 	return 1;
 }
 
-/* The body kind its Content-Type names; -1 when it is not one we take. */
-static int
-body_kind(const char *type)
-{
-	size_t n;
-
-	if (!type)
-		return HTTPBODY_JSON;  /* unlabelled: try JSON */
-	n = strcspn(type, "; ");
-	if ((n == 16 && strncasecmp(type, "application/json", 16) == 0) ||
-	    (n > 5 && strncasecmp(type + n - 5, "+json", 5) == 0) ||
-	    (n == 10 && strncasecmp(type, "text/plain", 10) == 0))
-		return HTTPBODY_JSON;
-	if ((n == 20 && strncasecmp(type, "application/x-ndjson", 20) == 0) ||
-	    (n == 17 && strncasecmp(type, "application/jsonl", 17) == 0) ||
-	    (n == 23 && strncasecmp(type, "application/x-jsonlines", 23) == 0))
-		return HTTPBODY_NDJSON;
-	if (n == 33 && strncasecmp(type, "application/x-www-form-urlencoded", 33) == 0)
-		return HTTPBODY_FORM;
-	return -1;
-}
-
 static enum MHD_Result
 answer_accepted(struct MHD_Connection *c, long n)
 {
@@ -728,7 +706,7 @@ finish_request(struct MHD_Connection *c, const char *url, const char *method,
 	} else if (strcmp(method, "GET") == 0) {
 		n = query_record(c, &lines, err, sizeof err);
 	} else {
-		if ((kind = body_kind(header(c, "Content-Type"))) < 0)
+		if ((kind = httpbody_kind(header(c, "Content-Type"))) < 0)
 			return answer_error(c, 415, "unsupported Content-Type: send JSON,"
 			    " NDJSON or a form, or run with --envelope");
 		n = httpbody_records(kind, req->body.data ? req->body.data : "",
