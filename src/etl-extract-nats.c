@@ -399,13 +399,13 @@ pull_subscribe(jsCtx **js)
 
 /* -e: is the consumer drained (nothing pending, nothing unacknowledged)? */
 static int
-drained(natsSubscription *sub)
+drained(jsCtx *js)
 {
 	jsConsumerInfo *ci = NULL;
 	int done;
 
 	if (held_count() > 0 ||
-	    natsSubscription_GetConsumerInfo(&ci, sub, NULL, NULL) != NATS_OK)
+	    js_GetConsumerInfo(&ci, js, conf.stream, conf.durable, NULL, NULL) != NATS_OK)
 		return 0;
 	done = ci->NumPending == 0 && ci->NumAckPending == 0;
 	jsConsumerInfo_Destroy(ci);
@@ -476,7 +476,7 @@ run_jetstream(void)
 			retry_succeeded(&r);
 			take_batch(&list);
 		} else if (s == NATS_TIMEOUT || s == NATS_NOT_FOUND) {
-			if (conf.exit_at_end && drained(sub))
+			if (conf.exit_at_end && drained(js))
 				break;
 		} else if (natsconn_up()) {
 			/* The connection is up but the consumer is not answering
@@ -553,17 +553,28 @@ parse_options(int argc, char **argv)
 		opt_usage_error(&p, "--ack-wait must be at least 1s");
 }
 
+/* At every exit: the acknowledgements and terminations already made
+ * reach the server (else they would be redelivered). */
+static void
+flush_nats(void)
+{
+	if (nc)
+		natsConnection_FlushTimeout(nc, 2000);
+}
+
 int
 main(int argc, char **argv)
 {
 	parse_options(argc, argv);
 	stats_set_extra(stats_fields);
 	nc = natsconn_open(&conf.nats);
+	msg_on_exit(flush_nats);
 	if (conf.stream)
 		run_jetstream();
 	else
 		run_core();
 	writer_flush(&writer_stdout);
 	natsconn_close(nc);
+	nc = NULL;
 	msg_exit(EXIT_DONE);
 }
