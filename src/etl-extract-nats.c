@@ -78,6 +78,7 @@ static struct {
 	long long ack_wait_ms;
 	long long ack_timeout_ms;
 	int max_in_flight;
+	int ack_wait_given, max_in_flight_given;  /* else an existing consumer's own */
 	int batch;
 	int envelope;
 } conf = {
@@ -387,8 +388,12 @@ pull_subscribe(jsCtx **js)
 		msg_die(EXIT_SOFTWARE, NULL, "cannot create the JetStream context");
 	jsSubOptions_Init(&so);
 	so.Stream = conf.stream;
-	so.Config.AckWait = conf.ack_wait_ms * 1000000;
-	so.Config.MaxAckPending = conf.max_in_flight;
+	/* Settings given bind a new consumer; an existing one must match
+	 * them, and when they are not given it keeps its own. */
+	if (conf.ack_wait_given)
+		so.Config.AckWait = conf.ack_wait_ms * 1000000;
+	if (conf.max_in_flight_given)
+		so.Config.MaxAckPending = conf.max_in_flight;
 	s = js_PullSubscribe(&sub, *js, conf.subject, conf.durable, NULL, &so, &jerr);
 	if (s != NATS_OK)
 		msg_die(jerr == JSStreamNotFoundErr ? EXIT_UNAVAILABLE : EXIT_CONFIG, conf.stream,
@@ -525,9 +530,15 @@ parse_options(int argc, char **argv)
 		case KEY_DURABLE: conf.durable = p.arg; break;
 		case 'e': conf.exit_at_end = 1; break;
 		case KEY_ACK_FIFO: conf.ack_fifo = p.arg; break;
-		case KEY_ACK_WAIT: conf.ack_wait_ms = opt_duration_ms(&p); break;
+		case KEY_ACK_WAIT:
+			conf.ack_wait_ms = opt_duration_ms(&p);
+			conf.ack_wait_given = 1;
+			break;
 		case KEY_ACK_TIMEOUT: conf.ack_timeout_ms = opt_duration_ms(&p); break;
-		case KEY_MAX_IN_FLIGHT: conf.max_in_flight = (int)opt_count(&p, 1, 1000000); break;
+		case KEY_MAX_IN_FLIGHT:
+			conf.max_in_flight = (int)opt_count(&p, 1, 1000000);
+			conf.max_in_flight_given = 1;
+			break;
 		case KEY_BATCH: conf.batch = (int)opt_count(&p, 1, 10000); break;
 		case KEY_ENVELOPE: conf.envelope = 1; break;
 		case KEY_CREDS: conf.nats.creds_path = p.arg; break;

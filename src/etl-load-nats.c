@@ -558,9 +558,9 @@ main(int argc, char **argv)
 	if (conf.stream)
 		open_stream();
 	retry_init(&publishing, conf.nats.retry_for_ms);
-	/* While messages await acknowledgements, wake up to publish again
-	 * those that come back. */
-	while ((st = reader_next(r, &line, conf.stream ? 100 : -1)) != READER_EOF) {
+	/* Wake up now and then to publish again what comes back, and to
+	 * notice a connection lost for too long. */
+	while ((st = reader_next(r, &line, 100)) != READER_EOF) {
 		if (st == READER_TIMEOUT) {
 			serve_returned(&publishing);
 			natsconn_check();
