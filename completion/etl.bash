@@ -1,6 +1,7 @@
 # bash completion for the etl programs: etl-batch, etl-map, etl-load-sql,
-# etl-extract-http, etl-load-http.  Installed once per program name; every
-# option of every program is listed here (tests/t/80-docs.sh checks this against --help).
+# etl-extract-http, etl-load-http, etl-extract-nats, etl-load-nats.  Installed once
+# per program name; every option of every program is listed here
+# (tests/t/80-docs.sh checks this against --help).
 
 _etl_common="--help --version --quiet --verbose --stats"
 _etl_input="--max-line --reject --max-rejects --progress --stop-timeout"
@@ -17,6 +18,13 @@ _etl_options() {
 			--tls-cert --tls-key --max-body --max-connections --idle-timeout
 			--queue-timeout --max-headers --threads --ack-fifo --ack-timeout
 			--max-per-client --header-timeout --body-timeout --metrics-listen" ;;
+	etl-extract-nats)
+		echo "--queue --stream --durable -e --exit-at-end --ack-fifo --ack-wait
+			--ack-timeout --max-in-flight --batch --envelope --creds --token-file
+			--retry-for --reject --max-rejects" ;;
+	etl-load-nats)
+		echo "--stream --msg-id --create --retention --replicas --duplicate-window
+			--window --ack-timeout --creds --token-file --retry-for $_etl_input" ;;
 	etl-load-sql)
 		echo "-t --table -n --rows -T --max-delay --upsert --ignore-duplicates
 			--create --add-columns --ignore-unknown --init --sql --retry-for --job
@@ -34,7 +42,7 @@ _etl_file_argument() {
 	case $1 in
 	--reject) echo "*" ;;
 	--init) echo "*.sql" ;;
-	--token-file|--hmac-secret-file|--ack-fifo|--capath) echo "*" ;;
+	--token-file|--hmac-secret-file|--ack-fifo|--capath|--creds) echo "*" ;;
 	--tls-cert|--tls-key|--cacert|--cert|--key) echo "*.@(pem|crt|key)" ;;
 	*) return 1 ;;
 	esac
@@ -49,6 +57,8 @@ _etl_value_argument() {
 	--queue-timeout|--max-headers|--threads|--ack-timeout|--stop-timeout) return 0 ;;
 	--max-per-client|--header-timeout|--body-timeout|--metrics-listen) return 0 ;;
 	-c|--concurrency|-H|--header|--timeout) return 0 ;;
+	--queue|--stream|--durable|--ack-wait|--max-in-flight|--batch|--msg-id) return 0 ;;
+	--retention|--replicas|--duplicate-window|--window) return 0 ;;
 	*) return 1 ;;
 	esac
 }
@@ -91,4 +101,4 @@ _etl() {
 	esac
 }
 
-complete -F _etl etl-batch etl-map etl-load-sql etl-extract-http etl-load-http
+complete -F _etl etl-batch etl-map etl-load-sql etl-extract-http etl-load-http etl-extract-nats etl-load-nats
