@@ -8,6 +8,7 @@
 
 volatile sig_atomic_t sig_stop;
 volatile sig_atomic_t sig_stats;
+volatile sig_atomic_t sig_reload;
 
 static sigset_t unblocked;  /* the mask to wait with: our signals open */
 
@@ -55,6 +56,29 @@ sig_install(void)
 	sigdelset(&unblocked, SIGUSR1);
 }
 
+static void
+on_reload(int signo)
+{
+	(void)signo;
+	sig_reload = 1;
+}
+
+void
+sig_catch_reload(void)
+{
+	struct sigaction sa;
+	sigset_t hup;
+
+	memset(&sa, 0, sizeof sa);
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_reload;
+	sigaction(SIGHUP, &sa, NULL);
+	sigemptyset(&hup);
+	sigaddset(&hup, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &hup, NULL);
+	sigdelset(&unblocked, SIGHUP);
+}
+
 enum sig_wait
 sig_wait_readable(int fd, long timeout_ms)
 {
@@ -62,7 +86,7 @@ sig_wait_readable(int fd, long timeout_ms)
 	fd_set readable;
 	int n;
 
-	if (sig_stop || sig_stats)
+	if (sig_stop || sig_stats || sig_reload)
 		return SIG_WAIT_SIGNAL;
 	if (timeout_ms >= 0) {
 		ts.tv_sec = timeout_ms / 1000;

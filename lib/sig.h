@@ -21,6 +21,12 @@ extern volatile sig_atomic_t sig_stats;  /* SIGUSR1 seen, not yet served */
 
 void sig_install(void);
 
+/* SIGHUP asks a server to reload something (certificates): for programs
+ * that call sig_catch_reload(), before starting threads, it sets sig_reload
+ * and wakes sig_wait_readable() instead of ending the process. */
+extern volatile sig_atomic_t sig_reload;
+void sig_catch_reload(void);
+
 enum sig_wait {
 	SIG_WAIT_READY,     /* fd is readable (or at EOF, or in error) */
 	SIG_WAIT_TIMEOUT,   /* timeout_ms passed */

@@ -26,6 +26,7 @@
  */
 #define _GNU_SOURCE  /* struct addrinfo flags, timegm */
 #include "buf.h"
+#include "confine.h"
 #include "exitcode.h"
 #include "httpbody.h"
 #include "jsonout.h"
@@ -38,12 +39,15 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <gnutls/abstract.h>
+#include <gnutls/gnutls.h>
 #include <limits.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <nettle/hmac.h>
 #include <nettle/memops.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -63,6 +67,7 @@ enum {
 	KEY_HMAC_HEADER, KEY_TLS_CERT, KEY_TLS_KEY, KEY_MAX_BODY,
 	KEY_MAX_CONNECTIONS, KEY_IDLE_TIMEOUT, KEY_QUEUE_TIMEOUT, KEY_MAX_HEADERS,
 	KEY_THREADS, KEY_ACK_FIFO, KEY_ACK_TIMEOUT,
+	KEY_TLS_PRIORITY, KEY_USER, KEY_NO_SECCOMP,
 };
 
 static const struct opt options[] = {
@@ -80,6 +85,8 @@ static const struct opt options[] = {
 	{ KEY_THREADS, "threads", "N", "server threads (default: one per core)" },
 	{ KEY_ACK_FIFO, "ack-fifo", "FIFO", "answer 202 only when the loader acknowledges, read from FIFO" },
 	{ KEY_ACK_TIMEOUT, "ack-timeout", "DURATION", "wait this long for an acknowledgement, then 503 (default 10s)" },
+	{ KEY_TLS_PRIORITY, "tls-priority", "STRING", "GnuTLS priority string (default: TLS 1.2 and 1.3, ECDHE with AEAD ciphers)" },
+	CONFINE_OPTIONS(KEY_USER, KEY_NO_SECCOMP),
 	{ 0, NULL, NULL, NULL }
 };
 
@@ -91,7 +98,8 @@ static struct {
 	char *hmac_secret;
 	size_t hmac_secret_len;
 	const char *hmac_header;
-	char *tls_cert, *tls_key;
+	const char *tls_cert, *tls_key;   /* paths: read again on SIGHUP */
+	const char *tls_priority;
 	size_t max_body;
 	unsigned max_connections;
 	unsigned idle_timeout_s;
@@ -99,6 +107,7 @@ static struct {
 	size_t max_headers;
 	unsigned threads;
 	const char *ack_fifo;
+	int ack_fd;                  /* the FIFO, opened before confinement */
 	long long ack_timeout_ms;
 } conf = {
 	.hmac_header = "X-Hub-Signature-256", .max_body = 10 << 20,
@@ -443,25 +452,54 @@ acks_ended(void)
 	pthread_mutex_unlock(&output.lock);
 }
 
-/* Read acknowledgements; when the writer closes the FIFO, open it again
- * (a restarted pipeline writes to it anew). */
+/*
+ * Read the FIFO, opened once before confinement (O_NONBLOCK, so that
+ * opening waited for no writer; a confined server could not open it
+ * again): up to SIZE bytes; 0 when its writer went away, -1 on an error.
+ * With no writer left the FIFO reports a hang-up at every poll, so a new
+ * writer (a restarted pipeline) is looked for every 100 ms until one comes.
+ */
+static ssize_t
+ack_read(int fd, char *chunk, size_t size)
+{
+	static int writer_gone;
+
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		ssize_t n;
+
+		if (!writer_gone)
+			poll(&p, 1, -1);
+		else
+			nanosleep(&(struct timespec){ .tv_nsec = 100000000L }, NULL);
+		n = read(fd, chunk, size);
+		if (n > 0 || (n < 0 && errno == EAGAIN)) {
+			writer_gone = 0;  /* a writer, with or without data */
+			if (n > 0)
+				return n;
+		} else if (n == 0 && !writer_gone) {
+			writer_gone = 1;
+			return 0;
+		} else if (n < 0 && errno != EINTR) {
+			return -1;
+		}
+	}
+}
+
+/* Read acknowledgements; when the writer closes the FIFO, wait for the
+ * next one (a restarted pipeline writes to it anew). */
 static void *
 ack_main(void *arg)
 {
 	enum { MAX_ACK_LINE = 64 << 10 };
 	struct buf line = BUF_INIT;
 	char chunk[4096];
-	int fd, skipping = 0;
+	int skipping = 0;
 	ssize_t n;
 
 	(void)arg;
 	for (;;) {
-		if ((fd = open(conf.ack_fifo, O_RDONLY | O_CLOEXEC)) < 0) {
-			msg_error(conf.ack_fifo, "%s", strerror(errno));
-			sleep(1);
-			continue;
-		}
-		while ((n = read(fd, chunk, sizeof chunk)) > 0 || (n < 0 && errno == EINTR)) {
+		while ((n = ack_read(conf.ack_fd, chunk, sizeof chunk)) > 0) {
 			for (ssize_t i = 0; i < n; i++) {
 				if (chunk[i] != '\n') {
 					if (line.len < MAX_ACK_LINE)
@@ -476,7 +514,10 @@ ack_main(void *arg)
 				skipping = 0;
 			}
 		}
-		close(fd);
+		if (n < 0) {
+			msg_error(conf.ack_fifo, "%s", strerror(errno));
+			sleep(1);
+		}
 		line.len = 0;
 		acks_ended();
 		msg_warn(conf.ack_fifo, "the acknowledgement stream ended; waiting for it again");
@@ -975,6 +1016,170 @@ read_secret(const char *path, size_t *len)
 	return b.data;
 }
 
+/* ---- TLS: versions, ciphers, a certificate reloaded on SIGHUP --------- */
+
+/*
+ * Mozilla's "intermediate" profile in GnuTLS' words: TLS 1.2 and 1.3 only,
+ * forward-secret key exchange (ECDHE), AEAD ciphers (AES-GCM,
+ * ChaCha20-Poly1305).  Clients older than 2013 (Android 4.3, IE 10) fail.
+ */
+static const char tls_default_priority[] =
+    "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+    ":-CIPHER-ALL:+CHACHA20-POLY1305:+AES-256-GCM:+AES-128-GCM"
+    ":-MAC-ALL:+AEAD:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA";
+
+enum { TLS_MAX_CHAIN = 16 };
+
+/* A certificate chain and its key, as the handshake hands them out. */
+struct tls_keys {
+	gnutls_pcert_st chain[TLS_MAX_CHAIN];
+	unsigned len;
+	gnutls_privkey_t key;
+};
+
+/*
+ * The keys handshakes use now, swapped whole on SIGHUP.  A handshake
+ * begun before the swap may still hold the previous keys, so they are
+ * never freed: a few kilobytes per renewal, every month or two.
+ */
+static _Atomic(struct tls_keys *) tls_current;
+
+/* Does KEY belong to the certificate's public key? */
+static int
+tls_key_matches(gnutls_privkey_t key, gnutls_pubkey_t cert_key)
+{
+	gnutls_pubkey_t pub;
+	gnutls_datum_t a = { NULL, 0 }, b = { NULL, 0 };
+	int same;
+
+	if (gnutls_pubkey_init(&pub) < 0)
+		return 0;
+	same = gnutls_pubkey_import_privkey(pub, key, 0, 0) >= 0 &&
+	    gnutls_pubkey_export2(pub, GNUTLS_X509_FMT_DER, &a) >= 0 &&
+	    gnutls_pubkey_export2(cert_key, GNUTLS_X509_FMT_DER, &b) >= 0 &&
+	    a.size == b.size && memcmp(a.data, b.data, a.size) == 0;
+	gnutls_free(a.data);
+	gnutls_free(b.data);
+	gnutls_pubkey_deinit(pub);
+	return same;
+}
+
+/* Read the certificate chain and key (PEM); NULL with ERR said (and
+ * *NOFILE set when a file is missing). */
+static struct tls_keys *
+tls_keys_load(char *err, size_t errsize, int *nofile)
+{
+	struct tls_keys *k = calloc(1, sizeof *k);
+	gnutls_datum_t cert = { NULL, 0 }, key = { NULL, 0 };
+	const char *bad = NULL, *path = conf.tls_cert;
+	int rc = 0;
+
+	*nofile = 0;
+	k->len = TLS_MAX_CHAIN;
+	if (gnutls_load_file(conf.tls_cert, &cert) < 0 ||
+	    gnutls_load_file(path = conf.tls_key, &key) < 0) {
+		*nofile = errno == ENOENT;
+		snprintf(err, errsize, "%s: %s", path, strerror(errno ? errno : EIO));
+		goto fail;
+	}
+	if ((rc = gnutls_pcert_list_import_x509_raw(k->chain, &k->len, &cert,
+	    GNUTLS_X509_FMT_PEM, 0)) < 0 || k->len == 0) {
+		bad = conf.tls_cert;
+		k->len = 0;
+	} else if ((rc = gnutls_privkey_init(&k->key)) < 0 ||
+	    (rc = gnutls_privkey_import_x509_raw(k->key, &key, GNUTLS_X509_FMT_PEM, NULL, 0)) < 0) {
+		bad = conf.tls_key;
+	} else if (!tls_key_matches(k->key, k->chain[0].pubkey)) {
+		snprintf(err, errsize, "%s: the key does not belong to the certificate in %s",
+		    conf.tls_key, conf.tls_cert);
+		goto fail;
+	}
+	if (bad) {
+		snprintf(err, errsize, "%s: %s", bad, rc < 0 ? gnutls_strerror(rc) : "no certificate");
+		goto fail;
+	}
+	gnutls_free(cert.data);
+	gnutls_free(key.data);
+	return k;
+fail:
+	gnutls_free(cert.data);
+	gnutls_free(key.data);
+	for (unsigned i = 0; i < k->len; i++)
+		gnutls_pcert_deinit(&k->chain[i]);
+	if (k->key)
+		gnutls_privkey_deinit(k->key);
+	free(k);
+	return NULL;
+}
+
+/* The handshake asks for the server's certificate: the current keys. */
+static int
+tls_retrieve(gnutls_session_t session, const gnutls_datum_t *ca_names,
+    int n_ca_names, const gnutls_pk_algorithm_t *algorithms, int n_algorithms,
+    gnutls_pcert_st **chain, unsigned *len, gnutls_privkey_t *key)
+{
+	struct tls_keys *k = atomic_load(&tls_current);
+
+	(void)session;
+	(void)ca_names;
+	(void)n_ca_names;
+	(void)algorithms;
+	(void)n_algorithms;
+	*chain = k->chain;
+	*len = k->len;
+	*key = k->key;
+	return 0;
+}
+
+/* At start, before confinement: the keys, and a priority string that
+ * GnuTLS takes (a bad one is a usage error, said before serving). */
+static void
+tls_start(void)
+{
+	gnutls_priority_t prio;
+	const char *at = NULL;
+	struct tls_keys *k;
+	char err[512];
+	int nofile;
+
+	if (!conf.tls_priority)
+		conf.tls_priority = tls_default_priority;
+	if (gnutls_priority_init(&prio, conf.tls_priority, &at) < 0)
+		msg_die(EXIT_USAGE, "--tls-priority", "GnuTLS does not take '%s'%s%s",
+		    conf.tls_priority, at ? " at " : "", at ? at : "");
+	gnutls_priority_deinit(prio);
+	if (!(k = tls_keys_load(err, sizeof err, &nofile)))
+		msg_die(nofile ? EXIT_NOINPUT : EXIT_CONFIG, NULL, "%s", err);
+	atomic_store(&tls_current, k);
+	sig_catch_reload();
+}
+
+/*
+ * SIGHUP: read the certificate and key again, by their paths, as the user
+ * the server now runs as (the filter lets it open files read-only), and
+ * swap them in: new handshakes get them, connections open keep theirs.
+ * Files that cannot be read or do not match leave the old keys in place.
+ */
+static void
+tls_serve_reload(void)
+{
+	struct tls_keys *k;
+	char err[512];
+	int nofile;
+
+	if (!sig_reload)
+		return;
+	sig_reload = 0;
+	if (!conf.tls_cert)
+		return;
+	if (!(k = tls_keys_load(err, sizeof err, &nofile))) {
+		msg_error("SIGHUP", "%s; keeping the certificate in use", err);
+		return;
+	}
+	atomic_store(&tls_current, k);
+	msg_info("SIGHUP", "reloaded %s and %s", conf.tls_cert, conf.tls_key);
+}
+
 static void
 parse_options(int argc, char **argv)
 {
@@ -992,8 +1197,11 @@ parse_options(int argc, char **argv)
 			conf.hmac_secret = read_secret(p.arg, &conf.hmac_secret_len);
 			break;
 		case KEY_HMAC_HEADER: conf.hmac_header = p.arg; break;
-		case KEY_TLS_CERT: conf.tls_cert = read_secret(p.arg, NULL); break;
-		case KEY_TLS_KEY: conf.tls_key = read_secret(p.arg, NULL); break;
+		case KEY_TLS_CERT: conf.tls_cert = p.arg; break;
+		case KEY_TLS_KEY: conf.tls_key = p.arg; break;
+		case KEY_TLS_PRIORITY: conf.tls_priority = p.arg; break;
+		case KEY_USER: confine_conf.user = p.arg; break;
+		case KEY_NO_SECCOMP: confine_conf.seccomp = 0; break;
 		case KEY_MAX_BODY: conf.max_body = opt_size(&p); break;
 		case KEY_MAX_CONNECTIONS: conf.max_connections = (unsigned)opt_count(&p, 1, 1000000); break;
 		case KEY_IDLE_TIMEOUT:
@@ -1041,8 +1249,8 @@ start_server(int fd)
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, conf.max_headers,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
 	    /* Without TLS the list ends here. */
-	    conf.tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, conf.tls_cert,
-	    MHD_OPTION_HTTPS_MEM_KEY, conf.tls_key,
+	    conf.tls_cert ? MHD_OPTION_HTTPS_CERT_CALLBACK : MHD_OPTION_END, tls_retrieve,
+	    MHD_OPTION_HTTPS_PRIORITIES, conf.tls_priority,
 	    MHD_OPTION_END);
 }
 
@@ -1053,6 +1261,7 @@ wait_for_stop(void)
 	while (!sig_stop) {
 		sig_wait_readable(-1, conf.ack_fifo ? 50 : 200);
 		sig_serve_stats();
+		tls_serve_reload();
 		if (conf.ack_fifo)
 			acks_expire();
 		pthread_mutex_lock(&output.lock);
@@ -1064,15 +1273,25 @@ wait_for_stop(void)
 	}
 }
 
+/* Before confinement: the FIFO, opened for good. */
 static void
-start_acks(void)
+open_acks(void)
 {
 	struct stat st;
-	pthread_t t;
 
 	if (stat(conf.ack_fifo, &st) < 0)
 		msg_die(errno == ENOENT ? EXIT_NOINPUT : EXIT_CONFIG, conf.ack_fifo,
 		    "%s (make it with mkfifo)", strerror(errno));
+	conf.ack_fd = open(conf.ack_fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (conf.ack_fd < 0)
+		msg_die(EXIT_CONFIG, conf.ack_fifo, "%s", strerror(errno));
+}
+
+static void
+start_acks(void)
+{
+	pthread_t t;
+
 	snprintf(ack_source, sizeof ack_source, "etl-extract-http/%ld", (long)getpid());
 	if (pthread_create(&t, NULL, ack_main, NULL) != 0)
 		msg_die(EXIT_SOFTWARE, conf.ack_fifo, "cannot start the reader thread");
@@ -1117,6 +1336,13 @@ main(int argc, char **argv)
 		fd = listen_on(conf.listen);
 	else if (conf.listen && strchr(conf.listen, '/'))
 		conf.path = strchr(conf.listen, '/');
+	/* Everything opened and read: from here on, no root, no new files,
+	 * no programs, no other sockets (lib/confine.h). */
+	if (conf.ack_fifo)
+		open_acks();
+	if (conf.tls_cert)
+		tls_start();
+	confine();
 	if (conf.ack_fifo)
 		start_acks();
 	stdout_is_file = fstat(STDOUT_FILENO, &st) == 0 && S_ISREG(st.st_mode);
