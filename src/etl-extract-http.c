@@ -1151,7 +1151,6 @@ tls_start(void)
 	if (!(k = tls_keys_load(err, sizeof err, &nofile)))
 		msg_die(nofile ? EXIT_NOINPUT : EXIT_CONFIG, NULL, "%s", err);
 	atomic_store(&tls_current, k);
-	sig_catch_reload();
 }
 
 /*
@@ -1342,6 +1341,7 @@ main(int argc, char **argv)
 		open_acks();
 	if (conf.tls_cert)
 		tls_start();
+	sig_catch_reload();  /* SIGHUP: the keys again, never the end */
 	confine();
 	if (conf.ack_fifo)
 		start_acks();
