@@ -164,3 +164,12 @@ os.execvp(\"etl-extract-http\", [\"etl-extract-http\"])" "$PORT" >out 2>err &
 	expect_eq 202 "$(post "{\"activated\":1}")" &&
 	stop_server && expect_output out "{\"activated\":1}"
 '
+
+test_expect_success 'the example service unit is hardened: systemd-analyze security exposure 1.5 or lower' '
+	command -v systemd-analyze >/dev/null || { echo "systemd-analyze is not installed"; exit 77; }
+	mkdir units && cp "$ETL_TOP"/examples/systemd/etl-webhook.* units/ && cd units &&
+	systemd-analyze security --offline=true --no-pager etl-webhook.service >report 2>&1;
+	score=$(sed -n "s/^.*Overall exposure level for etl-webhook\.service: \([0-9.]*\) .*$/\1/p" report) &&
+	echo "exposure $score" && test -n "$score" &&
+	expect_eq 1 "$(awk -v s="$score" "BEGIN { print (s <= 1.5) }")" "exposure $score at most 1.5"
+'
