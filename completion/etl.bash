@@ -15,7 +15,8 @@ _etl_options() {
 	etl-extract-http)
 		echo "--envelope --token-file --hmac-secret-file --hmac-header
 			--tls-cert --tls-key --max-body --max-connections --idle-timeout
-			--queue-timeout --max-headers --threads --ack-fifo --ack-timeout" ;;
+			--queue-timeout --max-headers --threads --ack-fifo --ack-timeout
+			--tls-priority --user --no-seccomp" ;;
 	etl-load-sql)
 		echo "-t --table -n --rows -T --max-delay --upsert --ignore-duplicates
 			--create --add-columns --ignore-unknown --init --sql --retry-for --job
@@ -42,6 +43,7 @@ _etl_value_argument() {
 	-j|--jobs|--table|--rows|-T|--max-delay|--upsert|--retry-for|--job) return 0 ;;
 	--hmac-header|--max-body|--max-connections|--idle-timeout) return 0 ;;
 	--queue-timeout|--max-headers|--threads|--ack-timeout) return 0 ;;
+	--tls-priority) return 0 ;;
 	*) return 1 ;;
 	esac
 }
@@ -67,6 +69,10 @@ _etl() {
 		return
 	fi
 	_etl_value_argument "$prev" && return
+	if [ "$prev" = --user ]; then
+		COMPREPLY=($(compgen -u -- "$cur"))
+		return
+	fi
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "$(_etl_options "$prog")" -- "$cur"))
 		return
