@@ -1035,12 +1035,14 @@ struct tls_keys {
 	gnutls_pcert_st chain[TLS_MAX_CHAIN];
 	unsigned len;
 	gnutls_privkey_t key;
+	struct tls_keys *retired;  /* the ones before */
 };
 
 /*
  * The keys handshakes use now, swapped whole on SIGHUP.  A handshake
  * begun before the swap may still hold the previous keys, so they are
- * never freed: a few kilobytes per renewal, every month or two.
+ * kept, on the new keys' list: a few kilobytes per renewal, every month
+ * or two.
  */
 static _Atomic(struct tls_keys *) tls_current;
 
@@ -1175,6 +1177,7 @@ tls_serve_reload(void)
 		msg_error("SIGHUP", "%s; keeping the certificate in use", err);
 		return;
 	}
+	k->retired = atomic_load(&tls_current);
 	atomic_store(&tls_current, k);
 	msg_info("SIGHUP", "reloaded %s and %s", conf.tls_cert, conf.tls_key);
 }
