@@ -64,7 +64,7 @@ test_expect_success 'the filter is on by default, with no new privileges' '
 	expect_eq 202 "$(post @body.gz -H "Content-Encoding: gzip")" &&
 	expect_eq 200 "$(curl -s -o /dev/null -w "%{http_code}" "http://127.0.0.1:$PORT/healthz")" &&
 	kill -USR1 $SERVER && wait_for "\"records_out\":2" err &&
-	stop_server && expect_eq 0 $? "exit status" &&
+	stop_server; expect_eq 0 $? "exit status" &&
 	expect_output out "$(printf "{\"a\":1}\n{\"gz\":1}")"
 '
 
@@ -143,7 +143,7 @@ test_expect_success 'as nobody: secret files, TLS keys and the --ack-fifo opened
 		expect_eq 202 "$(cat code.$n)" "request $n" || exit 1
 	done &&
 	expect_eq 401 "$(curl -s -o /dev/null -w "%{http_code}" --cacert cert.pem -d "{}" "https://localhost:$PORT/")" &&
-	stop_server && expect_eq 0 $? "exit status" &&
+	stop_server; expect_eq 0 $? "exit status" &&
 	expect_eq 2 "$(grep -c "^{\"n\":" stream)" "records"
 '
 

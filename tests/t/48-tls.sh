@@ -135,7 +135,7 @@ test_expect_success 'SIGHUP: new connections get the new certificate, one opened
 	expect_eq "202 202" "$(tr "\n" " " <kept | sed "s/ $//")" "the connection opened before" &&
 	expect_eq one "$(openssl x509 -inform der -in peer.der -noout -subject | sed "s/^subject=CN *= *//")" "its certificate" &&
 	expect_eq 202 "$(curl -s --cacert two.pem -o /dev/null -w "%{http_code}" -d "{\"new\":1}" "https://localhost:$PORT/")" &&
-	stop_server && expect_eq 0 $? "exit status" &&
+	stop_server; expect_eq 0 $? "exit status" &&
 	expect_output out "$(printf "{\"conn\":1}\n{\"conn\":2}\n{\"new\":1}")"
 '
 
@@ -156,12 +156,12 @@ test_expect_success 'SIGHUP with files it cannot read or that do not match: an e
 	wait_for "SIGHUP: cert\.pem: No such file or directory; keeping the certificate in use" err &&
 	expect_eq one "$(subject)" "the certificate after a failed reload" &&
 	expect_eq 202 "$(curl -s --cacert one.pem -o /dev/null -w "%{http_code}" -d "{}" "https://localhost:$PORT/")" &&
-	stop_server && expect_eq 0 $? "exit status"
+	stop_server; expect_eq 0 $? "exit status"
 '
 
 test_expect_success 'SIGHUP without TLS changes nothing' '
 	start_server &&
 	kill -HUP $SERVER && sleep 0.3 &&
 	expect_eq 202 "$(curl -s -o /dev/null -w "%{http_code}" -d "{}" "http://127.0.0.1:$PORT/")" &&
-	stop_server && expect_eq 0 $? "exit status" && expect_eq "" "$(cat err)" "stderr"
+	stop_server; expect_eq 0 $? "exit status" && expect_eq "" "$(cat err)" "stderr"
 '
