@@ -1230,6 +1230,8 @@ parse_options(int argc, char **argv)
 	}
 	if (!conf.tls_cert != !conf.tls_key)
 		opt_usage_error(&p, "--tls-cert and --tls-key go together");
+	if (conf.tls_priority && !conf.tls_cert)
+		opt_usage_error(&p, "--tls-priority needs --tls-cert and --tls-key");
 }
 
 static struct MHD_Daemon *

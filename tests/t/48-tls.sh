@@ -73,7 +73,9 @@ test_expect_success '--tls-priority sets another policy; one GnuTLS refuses is e
 	handshake tls1_3 >v13 && expect_grep "^TLSv1\.3 " v13 &&
 	stop_server &&
 	expect_status 64 etl-extract-http --tls-cert one.pem --tls-key one.key --tls-priority "NORMAL:+NO-SUCH-THING" 127.0.0.1:1 2>err &&
-	expect_output err "etl-extract-http: --tls-priority: GnuTLS does not take '"'"'NORMAL:+NO-SUCH-THING'"'"' at +NO-SUCH-THING"
+	expect_output err "etl-extract-http: --tls-priority: GnuTLS does not take '"'"'NORMAL:+NO-SUCH-THING'"'"' at +NO-SUCH-THING" &&
+	expect_status 64 etl-extract-http --tls-priority NORMAL 127.0.0.1:1 2>err &&
+	expect_grep "^etl-extract-http: --tls-priority needs --tls-cert and --tls-key$" err
 '
 
 test_expect_success 'missing, broken or mismatched keys are refused at start' '
