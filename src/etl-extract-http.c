@@ -23,6 +23,10 @@
  *
  * SIGTERM stops accepting, lets the requests in hand finish, writes all
  * that was answered 202 and exits 0.
+ *
+ * Once it has bound its socket and opened its files (secrets, TLS keys,
+ * the FIFO) it confines itself (lib/confine.h): no root, a seccomp
+ * allowlist.  SIGHUP swaps in the TLS keys read again from their paths.
  */
 #define _GNU_SOURCE  /* struct addrinfo flags, timegm */
 #include "buf.h"
