@@ -34,30 +34,31 @@ struct confine_conf confine_conf = { .user = NULL, .seccomp = !CONFINE_SANITIZED
 /*
  * What a server does once started.  A name this architecture lacks (open
  * on arm64) is skipped.  Calls allowed only with some arguments (clone,
- * openat, prctl, tgkill, socket) are added with their conditions below.
+ * openat, prctl, tgkill, socket) are added with their conditions below:
+ * 63 names and those 5 on x86-64.  The HTTP tests under strace -f use 41
+ * of them (glibc 2.36, libmicrohttpd 0.9.75, GnuTLS 3.7); the rest are
+ * the same calls' other forms (ppoll for poll, statx for fstat) that
+ * another libc or path may pick, and what abort and usleep need.
  */
 const char *const confine_syscalls[] = {
 	/* descriptors it already has */
-	"read", "write", "readv", "writev", "pread64", "pwrite64", "preadv",
-	"preadv2", "pwritev", "pwritev2", "close", "fstat", "newfstatat",
-	"stat", "lstat", "statx", "lseek", "fcntl", "pipe2",
+	"read", "write", "readv", "writev", "pread64", "preadv2", "pwritev2",
+	"close", "fstat", "newfstatat", "statx", "lseek", "fcntl", "pipe2",
 	/* memory */
 	"mmap", "munmap", "mremap", "mprotect", "brk", "madvise",
 	/* threads */
 	"futex", "set_robust_list", "rseq", "sched_yield", "sched_getaffinity",
 	"exit", "exit_group", "restart_syscall",
-	/* signals */
+	/* signals, and who it is */
 	"rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "sigaltstack",
 	"getpid", "gettid", "getuid", "geteuid", "getgid", "getegid", "getgroups",
 	/* waiting and time */
-	"poll", "ppoll", "select", "pselect6", "epoll_create1", "epoll_ctl",
-	"epoll_wait", "epoll_pwait", "epoll_pwait2", "eventfd2",
-	"clock_gettime", "clock_getres", "gettimeofday", "time",
-	"clock_nanosleep", "nanosleep", "getrandom",
-	/* connections on sockets it has */
-	"accept", "accept4", "shutdown", "setsockopt", "getsockopt",
-	"getsockname", "getpeername", "recvfrom", "sendto", "recvmsg",
-	"sendmsg", "sendmmsg", "recvmmsg",
+	"poll", "ppoll", "pselect6", "epoll_create1", "epoll_ctl", "epoll_wait",
+	"epoll_pwait", "epoll_pwait2", "eventfd2", "clock_gettime", "clock_getres",
+	"gettimeofday", "clock_nanosleep", "nanosleep", "getrandom",
+	/* connections on the sockets it has */
+	"accept4", "shutdown", "setsockopt", "getsockopt", "getsockname",
+	"recvfrom", "sendto", "recvmsg", "sendmsg",
 	NULL
 };
 
