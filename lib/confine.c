@@ -177,15 +177,15 @@ allow_conditional(scmp_filter_ctx ctx)
 	rc = rc ? rc : seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
 	/* Naming its own threads. */
 	rc = rc ? rc : seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1,
-	    SCMP_A0(SCMP_CMP_EQ, PR_SET_NAME));
+	    SCMP_A0(SCMP_CMP_EQ, PR_SET_NAME, 0));
 	rc = rc ? rc : seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1,
-	    SCMP_A0(SCMP_CMP_EQ, PR_GET_NAME));
+	    SCMP_A0(SCMP_CMP_EQ, PR_GET_NAME, 0));
 	/* Signals to its own threads only (raise, abort, pthread_kill). */
 	rc = rc ? rc : seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
-	    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()));
+	    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid(), 0));
 	for (int i = 0; i < n_families; i++)
 		rc = rc ? rc : seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
-		    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)families[i]));
+		    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)families[i], 0));
 	if (n_families > 0)
 		rc = rc ? rc : allow(ctx, "connect");
 	return rc;
