@@ -1338,6 +1338,7 @@ main(int argc, char **argv)
 	int fd;
 
 	parse_options(argc, argv);
+	sig_catch_reload();  /* SIGHUP: the TLS keys again, never the end */
 	stats_set_extra(stats_fields);
 	fd = activated_socket();
 	if (fd < 0)
@@ -1350,7 +1351,6 @@ main(int argc, char **argv)
 		open_acks();
 	if (conf.tls_cert)
 		tls_start();
-	sig_catch_reload();  /* SIGHUP: the keys again, never the end */
 	confine();
 	if (conf.ack_fifo)
 		start_acks();
