@@ -16,6 +16,7 @@ _etl_options() {
 		echo "--envelope --token-file --hmac-secret-file --hmac-header
 			--tls-cert --tls-key --max-body --max-connections --idle-timeout
 			--queue-timeout --max-headers --threads --ack-fifo --ack-timeout
+			--max-per-client --header-timeout --body-timeout --metrics-listen
 			--tls-priority --user --no-seccomp" ;;
 	etl-load-sql)
 		echo "-t --table -n --rows -T --max-delay --upsert --ignore-duplicates
@@ -43,6 +44,7 @@ _etl_value_argument() {
 	-j|--jobs|--table|--rows|-T|--max-delay|--upsert|--retry-for|--job) return 0 ;;
 	--hmac-header|--max-body|--max-connections|--idle-timeout) return 0 ;;
 	--queue-timeout|--max-headers|--threads|--ack-timeout) return 0 ;;
+	--max-per-client|--header-timeout|--body-timeout|--metrics-listen) return 0 ;;
 	--tls-priority) return 0 ;;
 	*) return 1 ;;
 	esac

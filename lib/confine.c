@@ -34,8 +34,8 @@ struct confine_conf confine_conf = { .user = NULL, .seccomp = !CONFINE_SANITIZED
 /*
  * What a server does once started.  A name this architecture lacks (open
  * on arm64) is skipped.  Calls allowed only with some arguments (clone,
- * openat, prctl, tgkill, socket) are added with their conditions below:
- * 63 names and those 5 on x86-64.  The HTTP tests under strace -f use 41
+ * openat, prctl, prlimit64, tgkill, socket) are added with their
+ * conditions below: 64 names and those 6 on x86-64.  The HTTP tests under strace -f use 41
  * of them (glibc 2.36, libmicrohttpd 0.9.75, GnuTLS 3.7); the rest are
  * the same calls' other forms (ppoll for poll, statx for fstat) that
  * another libc or path may pick, and what abort and usleep need.
@@ -52,6 +52,7 @@ const char *const confine_syscalls[] = {
 	/* signals, and who it is */
 	"rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "sigaltstack",
 	"getpid", "gettid", "getuid", "geteuid", "getgid", "getegid", "getgroups",
+	"getrlimit",
 	/* waiting and time */
 	"poll", "ppoll", "pselect6", "epoll_create1", "epoll_ctl", "epoll_wait",
 	"epoll_pwait", "epoll_pwait2", "eventfd2", "clock_gettime", "clock_getres",
@@ -175,6 +176,9 @@ allow_conditional(scmp_filter_ctx ctx)
 	rc = rc ? rc : seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
 	    SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD));
 	rc = rc ? rc : seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
+	/* Reading its limits (getrlimit, sysconf), never changing them. */
+	rc = rc ? rc : seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prlimit64), 1,
+	    SCMP_A2(SCMP_CMP_EQ, 0, 0));
 	/* Naming its own threads. */
 	rc = rc ? rc : seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1,
 	    SCMP_A0(SCMP_CMP_EQ, PR_SET_NAME, 0));

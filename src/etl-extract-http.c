@@ -34,6 +34,7 @@
 #include "exitcode.h"
 #include "httpbody.h"
 #include "jsonout.h"
+#include "metrics.h"
 #include "msg.h"
 #include "opt.h"
 #include "sig.h"
@@ -59,6 +60,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -71,6 +73,8 @@ enum {
 	KEY_HMAC_HEADER, KEY_TLS_CERT, KEY_TLS_KEY, KEY_MAX_BODY,
 	KEY_MAX_CONNECTIONS, KEY_IDLE_TIMEOUT, KEY_QUEUE_TIMEOUT, KEY_MAX_HEADERS,
 	KEY_THREADS, KEY_ACK_FIFO, KEY_ACK_TIMEOUT,
+	KEY_HEADER_TIMEOUT, KEY_BODY_TIMEOUT, KEY_MAX_PER_CLIENT,
+	KEY_METRICS_LISTEN,
 	KEY_TLS_PRIORITY, KEY_USER, KEY_NO_SECCOMP,
 };
 
@@ -82,13 +86,17 @@ static const struct opt options[] = {
 	{ KEY_TLS_CERT, "tls-cert", "FILE", "serve HTTPS with this certificate (PEM)" },
 	{ KEY_TLS_KEY, "tls-key", "FILE", "and this private key (PEM)" },
 	{ KEY_MAX_BODY, "max-body", "SIZE", "largest body, after decompression (default 10M)" },
-	{ KEY_MAX_CONNECTIONS, "max-connections", "N", "most connections at once (default 1000)" },
+	{ KEY_MAX_CONNECTIONS, "max-connections", "N", "most connections at once (default 10000)" },
+	{ KEY_MAX_PER_CLIENT, "max-per-client", "N", "most connections from one address (default 100, 0: no limit)" },
 	{ KEY_IDLE_TIMEOUT, "idle-timeout", "DURATION", "close a connection idle this long (default 30s)" },
+	{ KEY_HEADER_TIMEOUT, "header-timeout", "DURATION", "close a connection whose headers take longer (default 10s)" },
+	{ KEY_BODY_TIMEOUT, "body-timeout", "DURATION", "close a connection whose body takes longer (default 60s)" },
 	{ KEY_QUEUE_TIMEOUT, "queue-timeout", "DURATION", "wait this long for output room, then 503 (default 5s)" },
 	{ KEY_MAX_HEADERS, "max-headers", "SIZE", "memory for a request's headers (default 32K)" },
 	{ KEY_THREADS, "threads", "N", "server threads (default: one per core)" },
 	{ KEY_ACK_FIFO, "ack-fifo", "FIFO", "answer 202 only when the loader acknowledges, read from FIFO" },
 	{ KEY_ACK_TIMEOUT, "ack-timeout", "DURATION", "wait this long for an acknowledgement, then 503 (default 10s)" },
+	{ KEY_METRICS_LISTEN, "metrics-listen", "ADDRESS:PORT", "serve GET /metrics there, not on the main port" },
 	{ KEY_TLS_PRIORITY, "tls-priority", "STRING", "GnuTLS priority string (default: TLS 1.2 and 1.3, ECDHE with AEAD ciphers)" },
 	CONFINE_OPTIONS(KEY_USER, KEY_NO_SECCOMP),
 	{ 0, NULL, NULL, NULL }
@@ -105,8 +113,11 @@ static struct {
 	const char *tls_cert, *tls_key;   /* paths: read again on SIGHUP */
 	const char *tls_priority;
 	size_t max_body;
-	unsigned max_connections;
+	unsigned max_connections;     /* 0: the default, within RLIMIT_NOFILE */
+	unsigned max_per_client;
 	unsigned idle_timeout_s;
+	long long header_timeout_ms, body_timeout_ms;
+	const char *metrics_listen;
 	long long queue_timeout_ms;
 	size_t max_headers;
 	unsigned threads;
@@ -115,7 +126,8 @@ static struct {
 	long long ack_timeout_ms;
 } conf = {
 	.hmac_header = "X-Hub-Signature-256", .max_body = 10 << 20,
-	.max_connections = 1000, .idle_timeout_s = 30, .queue_timeout_ms = 5000,
+	.max_per_client = 100, .idle_timeout_s = 30, .queue_timeout_ms = 5000,
+	.header_timeout_ms = 10000, .body_timeout_ms = 60000,
 	.max_headers = 32 << 10, .ack_timeout_ms = 10000,
 };
 
@@ -382,6 +394,13 @@ output_ok(void)
 
 static atomic_ullong by_status[600];
 static atomic_ullong requests, body_bytes;
+/* For /metrics: */
+static const double ack_wait_bounds[] = {
+	0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
+};
+static struct metrics_histogram ack_wait = METRICS_HISTOGRAM(ack_wait_bounds);
+static atomic_ullong handed_bytes;       /* NDJSON bytes handed to the output */
+static atomic_ullong backpressure;       /* 503: the output could not take them */
 
 static void
 stats_fields(struct buf *line)
@@ -840,8 +859,10 @@ finish_request(struct MHD_Connection *c, const char *url, const char *method,
 	req->conn = c;
 	if (output_append(&lines, n, req) != 0) {
 		buf_free(&lines);
+		stats_add(&backpressure, 1);
 		return answer_error(c, 503, "the output cannot take records now");
 	}
+	stats_add(&handed_bytes, lines.len);
 	buf_free(&lines);
 	if (conf.ack_fifo)
 		return MHD_YES;  /* suspended: answer_settled answers it */
@@ -852,12 +873,422 @@ finish_request(struct MHD_Connection *c, const char *url, const char *method,
 static enum MHD_Result
 answer_settled(struct MHD_Connection *c, struct request *req)
 {
-	if (req->verdict == 202)
+	if (req->verdict == 202) {
+		metrics_observe(&ack_wait, stats_now() - req->since);
 		return answer_accepted(c, req->records);
+	}
 	return answer_error(c, 503, req->why);
 }
 
+/* ---- slow clients: absolute deadlines ----------------------------------------
+ *
+ * libmicrohttpd closes a connection idle for --idle-timeout, but a client
+ * that sends one header line every few seconds is never idle, and one
+ * thousand of them held every connection slot (slowloris).  So each
+ * connection carries an absolute deadline for the phase it is in: its
+ * request line and headers within --header-timeout of the connection (or,
+ * kept alive, of the request line), its body within --body-timeout of the
+ * headers, and the next request line within --idle-timeout of the last
+ * answer.  Waiting for the answer (the output, an acknowledgement) has no
+ * deadline here: --queue-timeout and --ack-timeout bound it.
+ *
+ * libmicrohttpd tells us of each connection as it opens and closes; a
+ * thread (the reaper) looks at the open ones a few times a second and
+ * shuts down the socket of one past its deadline.  libmicrohttpd then
+ * reads end-of-file on it and closes the connection itself, freeing its
+ * slot.  The reaper shuts down a socket only with the lock held, and a
+ * connection leaves the list under that lock when libmicrohttpd reports it
+ * closed, before it closes the socket: the reaper never touches a
+ * descriptor that may have been reused.
+ */
+
+enum conn_phase { PHASE_HEADERS, PHASE_BODY, PHASE_ANSWER, PHASE_IDLE };
+
+struct watched {
+	struct watched *prev, *next;
+	int fd;
+	enum conn_phase phase;
+	double deadline;              /* stats_now() seconds; 0: none */
+};
+
+static struct {
+	pthread_mutex_t lock;
+	struct watched *head;
+	long open;
+} watch = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+/* Connections shut at their deadline, by phase (headers, body, idle). */
+static atomic_ullong deadline_closes[PHASE_IDLE + 1];
+
+/* When a connection entering PHASE now must have left it; 0: never. */
+static double
+phase_deadline(enum conn_phase phase)
+{
+	long long ms = phase == PHASE_HEADERS ? conf.header_timeout_ms
+	    : phase == PHASE_BODY ? conf.body_timeout_ms
+	    : phase == PHASE_IDLE ? conf.idle_timeout_s * 1000LL : 0;
+
+	return ms > 0 ? stats_now() + ms / 1000.0 : 0;
+}
+
+static void
+watch_enter(struct watched *w, enum conn_phase phase)
+{
+	pthread_mutex_lock(&watch.lock);
+	w->phase = phase;
+	w->deadline = phase_deadline(phase);
+	pthread_mutex_unlock(&watch.lock);
+}
+
+/* The connection C's entry, or NULL. */
+static struct watched *
+watched_of(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *info = MHD_get_connection_info(c,
+	    MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return info ? info->socket_context : NULL;
+}
+
+/* C moves on to PHASE. */
+static void
+watch_phase(struct MHD_Connection *c, enum conn_phase phase)
+{
+	struct watched *w = watched_of(c);
+
+	if (w)
+		watch_enter(w, phase);
+}
+
+static void
+on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+    enum MHD_ConnectionNotificationCode code)
+{
+	struct watched *w = *socket_context;
+
+	(void)cls;
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *info = MHD_get_connection_info(c,
+		    MHD_CONNECTION_INFO_CONNECTION_FD);
+
+		if (!info || !(w = calloc(1, sizeof *w)))
+			return;
+		w->fd = info->connect_fd;
+		w->phase = PHASE_HEADERS;
+		w->deadline = phase_deadline(PHASE_HEADERS);
+		pthread_mutex_lock(&watch.lock);
+		w->next = watch.head;
+		if (watch.head)
+			watch.head->prev = w;
+		watch.head = w;
+		watch.open++;
+		pthread_mutex_unlock(&watch.lock);
+		*socket_context = w;
+	} else if (code == MHD_CONNECTION_NOTIFY_CLOSED && w) {
+		pthread_mutex_lock(&watch.lock);
+		if (w->prev)
+			w->prev->next = w->next;
+		else
+			watch.head = w->next;
+		if (w->next)
+			w->next->prev = w->prev;
+		watch.open--;
+		pthread_mutex_unlock(&watch.lock);
+		free(w);
+		*socket_context = NULL;
+	}
+}
+
+/* A request line arrived: on a kept-alive connection its headers start now. */
+static void *
+on_request_line(void *cls, const char *uri, struct MHD_Connection *c)
+{
+	struct watched *w = watched_of(c);
+
+	(void)cls;
+	(void)uri;
+	if (w) {
+		pthread_mutex_lock(&watch.lock);
+		if (w->phase == PHASE_IDLE) {
+			w->phase = PHASE_HEADERS;
+			w->deadline = phase_deadline(PHASE_HEADERS);
+		}
+		pthread_mutex_unlock(&watch.lock);
+	}
+	return NULL;  /* the request's state, which on_request fills */
+}
+
+static void *
+reaper_main(void *arg)
+{
+	long long least = conf.header_timeout_ms > 0 && (conf.header_timeout_ms < conf.body_timeout_ms
+	    || conf.body_timeout_ms == 0) ? conf.header_timeout_ms : conf.body_timeout_ms;
+	long long every_ms;
+
+	/* A twentieth of the shortest deadline, within 10..250 ms. */
+	if (least <= 0)
+		least = 5000;
+	every_ms = least / 20 < 10 ? 10 : least / 20 > 250 ? 250 : least / 20;
+
+	(void)arg;
+	for (;;) {
+		double now;
+
+		usleep(every_ms * 1000);
+		now = stats_now();
+		pthread_mutex_lock(&watch.lock);
+		for (struct watched *w = watch.head; w; w = w->next) {
+			if (w->deadline == 0 || now < w->deadline)
+				continue;
+			shutdown(w->fd, SHUT_RDWR);
+			stats_add(&deadline_closes[w->phase], 1);
+			w->deadline = 0;  /* once */
+		}
+		pthread_mutex_unlock(&watch.lock);
+	}
+	return NULL;
+}
+
+static void
+start_reaper(void)
+{
+	pthread_t t;
+
+	if (pthread_create(&t, NULL, reaper_main, NULL) != 0)
+		msg_die(EXIT_SOFTWARE, "deadlines", "cannot start the reaper thread");
+	pthread_detach(t);
+}
+
+/* The connection cap: --max-connections, or 10,000 (epoll makes idle
+ * connections cheap; each costs a descriptor and at most --max-headers),
+ * within the descriptors the process may open, whose soft limit is raised
+ * to the hard one first. */
+static unsigned
+connection_cap(void)
+{
+	enum { DEFAULT_CAP = 10000, RESERVE = 64 };  /* FIFO, epoll, pipes, logs */
+	struct rlimit rl;
+	unsigned long long room;
+	unsigned cap = conf.max_connections ? conf.max_connections : DEFAULT_CAP;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return cap;
+	if (rl.rlim_cur < rl.rlim_max) {
+		struct rlimit raised = { rl.rlim_max, rl.rlim_max };
+
+		if (setrlimit(RLIMIT_NOFILE, &raised) == 0)
+			rl = raised;
+	}
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= (rlim_t)cap + RESERVE)
+		return cap;
+	room = rl.rlim_cur > RESERVE * 2 ? rl.rlim_cur - RESERVE : rl.rlim_cur / 2;
+	if (conf.max_connections)
+		msg_warn("--max-connections", "only %llu connections fit in the open files limit"
+		    " (%llu; raise it with ulimit -n or LimitNOFILE=)", room,
+		    (unsigned long long)rl.rlim_cur);
+	return (unsigned)room;
+}
+
+/* ---- metrics: GET /metrics for Prometheus ------------------------------------
+ *
+ * Served on the main port like /healthz, or with --metrics-listen on an
+ * address of its own (kept off the public port) by a second, one-thread
+ * server.  The counters are the ones --stats prints, plus what only a
+ * dashboard wants: connections, deadlines hit, 503s from backpressure and
+ * how long acknowledgements take.
+ */
+
 static atomic_int in_flight;
+
+static void
+metrics_text(struct buf *out)
+{
+	static const char *const phases[] = { "headers", "body", "answer", "idle" };
+	long open;
+
+	metrics_family(out, "etl_http_requests_total", "counter",
+	    "HTTP requests answered, by status code.");
+	for (int code = 100; code < 600; code++) {
+		unsigned long long n = atomic_load(&by_status[code]);
+		char label[8];
+
+		if (!n)
+			continue;
+		snprintf(label, sizeof label, "%d", code);
+		metrics_sample(out, "etl_http_requests_total", "code", label, n);
+	}
+	metrics_counter(out, "etl_http_records_total",
+	    "Records handed on to standard output.", atomic_load(&stats.records_out));
+	metrics_counter(out, "etl_http_output_bytes_total",
+	    "Bytes of records handed on to standard output.", atomic_load(&handed_bytes));
+	metrics_counter(out, "etl_http_request_body_bytes_total",
+	    "Bytes of request bodies taken, after decompression.", atomic_load(&body_bytes));
+	metrics_gauge(out, "etl_http_requests_in_flight",
+	    "Requests being read, handed on or waiting for their acknowledgement.",
+	    atomic_load(&in_flight));
+	metrics_counter(out, "etl_http_backpressure_rejections_total",
+	    "Requests answered 503 because the output could not take their records.",
+	    atomic_load(&backpressure));
+	pthread_mutex_lock(&watch.lock);
+	open = watch.open;
+	pthread_mutex_unlock(&watch.lock);
+	metrics_gauge(out, "etl_http_connections", "Open connections.", open);
+	metrics_family(out, "etl_http_deadline_closes_total", "counter",
+	    "Connections closed for taking too long, by phase.");
+	for (int ph = PHASE_HEADERS; ph <= PHASE_IDLE; ph++)
+		if (ph != PHASE_ANSWER)
+			metrics_sample(out, "etl_http_deadline_closes_total", "phase",
+			    phases[ph], atomic_load(&deadline_closes[ph]));
+	if (conf.ack_fifo)
+		metrics_histogram_write(out, "etl_http_ack_wait_seconds",
+		    "Time from handing records on to their acknowledgement (--ack-fifo).",
+		    &ack_wait);
+	metrics_process(out);
+}
+
+static enum MHD_Result
+answer_metrics(struct MHD_Connection *c)
+{
+	struct buf text = BUF_INIT;
+	struct MHD_Response *r;
+	enum MHD_Result rc;
+
+	stats_add(&by_status[200], 1);  /* counted in what it shows */
+	metrics_text(&text);
+	r = MHD_create_response_from_buffer(text.len, text.data, MHD_RESPMEM_MUST_COPY);
+	buf_free(&text);
+	if (!r)
+		return MHD_NO;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, METRICS_CONTENT_TYPE);
+	rc = MHD_queue_response(c, 200, r);
+	MHD_destroy_response(r);
+	return rc;
+}
+
+/* The --metrics-listen server's requests: GET /metrics, and nothing else. */
+static enum MHD_Result
+on_metrics_request(void *cls, struct MHD_Connection *c, const char *url,
+    const char *method, const char *version, const char *upload,
+    size_t *upload_size, void **state)
+{
+	(void)cls;
+	(void)version;
+	(void)upload;
+	(void)upload_size;
+	(void)state;
+	if (strcmp(url, "/metrics") != 0)
+		return answer_error(c, 404, "no such path: this address serves /metrics");
+	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+		return answer_error(c, 405, "use GET");
+	return answer_metrics(c);
+}
+
+static int listen_on(const char *spec);
+
+/* Before confinement: the --metrics-listen socket. */
+static int
+metrics_socket(void)
+{
+	const char *path = conf.path;
+	int fd;
+
+	if (strchr(conf.metrics_listen, '/'))
+		msg_die(EXIT_USAGE, conf.metrics_listen, "--metrics-listen takes [ADDRESS]:PORT, without a path");
+	fd = listen_on(conf.metrics_listen);
+	conf.path = path;  /* listen_on sets it, for the main address */
+	return fd;
+}
+
+static struct MHD_Daemon *
+start_metrics_server(int fd)
+{
+	struct MHD_Daemon *d;
+
+	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL, 0, NULL, NULL,
+	    on_metrics_request, NULL,
+	    MHD_OPTION_LISTEN_SOCKET, fd,
+	    MHD_OPTION_CONNECTION_LIMIT, 64,
+	    MHD_OPTION_CONNECTION_TIMEOUT, 10,
+	    MHD_OPTION_END);
+	if (!d)
+		msg_die(EXIT_UNAVAILABLE, conf.metrics_listen, "cannot start the metrics server");
+	return d;
+}
+
+/* ---- framing: where a request ends (RFC 9112, section 6) -------------------
+ *
+ * A proxy in front and this server must agree on where each request ends,
+ * or a second request hidden in the first's body reaches us unseen
+ * (request smuggling).  libmicrohttpd takes the first of two
+ * Content-Length headers, frames by Transfer-Encoding when both are
+ * present, waits for a body that a Transfer-Encoding other than chunked
+ * leaves unframed, and does not insist on Host.  Those requests are
+ * refused with 400 and their connection closed, before any body is read.
+ */
+
+struct framing {
+	unsigned lengths, encodings, hosts;
+	const char *length;
+	int lengths_differ;
+	const char *encoding;
+};
+
+static enum MHD_Result
+framing_count(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct framing *f = cls;
+
+	(void)kind;
+	if (!key)
+		return MHD_YES;
+	if (strcasecmp(key, "Content-Length") == 0) {
+		if (f->lengths++ && strcmp(f->length, value ? value : "") != 0)
+			f->lengths_differ = 1;
+		f->length = value ? value : "";
+	} else if (strcasecmp(key, "Transfer-Encoding") == 0) {
+		f->encodings++;
+		f->encoding = value ? value : "";
+	} else if (strcasecmp(key, "Host") == 0) {
+		f->hosts++;
+	}
+	return MHD_YES;
+}
+
+/* Why the request's framing is ambiguous, or NULL when it is not. */
+static const char *
+framing_error(struct MHD_Connection *c, const char *version)
+{
+	struct framing f = { 0 };
+
+	MHD_get_connection_values(c, MHD_HEADER_KIND, framing_count, &f);
+	if (f.lengths_differ)
+		return "conflicting Content-Length headers";
+	if (f.lengths && f.encodings)
+		return "both Content-Length and Transfer-Encoding";
+	if (f.encodings > 1 || (f.encodings && strcasecmp(f.encoding, "chunked") != 0))
+		return "a Transfer-Encoding other than chunked";
+	if (f.hosts > 1)
+		return "more than one Host header";
+	if (!f.hosts && strcmp(version, MHD_HTTP_VERSION_1_0) != 0)
+		return "an HTTP/1.1 request needs a Host header";
+	return NULL;
+}
+
+/* 400, and the connection closed: after a request whose end is in doubt,
+ * nothing more on the connection can be trusted to be a request. */
+static enum MHD_Result
+answer_misframed(struct MHD_Connection *c, const char *reason)
+{
+	struct buf json = BUF_INIT;
+	enum MHD_Result rc;
+
+	buf_adds(&json, "{\"error\":");
+	jsonout_string_lossy(&json, reason, strlen(reason));
+	buf_addc(&json, '}');
+	rc = answer(c, 400, buf_cstr(&json), MHD_HTTP_HEADER_CONNECTION, "close");
+	buf_free(&json);
+	return rc;
+}
 
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -867,16 +1298,21 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	struct request *req = *state;
 
 	(void)cls;
-	(void)version;
 	if (!req) {
 		const char *length = header(c, "Content-Length");
 		const char *chunked = header(c, "Transfer-Encoding");
+		const char *misframed = framing_error(c, version);
 		int has_body = strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0;
 
 		stats_add(&requests, 1);
+		watch_phase(c, PHASE_BODY);
+		if (misframed)
+			return answer_misframed(c, misframed);
 		if (strcmp(method, "GET") == 0 && strcmp(url, "/healthz") == 0)
 			return output_ok() ? answer(c, 200, "{\"status\":\"ok\"}", NULL, NULL)
 			    : answer_error(c, 503, "the output is not taking records");
+		if (strcmp(method, "GET") == 0 && strcmp(url, "/metrics") == 0 && !conf.metrics_listen)
+			return answer_metrics(c);
 		if (!path_ok(url))
 			return answer_error(c, 404, "no such path");
 		if (!has_body && strcmp(method, "GET") != 0)
@@ -888,8 +1324,10 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 		if (length && strtoull(length, NULL, 10) > conf.max_body &&
 		    !header(c, "Content-Encoding"))
 			return answer_error(c, 413, "the body is larger than --max-body");
-		if (!output_ok())
+		if (!output_ok()) {
+			stats_add(&backpressure, 1);
 			return answer_error(c, 503, "the output is not taking records");
+		}
 		if (!(req = calloc(1, sizeof *req)))
 			return MHD_NO;
 		*state = req;
@@ -908,6 +1346,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	if (req->answered)
 		return req->verdict ? answer_settled(c, req) : MHD_YES;
 	req->answered = 1;
+	watch_phase(c, PHASE_ANSWER);
 	return finish_request(c, url, method, req);
 }
 
@@ -918,8 +1357,8 @@ on_completed(void *cls, struct MHD_Connection *c, void **state,
 	struct request *req = *state;
 
 	(void)cls;
-	(void)c;
 	(void)code;
+	watch_phase(c, PHASE_IDLE);
 	if (!req)
 		return;
 	buf_free(&req->body);
@@ -1210,6 +1649,10 @@ parse_options(int argc, char **argv)
 		case KEY_NO_SECCOMP: confine_conf.seccomp = 0; break;
 		case KEY_MAX_BODY: conf.max_body = opt_size(&p); break;
 		case KEY_MAX_CONNECTIONS: conf.max_connections = (unsigned)opt_count(&p, 1, 1000000); break;
+		case KEY_MAX_PER_CLIENT: conf.max_per_client = (unsigned)opt_count(&p, 0, 1000000); break;
+		case KEY_HEADER_TIMEOUT: conf.header_timeout_ms = opt_duration_ms(&p); break;
+		case KEY_BODY_TIMEOUT: conf.body_timeout_ms = opt_duration_ms(&p); break;
+		case KEY_METRICS_LISTEN: conf.metrics_listen = p.arg; break;
 		case KEY_IDLE_TIMEOUT:
 			conf.idle_timeout_s = (unsigned)((opt_duration_ms(&p) + 999) / 1000);
 			break;
@@ -1252,7 +1695,10 @@ start_server(int fd)
 	return MHD_start_daemon(flags, 0, NULL, NULL, on_request, NULL,
 	    MHD_OPTION_LISTEN_SOCKET, fd,
 	    MHD_OPTION_THREAD_POOL_SIZE, threads,
-	    MHD_OPTION_CONNECTION_LIMIT, conf.max_connections,
+	    MHD_OPTION_CONNECTION_LIMIT, connection_cap(),
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, conf.max_per_client,
+	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
+	    MHD_OPTION_URI_LOG_CALLBACK, on_request_line, NULL,
 	    MHD_OPTION_CONNECTION_TIMEOUT, conf.idle_timeout_s,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, conf.max_headers,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
@@ -1332,11 +1778,12 @@ finish_in_flight(void)
 int
 main(int argc, char **argv)
 {
-	struct MHD_Daemon *d;
+	struct MHD_Daemon *d, *metrics_d = NULL;
 	struct stat st;
 	pthread_t writer;
-	int fd;
+	int fd, metrics_fd = -1;
 
+	metrics_start();
 	parse_options(argc, argv);
 	sig_catch_reload();  /* SIGHUP: the TLS keys again, never the end */
 	stats_set_extra(stats_fields);
@@ -1345,25 +1792,34 @@ main(int argc, char **argv)
 		fd = listen_on(conf.listen);
 	else if (conf.listen && strchr(conf.listen, '/'))
 		conf.path = strchr(conf.listen, '/');
-	/* Everything opened and read: from here on, no root, no new files,
-	 * no programs, no other sockets (lib/confine.h). */
+	if (conf.metrics_listen)
+		metrics_fd = metrics_socket();
+	/* Everything opened and read, the open files limit raised: from here
+	 * on, no root, no new files, no programs, no other sockets
+	 * (lib/confine.h). */
 	if (conf.ack_fifo)
 		open_acks();
 	if (conf.tls_cert)
 		tls_start();
+	conf.max_connections = connection_cap();
 	confine();
 	if (conf.ack_fifo)
 		start_acks();
 	stdout_is_file = fstat(STDOUT_FILENO, &st) == 0 && S_ISREG(st.st_mode);
 	pthread_create(&writer, NULL, output_main, NULL);
+	start_reaper();
 	if (!(d = start_server(fd)))
 		msg_die(EXIT_UNAVAILABLE, conf.listen, "cannot start the HTTP server");
+	if (conf.metrics_listen)
+		metrics_d = start_metrics_server(metrics_fd);
 	msg_info(conf.listen, "listening");
 	wait_for_stop();
 	/* Stop accepting; let the requests in hand finish, then write all. */
 	MHD_quiesce_daemon(d);
 	finish_in_flight();
 	MHD_stop_daemon(d);
+	if (metrics_d)
+		MHD_stop_daemon(metrics_d);
 	pthread_mutex_lock(&output.lock);
 	output.stopping = 1;
 	pthread_cond_signal(&output.work);

@@ -105,6 +105,17 @@ test_expect_success 'a missing FIFO is exit 66; --ack-timeout takes a duration' 
 	mkfifo acks && expect_status 64 etl-extract-http --ack-fifo acks --ack-timeout soon 127.0.0.1:1
 '
 
+# own_process NAME: the newest process called NAME started in this test's
+# folder (not one of another test run on the same machine).
+own_process() {
+	local pid
+	for pid in $(pgrep -x "$1" | sort -rn); do
+		[ "$(readlink "/proc/$pid/cwd")" = "$PWD" ] && { echo "$pid"; return 0; }
+	done
+	echo "no $1 running in $PWD"
+	return 1
+}
+
 # kill_under_load STAGE DOWNSTREAM SQL : a steady load through DOWNSTREAM,
 # kill -9 the process named STAGE in the middle; every order answered 202
 # must be among the rows SQL counts.
@@ -114,7 +125,7 @@ kill_under_load() {
 	load 4 150 &&
 	# Let some requests through first, then kill the stage mid-stream.
 	while [ "$(cat accepted.* 2>/dev/null | wc -l)" -lt 60 ]; do sleep 0.05; done &&
-	victim=$(pgrep -n -x "$stage") &&
+	victim=$(own_process "$stage") &&
 	kill -9 "$victim" &&
 	wait &&
 	accepted=$(cat accepted.* | sort -n) &&
