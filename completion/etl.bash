@@ -3,7 +3,7 @@
 # program is listed here (tests/t/80-docs.sh checks this against --help).
 
 _etl_common="--help --version --quiet --verbose --stats"
-_etl_input="--max-line --reject --max-rejects --progress"
+_etl_input="--max-line --reject --max-rejects --progress --stop-timeout"
 
 # The options of PROGRAM, long and short.
 _etl_options() {
@@ -43,7 +43,7 @@ _etl_value_argument() {
 	-n|--count|-b|--bytes|-t|--time|--by|--max-line|--max-rejects) return 0 ;;
 	-j|--jobs|--table|--rows|-T|--max-delay|--upsert|--retry-for|--job) return 0 ;;
 	--hmac-header|--max-body|--max-connections|--idle-timeout) return 0 ;;
-	--queue-timeout|--max-headers|--threads|--ack-timeout) return 0 ;;
+	--queue-timeout|--max-headers|--threads|--ack-timeout|--stop-timeout) return 0 ;;
 	--max-per-client|--header-timeout|--body-timeout|--metrics-listen) return 0 ;;
 	--tls-priority) return 0 ;;
 	*) return 1 ;;

@@ -35,7 +35,7 @@ struct confine_conf confine_conf = { .user = NULL, .seccomp = !CONFINE_SANITIZED
  * What a server does once started.  A name this architecture lacks (open
  * on arm64) is skipped.  Calls allowed only with some arguments (clone,
  * openat, prctl, prlimit64, tgkill, socket) are added with their
- * conditions below: 64 names and those 6 on x86-64.  tests/t/40, 41, 47
+ * conditions below: 65 names and those 6 on x86-64.  tests/t/40, 41, 47
  * and 48 under strace -f use 41 of them (glibc 2.36, libmicrohttpd
  * 0.9.75, GnuTLS 3.7); the rest are the same calls' other forms (ppoll
  * for poll, statx for fstat) that another libc or path may pick, and what
@@ -51,7 +51,8 @@ const char *const confine_syscalls[] = {
 	"futex", "set_robust_list", "rseq", "sched_yield", "sched_getaffinity",
 	"exit", "exit_group", "restart_syscall",
 	/* signals, and who it is */
-	"rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "sigaltstack",
+	"rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "rt_sigtimedwait",
+	"sigaltstack",
 	"getpid", "gettid", "getuid", "geteuid", "getgid", "getegid", "getgroups",
 	"getrlimit",
 	/* waiting and time */

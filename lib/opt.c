@@ -21,11 +21,12 @@
 #define ETL_VERSION "0.0.0"
 #endif
 
-struct opt_common opt_common = { .max_rejects = -1 };
+struct opt_common opt_common = { .max_rejects = -1,
+    .stop_timeout_ms = SIG_DEFAULT_STOP_TIMEOUT_MS };
 
 enum {
 	KEY_STATS = 1 << 20, KEY_MAX_LINE, KEY_REJECT, KEY_MAX_REJECTS,
-	KEY_PROGRESS,
+	KEY_PROGRESS, KEY_STOP_TIMEOUT,
 };
 
 static const struct opt common_opts[] = {
@@ -46,6 +47,8 @@ static const struct opt input_opts[] = {
 	  "with --reject, stop at the bad record after the Nth" },
 	{ KEY_PROGRESS, "progress", NULL,
 	  "show a progress meter when stderr is a terminal" },
+	{ KEY_STOP_TIMEOUT, "stop-timeout", "DURATION",
+	  "after SIGTERM, give up reading to the end this late (default 30s)" },
 	{ 0, NULL, NULL, NULL }
 };
 
@@ -144,9 +147,11 @@ build_tables(const struct opt_parser *p, struct option *longs, char *shorts)
 }
 
 static void
-apply_common(void)
+apply_common(const struct opt_parser *p)
 {
-	sig_install();
+	int reads_stream = (p->flags & OPT_INPUT) != 0;
+
+	sig_install(reads_stream, reads_stream ? opt_common.stop_timeout_ms : 0);
 	writer_stdout_init();
 	stats_init(opt_common.stats);
 	if (opt_common.progress)
@@ -196,7 +201,7 @@ opt_next(struct opt_parser *p)
 			p->ind = optind;
 			free(longs);
 			longs = NULL;
-			apply_common();
+			apply_common(p);
 			return -1;
 		case '?':
 			if (optopt && optopt < OPT_LONG)
@@ -234,6 +239,11 @@ opt_next(struct opt_parser *p)
 			break;
 		case KEY_MAX_REJECTS:
 			opt_common.max_rejects = opt_count(p, 0, LLONG_MAX);
+			break;
+		case KEY_STOP_TIMEOUT:
+			opt_common.stop_timeout_ms = opt_duration_ms(p);
+			if (opt_common.stop_timeout_ms == 0)
+				opt_usage_error(p, "--stop-timeout must be more than 0");
 			break;
 		default:
 			return c;

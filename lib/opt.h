@@ -6,6 +6,7 @@
  *   -h/--help  -V/--version  -q/--quiet  -v/--verbose  --stats
  * and, for programs that read the stream (OPT_INPUT):
  *   --max-line SIZE  --reject FILE  --max-rejects N  --progress
+ *   --stop-timeout DURATION
  * --help is generated from the same table, so it always lists every option.
  * Usage errors print "program: reason" and a hint, and exit 64.
  *
@@ -44,6 +45,7 @@ struct opt_common {
 	size_t max_line;
 	const char *reject_path;
 	long long max_rejects;   /* -1: no limit */
+	long long stop_timeout_ms;  /* the graceful stop's deadline (sig.h) */
 };
 extern struct opt_common opt_common;
 

@@ -167,8 +167,9 @@ open_next(struct reader *r)
 
 /*
  * Wait until the current file can be read without blocking.  Flushes the
- * output first when the wait would block.  Returns 0 when ready, or the
- * reason to give up (READER_TIMEOUT, READER_EOF on a stop request).
+ * output first when the wait would block.  Returns 0 when ready, or
+ * READER_TIMEOUT.  A stop request does not end the wait: the stream ends
+ * where its source closes it (see sig.h).
  */
 static int
 wait_input(struct reader *r, long timeout_ms)
@@ -188,7 +189,9 @@ wait_input(struct reader *r, long timeout_ms)
 		if (w == SIG_WAIT_TIMEOUT)
 			return READER_TIMEOUT;
 		sig_serve_stats();
-		if (sig_stop)
+		/* A terminal has no source to close it: whoever types the
+		 * input asked for the stop. */
+		if (sig_stop && isatty(r->fd))
 			return READER_EOF;
 	}
 }
@@ -364,11 +367,11 @@ reader_next(struct reader *r, struct line *line, long timeout_ms)
 		char *nl;
 		int rc;
 
-		if (sig_stop)
-			return READER_EOF;
 		if (r->fd < 0) {
-			if (!open_next(r))
+			if (!open_next(r)) {
+				sig_input_ended();
 				return READER_EOF;
+			}
 		}
 		nl = memchr(r->buf + r->scanned, '\n', r->end - r->scanned);
 		if (r->skipping) {

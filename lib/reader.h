@@ -14,7 +14,8 @@
  *
  * Before it would block waiting for input, the reader flushes writer_stdout,
  * so a live stream is never held in an output buffer.  A SIGINT or SIGTERM
- * makes the next call return READER_EOF: the program finishes what it has.
+ * does not end the input: the program reads on to the end its source
+ * writes (see sig.h for the stop and its deadline).
  */
 #ifndef ETL_READER_H
 #define ETL_READER_H
@@ -36,7 +37,7 @@ struct line {
 
 enum reader_status {
 	READER_LINE,             /* *line holds the next non-blank line */
-	READER_EOF,              /* all input read, or a stop was asked for */
+	READER_EOF,              /* all input read */
 	READER_TIMEOUT,          /* no whole line arrived within the timeout */
 	READER_TOOLONG,          /* a line over max_line: *line holds its start */
 };

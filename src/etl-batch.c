@@ -4,8 +4,9 @@
  * A batch is one line holding a JSON array of records; etl-load-sql commits
  * each batch in one transaction.  A batch is flushed when it holds -n
  * records, before it would pass -b bytes, -t after its first record, at a
- * control line (which then passes through), at end of input and on SIGTERM.
- * With --by FIELD there is one open batch per value of FIELD.
+ * control line (which then passes through) and at end of input, which
+ * SIGTERM does not cut short (sig.h).  With --by FIELD there is one open
+ * batch per value of FIELD.
  *
  * Records are copied as bytes: without --by or --validate a record is never
  * parsed, only its first byte is looked at.  Batches given as input are cut
@@ -52,7 +53,9 @@ struct batch {
 	long long count;
 	double first_at;         /* when its first record arrived */
 	unsigned long long seq;  /* creation order, to flush the oldest first */
-	char *key;               /* --by: the serialised field value */
+	struct buf key;          /* --by: the serialised field value */
+	unsigned long long hash; /* --by: of key */
+	struct batch *next_free;
 };
 
 static struct {
@@ -64,12 +67,86 @@ static struct {
 	int validate;
 } conf = { .count = 1000 };
 
+/*
+ * --by: the open batches in creation order, a ring indexed by seq.  Every
+ * batch that closes is the oldest one (at the limits, at -t, at a control
+ * line, at the end), so the open batches are always the consecutive seqs
+ * [oldest_seq, next_seq): finding the oldest takes no search, and a batch's
+ * slot never moves while it is open.  batch_index maps a field value to its
+ * batch: finding a record's batch is one hash lookup.
+ */
 static struct batch *open_batches[MAX_OPEN_BATCHES];
-static int nopen;
+static unsigned long long oldest_seq, next_seq;
 static size_t open_bytes;
-static unsigned long long next_seq;
-static json_t *batch_by_key;     /* --by: key -> index in open_batches */
+static struct batch *free_batches; /* closed, kept to be reused */
 static struct batch single;      /* without --by: the one batch */
+
+#define NOPEN() ((int)(next_seq - oldest_seq))
+
+static struct batch *
+oldest_open(void)
+{
+	return open_batches[oldest_seq % MAX_OPEN_BATCHES];
+}
+
+/*
+ * The index of the open batches by key: open addressing with linear
+ * probing in a fixed table at most half full, so a lookup is a probe or
+ * two and nothing is allocated per batch (at one batch per record, a
+ * jansson object's allocation per key cost more than the parse).  A slot
+ * holds the key's hash and its batch's seq + 1 (0: empty).
+ */
+enum { INDEX_SLOTS = 2 * MAX_OPEN_BATCHES, INDEX_MASK = INDEX_SLOTS - 1 };
+static struct {
+	unsigned long long hash;
+	unsigned long long seq1;
+} batch_index[INDEX_SLOTS];
+
+static unsigned long long
+key_hash(const char *p, size_t n)
+{
+	unsigned long long h = 14695981039346656037ULL;  /* FNV-1a */
+
+	while (n--)
+		h = (h ^ (unsigned char)*p++) * 1099511628211ULL;
+	return h;
+}
+
+/* The slot of KEY (with hash H): its batch's, or the empty one to use. */
+static size_t
+index_slot(const struct buf *key, unsigned long long h)
+{
+	size_t i = h & INDEX_MASK;
+
+	for (; batch_index[i].seq1; i = (i + 1) & INDEX_MASK) {
+		const struct batch *b =
+		    open_batches[(batch_index[i].seq1 - 1) % MAX_OPEN_BATCHES];
+
+		if (batch_index[i].hash == h && b->key.len == key->len &&
+		    memcmp(b->key.data, key->data, key->len) == 0)
+			break;
+	}
+	return i;
+}
+
+/* Empty slot I, moving back the entries after it that probed past it. */
+static void
+index_remove(size_t i)
+{
+	size_t j = i, home;
+
+	for (;;) {
+		batch_index[i].seq1 = 0;
+		do {
+			j = (j + 1) & INDEX_MASK;
+			if (!batch_index[j].seq1)
+				return;
+			home = batch_index[j].hash & INDEX_MASK;
+		} while (i <= j ? i < home && home <= j : i < home || home <= j);
+		batch_index[i] = batch_index[j];
+		i = j;
+	}
+}
 
 /* Where the current line came from, for messages. */
 static char where[PATH_MAX + 32];
@@ -80,56 +157,56 @@ flush_batch(struct batch *b)
 {
 	if (b->count == 0)
 		return;
+	open_bytes -= b->text.len;  /* as counted: without the "]" */
 	buf_addc(&b->text, ']');
 	writer_line(&writer_stdout, b->text.data, b->text.len);
 	stats_add(&stats.records_out, b->count);
 	stats_add(&stats.batches, 1);
-	open_bytes -= b->text.len;
 	b->text.len = 0;
 	b->count = 0;
 }
 
-static struct batch *
-new_batch(const char *key)
-{
-	struct batch *b = calloc(1, sizeof *b);
+/* A closed batch keeps its buffers for the next one unless they are big:
+ * at high cardinality a batch opens and closes for nearly every record. */
+enum { REUSE_MAX_BYTES = 16 << 10 };
 
-	if (!b || !(b->key = strdup(key)))
+/* A new open batch for KEY, indexed in the empty SLOT. */
+static struct batch *
+new_batch(const struct buf *key, unsigned long long hash, size_t slot)
+{
+	struct batch *b = free_batches;
+
+	if (b)
+		free_batches = b->next_free;
+	else if (!(b = calloc(1, sizeof *b)))
 		msg_die(EXIT_SOFTWARE, NULL, "out of memory");
+	b->key.len = 0;
+	buf_add(&b->key, key->data, key->len);
+	b->hash = hash;
 	b->seq = next_seq++;
-	json_object_set_new(batch_by_key, key, json_integer(nopen));
-	open_batches[nopen++] = b;
+	open_batches[b->seq % MAX_OPEN_BATCHES] = b;
+	batch_index[slot].hash = hash;
+	batch_index[slot].seq1 = b->seq + 1;
 	return b;
 }
 
-/* --by: flush and forget open batch I, keeping the index map right. */
+/* --by: flush and forget the oldest open batch. */
 static void
-close_batch(int i)
+close_oldest(void)
 {
-	struct batch *b = open_batches[i];
+	struct batch *b = oldest_open();
 
 	flush_batch(b);
-	json_object_del(batch_by_key, b->key);
-	if (i != nopen - 1) {
-		open_batches[i] = open_batches[nopen - 1];
-		json_object_set_new(batch_by_key, open_batches[i]->key,
-		    json_integer(i));
+	index_remove(index_slot(&b->key, b->hash));
+	open_batches[oldest_seq++ % MAX_OPEN_BATCHES] = NULL;
+	if (b->text.cap > REUSE_MAX_BYTES || b->key.cap > REUSE_MAX_BYTES) {
+		buf_free(&b->text);
+		buf_free(&b->key);
+		free(b);
+		return;
 	}
-	nopen--;
-	buf_free(&b->text);
-	free(b->key);
-	free(b);
-}
-
-static int
-oldest_open(void)
-{
-	int oldest = 0;
-
-	for (int i = 1; i < nopen; i++)
-		if (open_batches[i]->seq < open_batches[oldest]->seq)
-			oldest = i;
-	return oldest;
+	b->next_free = free_batches;
+	free_batches = b;
 }
 
 static void
@@ -139,8 +216,8 @@ flush_all(void)
 		flush_batch(&single);
 		return;
 	}
-	while (nopen > 0)
-		close_batch(oldest_open());
+	while (NOPEN() > 0)
+		close_oldest();
 }
 
 /* Append one record's bytes to B, flushing by count and size. */
@@ -170,19 +247,23 @@ batch_for(const json_t *rec)
 {
 	static struct buf key;
 	const json_t *value = json_object_get(rec, conf.by);
-	json_t *index;
+	unsigned long long hash;
+	size_t slot;
 
 	key.len = 0;
 	if (value)
 		jsonout_value(&key, value);
 	else
 		buf_adds(&key, "null");
-	index = json_object_get(batch_by_key, buf_cstr(&key));
-	if (index)
-		return open_batches[json_integer_value(index)];
-	if (nopen == MAX_OPEN_BATCHES)
-		close_batch(oldest_open());
-	return new_batch(key.data);
+	hash = key_hash(key.data, key.len);
+	slot = index_slot(&key, hash);
+	if (batch_index[slot].seq1)
+		return open_batches[(batch_index[slot].seq1 - 1) % MAX_OPEN_BATCHES];
+	if (NOPEN() == MAX_OPEN_BATCHES) {
+		close_oldest();
+		slot = index_slot(&key, hash);  /* the table moved */
+	}
+	return new_batch(&key, hash, slot);
 }
 
 static void
@@ -232,8 +313,8 @@ take_record(const char *rec, size_t n)
 		json_decref(v);
 	}
 	add_to_batch(b, rec, n);
-	while (conf.by && (open_bytes > MAX_OPEN_BYTES) && nopen > 0)
-		close_batch(oldest_open());
+	while (conf.by && (open_bytes > MAX_OPEN_BYTES) && NOPEN() > 0)
+		close_oldest();
 }
 
 static void
@@ -307,8 +388,8 @@ ms_until_due(void)
 		if (single.count == 0)
 			return -1;
 		first = single.first_at;
-	} else if (nopen > 0) {
-		first = open_batches[oldest_open()]->first_at;
+	} else if (NOPEN() > 0) {
+		first = oldest_open()->first_at;
 	} else {
 		return -1;
 	}
@@ -326,12 +407,10 @@ flush_due(void)
 		flush_batch(&single);
 		return;
 	}
-	while (nopen > 0) {
-		int i = oldest_open();
-
-		if (open_batches[i]->first_at + conf.time_ms / 1000.0 > stats_now())
+	while (NOPEN() > 0) {
+		if (oldest_open()->first_at + conf.time_ms / 1000.0 > stats_now())
 			break;
-		close_batch(i);
+		close_oldest();
 	}
 }
 
@@ -379,8 +458,6 @@ main(int argc, char **argv)
 	int first;
 
 	parse_options(argc, argv, &first);
-	if (conf.by)
-		batch_by_key = json_object();
 	msg_on_exit(flush_all);
 	r = reader_open(argv + first, argc - first, opt_common.max_line);
 	while ((st = reader_next(r, &current, ms_until_due())) != READER_EOF) {

@@ -1308,6 +1308,11 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 		watch_phase(c, PHASE_BODY);
 		if (misframed)
 			return answer_misframed(c, misframed);
+		/* Stopping: no new request, not even on an open connection,
+		 * so the requests in hand are soon all answered. */
+		if (sig_stop)
+			return answer(c, 503, "{\"error\":\"shutting down\"}",
+			    "Connection", "close");
 		if (strcmp(method, "GET") == 0 && strcmp(url, "/healthz") == 0)
 			return output_ok() ? answer(c, 200, "{\"status\":\"ok\"}", NULL, NULL)
 			    : answer_error(c, 503, "the output is not taking records");
@@ -1611,9 +1616,8 @@ tls_serve_reload(void)
 	char err[512];
 	int nofile;
 
-	if (!sig_reload)
+	if (!atomic_exchange(&sig_reload, 0))
 		return;
-	sig_reload = 0;
 	if (!conf.tls_cert)
 		return;
 	if (!(k = tls_keys_load(err, sizeof err, &nofile))) {

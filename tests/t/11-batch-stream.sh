@@ -140,3 +140,51 @@ test_expect_success 'SIGINT stops like SIGTERM: open batch written, exit 0' '
 	expect_eq 0 "$status" "exit status after SIGINT" &&
 	expect_output out "[{\"a\":1}]"
 '
+
+# by_reference N < records : etl-batch -n N --by k computed another way:
+# open batches in creation order, at most 4096 of them (a new value closes
+# the oldest); a batch flushed at N records stays open, empty, in its place.
+by_reference() {
+	python3 -c '
+import json, sys
+n, limit, open_batches = int(sys.argv[1]), 4096, {}
+def emit(lines):
+    if lines:
+        print("[" + ",".join(lines) + "]")
+for line in sys.stdin:
+    line = line.rstrip("\n")
+    key = json.dumps(json.loads(line).get("k"), separators=(",", ":"))
+    if key not in open_batches:
+        if len(open_batches) == limit:
+            emit(open_batches.pop(next(iter(open_batches))))
+        open_batches[key] = []
+    open_batches[key].append(line)
+    if len(open_batches[key]) == n:
+        emit(open_batches[key])
+        open_batches[key] = []
+for lines in open_batches.values():
+    emit(lines)' "$1"
+}
+
+test_expect_success '--by at high cardinality: the same batches as a reference, past 4096 open values' '
+	python3 -c "
+import random
+random.seed(14)
+for i in range(200000):
+    r = random.random()
+    k = \"null\" if r < 0.01 else str(random.randrange(9000)) if r < 0.7 else \"\\\"s%d\\\"\" % random.randrange(3000)
+    print(\"{\\\"i\\\":%d,\\\"k\\\":%s}\" % (i, k) if k != \"null\" or i % 2 else \"{\\\"i\\\":%d}\" % i)
+" >in &&
+	etl-batch -n 3 --by k <in >out &&
+	by_reference 3 <in >want &&
+	expect_file_eq want out &&
+	expect_eq 200000 "$(jq -c ".[]" out | wc -l)" "records out"
+'
+
+test_expect_success '--by with a million distinct values: every record its own batch, in order' '
+	n=1000000; [ -n "${ETL_SANITIZE:-}" ] && n=100000  # smaller under the sanitizers
+	"$ETL_TOP/build/gen-orders" $n >in &&
+	etl-batch -n 100 --by order_id <in >out &&
+	jq -c "[.]" in >want &&
+	expect_file_eq want out
+'
