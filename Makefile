@@ -22,7 +22,7 @@ PKG_CONFIG ?= pkg-config
 CFLAGS ?= -O2 -g
 STD = -std=c11 -D_POSIX_C_SOURCE=200809L
 WARN = -Wall -Wextra -Wpedantic
-PKGS = jansson zlib libpq libmariadb sqlite3 libmicrohttpd gnutls yajl libseccomp
+PKGS = jansson zlib libpq libmariadb sqlite3 libmicrohttpd gnutls yajl libcurl libseccomp
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 ALL_CFLAGS = $(STD) $(WARN) $(CFLAGS) $(PKG_CFLAGS) -Ilib -DETL_VERSION='"$(VERSION)"' -MMD -MP
 
@@ -47,7 +47,8 @@ LIBS_common = $(shell $(PKG_CONFIG) --libs jansson zlib yajl) -pthread -lm
 LIBS_etl-map = -ldl
 LIBS_etl-load-sql = $(shell $(PKG_CONFIG) --libs libpq libmariadb sqlite3 2>/dev/null)
 LIBS_etl-extract-http = $(shell $(PKG_CONFIG) --libs libmicrohttpd gnutls nettle libseccomp 2>/dev/null)
-LIBS_all = $(LIBS_etl-map) $(LIBS_etl-load-sql) $(LIBS_etl-extract-http)
+LIBS_etl-load-http = $(shell $(PKG_CONFIG) --libs libcurl nettle 2>/dev/null)
+LIBS_all = $(LIBS_etl-map) $(LIBS_etl-load-sql) $(LIBS_etl-extract-http) $(LIBS_etl-load-http)
 
 .PHONY: all check check-san install uninstall bench clean demo fuzz
 all: $(PROGRAMS)

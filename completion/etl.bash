@@ -1,6 +1,6 @@
 # bash completion for the etl programs: etl-batch, etl-map, etl-load-sql,
-# etl-extract-http.  Installed once per program name; every option of every
-# program is listed here (tests/t/80-docs.sh checks this against --help).
+# etl-extract-http, etl-load-http.  Installed once per program name; every
+# option of every program is listed here (tests/t/80-docs.sh checks this against --help).
 
 _etl_common="--help --version --quiet --verbose --stats"
 _etl_input="--max-line --reject --max-rejects --progress --stop-timeout"
@@ -22,6 +22,10 @@ _etl_options() {
 		echo "-t --table -n --rows -T --max-delay --upsert --ignore-duplicates
 			--create --add-columns --ignore-unknown --init --sql --retry-for --job
 			$_etl_input" ;;
+	etl-load-http)
+		echo "-c --concurrency -H --header --ndjson --token-file --hmac-secret-file
+			--hmac-header --cacert --capath --cert --key --timeout --retry-for
+			$_etl_input" ;;
 	esac
 	echo "-h -V -q -v $_etl_common"
 }
@@ -31,8 +35,8 @@ _etl_file_argument() {
 	case $1 in
 	--reject) echo "*" ;;
 	--init) echo "*.sql" ;;
-	--token-file|--hmac-secret-file|--ack-fifo) echo "*" ;;
-	--tls-cert|--tls-key) echo "*.@(pem|crt|key)" ;;
+	--token-file|--hmac-secret-file|--ack-fifo|--capath) echo "*" ;;
+	--tls-cert|--tls-key|--cacert|--cert|--key) echo "*.@(pem|crt|key)" ;;
 	*) return 1 ;;
 	esac
 }
@@ -45,6 +49,7 @@ _etl_value_argument() {
 	--hmac-header|--max-body|--max-connections|--idle-timeout) return 0 ;;
 	--queue-timeout|--max-headers|--threads|--ack-timeout|--stop-timeout) return 0 ;;
 	--max-per-client|--header-timeout|--body-timeout|--metrics-listen) return 0 ;;
+	-c|--concurrency|-H|--header|--timeout) return 0 ;;
 	--tls-priority) return 0 ;;
 	*) return 1 ;;
 	esac
@@ -80,7 +85,7 @@ _etl() {
 		return
 	fi
 	case $prog in
-	etl-batch|etl-load-sql)
+	etl-batch|etl-load-sql|etl-load-http)
 		_etl_files "*.@(ndjson|jsonl|json|gz)" ;;
 	etl-map)
 		# the transform first, then its own arguments
@@ -92,4 +97,4 @@ _etl() {
 	esac
 }
 
-complete -F _etl etl-batch etl-map etl-load-sql etl-extract-http
+complete -F _etl etl-batch etl-map etl-load-sql etl-extract-http etl-load-http

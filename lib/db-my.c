@@ -28,7 +28,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 struct db {
@@ -179,16 +178,67 @@ infile_error(void *ptr, char *msg, unsigned int size)
 	return CR_UNKNOWN_ERROR;
 }
 
+/*
+ * TLS as ?ssl-mode= asks (the rule is lib/tlsmode.h's; dburl_parse has
+ * checked the parameters).  Connector/C's MYSQL_OPT_SSL_ENFORCE is MySQL's
+ * PREFERRED, not REQUIRED: it uses TLS only when the server offers it
+ * (MDEV-28634), so REQUIRED is checked again after connecting
+ * (tls_refused).
+ * A CA makes the connector verify the chain (VERIFY_CA);
+ * MYSQL_OPT_SSL_VERIFY_SERVER_CERT adds the host name (VERIFY_IDENTITY).
+ */
 static void
-set_ssl_mode(MYSQL *m, const char *mode)
+set_tls(MYSQL *m, const struct dburl *url)
 {
-	my_bool yes = 1;
+	my_bool yes = 1, no = 0;
+	const char *cert = dburl_param(url, "ssl-cert"), *key = dburl_param(url, "ssl-key");
 
-	if (!mode || strcasecmp(mode, "DISABLED") == 0 || strcasecmp(mode, "PREFERRED") == 0)
+	if (url->tls == TLS_MODE_DISABLED) {
+		mysql_optionsv(m, MYSQL_OPT_SSL_ENFORCE, &no);
 		return;
+	}
 	mysql_optionsv(m, MYSQL_OPT_SSL_ENFORCE, &yes);
-	if (strcasecmp(mode, "VERIFY_CA") == 0 || strcasecmp(mode, "VERIFY_IDENTITY") == 0)
-		mysql_optionsv(m, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &yes);
+	if (cert)
+		mysql_optionsv(m, MYSQL_OPT_SSL_CERT, cert);
+	if (key)
+		mysql_optionsv(m, MYSQL_OPT_SSL_KEY, key);
+	if (url->tls >= TLS_MODE_VERIFY_CA) {
+		if (dburl_param(url, "ssl-ca"))
+			mysql_optionsv(m, MYSQL_OPT_SSL_CA, dburl_param(url, "ssl-ca"));
+		if (dburl_param(url, "ssl-capath"))
+			mysql_optionsv(m, MYSQL_OPT_SSL_CAPATH, dburl_param(url, "ssl-capath"));
+	}
+	/* Said either way: Connector/C 3.4 verifies unless told not to. */
+	mysql_optionsv(m, MYSQL_OPT_SSL_VERIFY_SERVER_CERT,
+	    url->tls == TLS_MODE_VERIFY_IDENTITY ? &yes : &no);
+#if MARIADB_PACKAGE_VERSION_ID < 30400
+	/*
+	 * An empty fingerprint: Connector/C 3.3 then refuses a server that
+	 * offers no TLS before it logs in (where it would hand the password
+	 * itself to caching_sha2_password or mysql_clear_password, believing
+	 * the line encrypted), and compares no fingerprint after the
+	 * handshake.  VERIFY_IDENTITY gets the same from the verification.
+	 */
+	if (url->tls == TLS_MODE_REQUIRED || url->tls == TLS_MODE_VERIFY_CA)
+		mysql_optionsv(m, MARIADB_OPT_TLS_PEER_FP, "");
+#endif
+}
+
+/*
+ * Is the connection less than ssl-mode asked for?  Then say so in ERR.
+ * set_tls has the connector refuse such a server before the login; this
+ * is the check that does not depend on the connector's version.
+ */
+static int
+tls_refused(struct db *db, const struct dburl *url, struct db_error *err)
+{
+	if (url->tls < TLS_MODE_REQUIRED || mysql_get_ssl_cipher(db->m))
+		return 0;
+	err->status = DB_AUTH;
+	snprintf(err->message, sizeof err->message, "TLS was required"
+	    " (ssl-mode=%s) but the server did not offer it: not connected",
+	    tls_mode_name(url->tls));
+	return 1;
 }
 
 /* The server's max_allowed_packet: an INSERT travels in one packet. */
@@ -225,14 +275,26 @@ my_connect(const struct dburl *url, struct db_error *err)
 	mysql_optionsv(db->m, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
 	mysql_optionsv(db->m, MYSQL_OPT_LOCAL_INFILE, &yes);
 	mysql_optionsv(db->m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
-	set_ssl_mode(db->m, dburl_param(url, "ssl-mode"));
+	set_tls(db->m, url);
 	if (!mysql_real_connect(db->m, url->host, url->user, url->password,
 	    url->database, url->port, dburl_param(url, "socket"),
 	    CLIENT_MULTI_STATEMENTS | CLIENT_LOCAL_FILES)) {
 		unsigned int code = mysql_errno(db->m);
 
-		snprintf(err->message, sizeof err->message, "%s", mysql_error(db->m));
-		err->status = classify(code) == DB_AUTH ? DB_AUTH : DB_UNAVAILABLE;
+		/* A failed handshake or certificate is no passing trouble. */
+		if (code == CR_SSL_CONNECTION_ERROR)
+			snprintf(err->message, sizeof err->message, "TLS %s (ssl-mode=%s)"
+			    " and failed: %s", url->tls >= TLS_MODE_REQUIRED ? "was required"
+			    : "was tried", tls_mode_name(url->tls), mysql_error(db->m));
+		else
+			snprintf(err->message, sizeof err->message, "%s", mysql_error(db->m));
+		err->status = classify(code) == DB_AUTH || code == CR_SSL_CONNECTION_ERROR
+		    ? DB_AUTH : DB_UNAVAILABLE;
+		mysql_close(db->m);
+		free(db);
+		return NULL;
+	}
+	if (tls_refused(db, url, err)) {
 		mysql_close(db->m);
 		free(db);
 		return NULL;

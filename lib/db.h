@@ -17,6 +17,8 @@
 #ifndef ETL_DB_H
 #define ETL_DB_H
 
+#include "tlsmode.h"
+
 #include <jansson.h>
 #include <stddef.h>
 
@@ -41,12 +43,19 @@ struct dburl {
 	struct dburl_param *params;  /* ?key=value&..., in order */
 	int nparams;
 	char *redacted;           /* the URL with the password replaced by "***" */
+	enum tls_mode tls;        /* mysql: ?ssl-mode= (default PREFERRED) */
+	char *password_file;      /* ?password-file=, taken out of params */
 };
 
 /* Parse URL; on failure return -1 with what is wrong in ERR (never the
  * password).  Accepts postgres://, postgresql://, mysql://, mariadb://,
- * sqlite:///abs/path.db and sqlite:relative.db. */
+ * sqlite:///abs/path.db and sqlite:relative.db.  The TLS parameters are
+ * checked here (see dburl.c), so a mistake in them is a usage error. */
 int dburl_parse(const char *url, struct dburl *out, char *err, size_t errsize);
+/* With ?password-file=: read the password from that file (one line; a
+ * final newline is not part of it).  0, or an exit code (EXIT_NOINPUT,
+ * EXIT_CONFIG) with the reason in ERR. */
+int dburl_read_password_file(struct dburl *u, char *err, size_t errsize);
 void dburl_free(struct dburl *u);
 const char *dburl_param(const struct dburl *u, const char *key);
 
@@ -151,7 +160,8 @@ enum db_status {
 	DB_TRANSIENT,             /* lost connection, deadlock, serialisation
 	                             failure, too many connections, TiDB write
 	                             conflict: reconnect and retry */
-	DB_AUTH,                  /* authentication failed: exit 69, no retry */
+	DB_AUTH,                  /* authentication failed, or TLS that was
+	                             required failed: exit 69, no retry */
 	DB_UNAVAILABLE,           /* cannot connect now: retry, then exit 69 */
 	DB_NO_TABLE,              /* describe: the table does not exist */
 	DB_FATAL,                 /* anything else (permissions, bad SQL) */

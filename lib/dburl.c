@@ -7,16 +7,23 @@
  *
  * Credentials and other parts are percent-decoded.  A host in brackets is
  * an IPv6 address.  A message about a bad URL never holds the password:
- * callers print u->redacted.  This is a pure function of its input, and a
- * fuzz target.
+ * callers print u->redacted.  Parsing is a pure function of its input, and
+ * a fuzz target; only dburl_read_password_file reads a file.
  */
 #include "db.h"
+#include "exitcode.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+
+/* The longest password a password file may hold: room for cloud IAM
+ * tokens, which run to a few KB. */
+enum { PASSWORD_MAX = 64 * 1024 };
 
 static int
 hex_digit(int c)
@@ -205,6 +212,127 @@ parse_sqlite(const char *rest, struct dburl *u, char *err, size_t errsize)
 	return query ? parse_params(query + 1, u, err, errsize) : 0;
 }
 
+/*
+ * ?password-file=PATH keeps the password off the command line: it is
+ * taken out of the parameters (no client library knows the key) and read
+ * by dburl_read_password_file.
+ */
+static int
+take_password_file(struct dburl *u, char *err, size_t errsize)
+{
+	int kept = 0;
+
+	for (int i = 0; i < u->nparams; i++) {
+		struct dburl_param *p = &u->params[i];
+
+		if (strcmp(p->key, "password-file") != 0) {
+			u->params[kept++] = *p;
+			continue;
+		}
+		free(u->password_file);  /* the last one given wins */
+		u->password_file = p->value;
+		free(p->key);
+	}
+	u->nparams = kept;
+	if (!u->password_file)
+		return 0;
+	if (u->scheme == DBURL_SQLITE)
+		return fail(err, errsize, "password-file=: an SQLite database has no password");
+	if (!*u->password_file)
+		return fail(err, errsize, "password-file= names no file");
+	if (u->password)
+		return fail(err, errsize, "a password in the URL and a password-file=: give one");
+	return 0;
+}
+
+static int
+is_tls_key(const char *key)
+{
+	return strncasecmp(key, "ssl", 3) == 0 || strncasecmp(key, "tls", 3) == 0;
+}
+
+/*
+ * MySQL/MariaDB's TLS parameters (the rule is lib/tlsmode.h's): ssl-mode
+ * with MySQL's names, PREFERRED when absent as in MySQL's own clients;
+ * ssl-ca or ssl-capath, the CA to verify the server with, only for the
+ * modes that verify and required by them; ssl-cert and ssl-key, a client
+ * certificate, for any mode but DISABLED.  Any other ssl* or tls* key is
+ * refused, so that a PostgreSQL spelling (sslmode=require) or another
+ * client's never silently means plain text.
+ */
+static int
+check_mysql_tls(struct dburl *u, char *err, size_t errsize)
+{
+	static const char *const keys[] = {
+		"ssl-mode", "ssl-ca", "ssl-capath", "ssl-cert", "ssl-key",
+	};
+	const char *mode = dburl_param(u, "ssl-mode");
+	const char *ca = dburl_param(u, "ssl-ca"), *capath = dburl_param(u, "ssl-capath");
+
+	for (int i = 0; i < u->nparams; i++) {
+		const char *key = u->params[i].key;
+		size_t k = 0;
+
+		if (!is_tls_key(key))
+			continue;
+		while (k < sizeof keys / sizeof keys[0] && strcmp(key, keys[k]) != 0)
+			k++;
+		if (k == sizeof keys / sizeof keys[0])
+			return fail(err, errsize, "unknown TLS parameter \"%.40s\" (expected"
+			    " ssl-mode, ssl-ca, ssl-capath, ssl-cert or ssl-key)", key);
+		if (k > 0 && !*u->params[i].value)
+			return fail(err, errsize, "%s= names no file", key);
+	}
+	u->tls = TLS_MODE_PREFERRED;
+	if (mode && tls_mode_parse(mode, &u->tls) != 0)
+		return fail(err, errsize, "ssl-mode: unknown value \"%.40s\" (expected "
+		    TLS_MODE_NAMES ")", mode);
+	if (u->tls >= TLS_MODE_VERIFY_CA && !ca && !capath)
+		return fail(err, errsize, "ssl-mode=%s needs ssl-ca= (or ssl-capath=):"
+		    " the CA to verify the server's certificate with", tls_mode_name(u->tls));
+	if (u->tls < TLS_MODE_VERIFY_CA && (ca || capath))
+		return fail(err, errsize, "%s= is used only by ssl-mode=VERIFY_CA or"
+		    " VERIFY_IDENTITY (ssl-mode=%s verifies no certificate)",
+		    ca ? "ssl-ca" : "ssl-capath", tls_mode_name(u->tls));
+	if (u->tls == TLS_MODE_DISABLED &&
+	    (dburl_param(u, "ssl-cert") || dburl_param(u, "ssl-key")))
+		return fail(err, errsize, "a client certificate (ssl-cert=, ssl-key=)"
+		    " needs TLS: not with ssl-mode=DISABLED");
+	return 0;
+}
+
+/* PostgreSQL: libpq checks its own keywords, but an unknown sslmode is a
+ * usage error here rather than a failed connection. */
+static int
+check_postgres_tls(const struct dburl *u, char *err, size_t errsize)
+{
+	static const char *const modes[] = {
+		"disable", "allow", "prefer", "require", "verify-ca", "verify-full",
+	};
+	const char *mode = dburl_param(u, "sslmode");
+
+	if (!mode)
+		return 0;
+	for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++)
+		if (strcmp(mode, modes[i]) == 0)
+			return 0;
+	return fail(err, errsize, "sslmode: unknown value \"%.40s\" (expected disable,"
+	    " allow, prefer, require, verify-ca or verify-full)", mode);
+}
+
+static int
+check_params(struct dburl *u, char *err, size_t errsize)
+{
+	if (take_password_file(u, err, errsize))
+		return -1;
+	switch (u->scheme) {
+	case DBURL_MYSQL: return check_mysql_tls(u, err, errsize);
+	case DBURL_POSTGRES: return check_postgres_tls(u, err, errsize);
+	case DBURL_SQLITE: return 0;
+	}
+	return 0;
+}
+
 static char *
 redact(const char *url, const struct dburl *u)
 {
@@ -247,6 +375,8 @@ dburl_parse(const char *url, struct dburl *u, char *err, size_t errsize)
 		rc = u->scheme == DBURL_SQLITE
 		    ? parse_sqlite(url + n, u, err, errsize)
 		    : parse_server_url(url + n, u, err, errsize);
+		if (rc == 0)
+			rc = check_params(u, err, errsize);
 		if (rc == 0 && !(u->redacted = redact(url, u)))
 			rc = fail(err, errsize, "out of memory");
 		if (rc != 0)
@@ -270,7 +400,55 @@ dburl_free(struct dburl *u)
 	}
 	free(u->params);
 	free(u->redacted);
+	free(u->password_file);
 	memset(u, 0, sizeof *u);
+}
+
+int
+dburl_read_password_file(struct dburl *u, char *err, size_t errsize)
+{
+	FILE *f;
+	char *text;
+	size_t n;
+	int failed;
+
+	if (!u->password_file)
+		return 0;
+	if (!(f = fopen(u->password_file, "r"))) {
+		fail(err, errsize, "%s", strerror(errno));
+		return EXIT_NOINPUT;
+	}
+	if (!(text = malloc(PASSWORD_MAX + 2))) {
+		fclose(f);
+		fail(err, errsize, "out of memory");
+		return EXIT_CONFIG;
+	}
+	n = fread(text, 1, PASSWORD_MAX + 2, f);
+	failed = ferror(f);
+	fclose(f);
+	if (failed) {
+		free(text);
+		fail(err, errsize, "%s", strerror(errno));  /* EISDIR, EIO */
+		return EXIT_NOINPUT;
+	}
+	if (n > 0 && text[n - 1] == '\n')
+		n--;
+	if (n > 0 && text[n - 1] == '\r')
+		n--;
+	failed = n > PASSWORD_MAX ? fail(err, errsize, "a password file holds at most"
+	    " %d bytes", PASSWORD_MAX)
+	    : memchr(text, '\n', n) ? fail(err, errsize, "a password file holds one"
+	    " line: the password")
+	    : memchr(text, '\0', n) ? fail(err, errsize, "the password holds a NUL byte")
+	    : 0;
+	if (!failed) {
+		text[n] = '\0';
+		free(u->password);
+		u->password = text;
+		return 0;
+	}
+	free(text);
+	return EXIT_CONFIG;
 }
 
 const char *

@@ -93,6 +93,71 @@ print_help(const struct opt_parser *p)
 	exit(fflush(stdout) == 0 ? EXIT_DONE : EXIT_IO);
 }
 
+/* Blank P[0..N) and count it. */
+static int
+blank(char *p, size_t n)
+{
+	memset(p, 'x', n);
+	return n > 0;
+}
+
+int
+opt_blank_passwords(char *s)
+{
+	int found = 0;
+
+	/* scheme://user:password@host: the last '@' and the first ':' before
+	 * it, as lib/dburl.c reads them; in a list of URLs each ends where
+	 * the next begins. */
+	for (char *p = strstr(s, "://"); p; p = strstr(p, "://")) {
+		char *auth = p + 3, *end = auth + strcspn(auth, "/?#");
+		char *next = strstr(auth, "://"), *at = NULL, *colon;
+
+		if (next && next < end)
+			end = next;  /* "nats://a:b@h1,nats://c:d@h2" */
+		for (char *q = auth; q < end; q++)
+			if (*q == '@')
+				at = q;
+		if (at && (colon = memchr(auth, ':', at - auth)))
+			found += blank(colon + 1, at - colon - 1);
+		p = end;
+	}
+	/* ?password=… and &password=… (libpq takes it as a parameter) */
+	for (char *p = strstr(s, "password="); p; p = strstr(p + 1, "password=")) {
+		char *value = p + 9;
+
+		if (p > s && (p[-1] == '?' || p[-1] == '&'))
+			found += blank(value, strcspn(value, "&#"));
+	}
+	return found;
+}
+
+/* The copies of arguments whose passwords were blanked: the program reads
+ * these; reachable from here until exit. */
+static char **unblanked;
+
+static void
+hide_passwords(int argc, char **argv)
+{
+	if (unblanked)
+		return;  /* once: argv now points at the copies */
+	if (!(unblanked = calloc(argc + 1, sizeof *unblanked)))
+		return;  /* out of memory: the command line stays as it was */
+	for (int i = 1; i < argc; i++) {
+		char *copy;
+
+		if (!strstr(argv[i], "://") && !strstr(argv[i], "password="))
+			continue;
+		if (!(copy = strdup(argv[i])))
+			return;
+		if (opt_blank_passwords(argv[i]) == 0) {
+			free(copy);
+			continue;
+		}
+		argv[i] = unblanked[i] = copy;
+	}
+}
+
 void
 opt_begin(struct opt_parser *p, int argc, char **argv, const char *synopsis,
     const char *summary, const struct opt *opts, unsigned flags)
@@ -105,6 +170,7 @@ opt_begin(struct opt_parser *p, int argc, char **argv, const char *synopsis,
 	p->opts = opts;
 	p->flags = flags;
 	msg_init(argv[0]);
+	hide_passwords(argc, argv);
 }
 
 _Noreturn void

@@ -9,6 +9,8 @@
  *   --stop-timeout DURATION
  * --help is generated from the same table, so it always lists every option.
  * Usage errors print "program: reason" and a hint, and exit 64.
+ * opt_begin also takes passwords written in URLs off the visible command
+ * line (see opt_blank_passwords), for every program.
  *
  *	static const struct opt options[] = {
  *		{ 'n', "count", "COUNT", "records per batch (default 1000)" },
@@ -80,6 +82,17 @@ unsigned long long opt_size(const struct opt_parser *p);
 /* The current argument as a duration in ms: 250ms, 2s, 1.5s, 3m, 1h; a bare
  * number is seconds. */
 long long opt_duration_ms(const struct opt_parser *p);
+
+/*
+ * A password written on the command line, in a URL's user part
+ * (scheme://user:PASSWORD@host, several URLs in one argument too) or as a
+ * ?password=/&password= parameter, is readable by every local user in
+ * /proc/PID/cmdline and ps for as long as the program runs.  opt_begin
+ * gives the program a private copy of each argument that holds one and
+ * overwrites the password's bytes in the original with 'x', as the mysql
+ * client does.  Returns how many passwords S held (blanked in place).
+ */
+int opt_blank_passwords(char *s);
 
 /* Parsers behind the above, for values from elsewhere (-1 when invalid). */
 long long opt_parse_size(const char *s);

@@ -38,6 +38,17 @@ reject_enabled(void)
 	return reject_fd >= 0;
 }
 
+int
+reject_would_stop(void)
+{
+	int stop;
+
+	pthread_mutex_lock(&reject_lock);
+	stop = reject_fd < 0 || (reject_max >= 0 && reject_count >= reject_max);
+	pthread_mutex_unlock(&reject_lock);
+	return stop;
+}
+
 static void
 write_reject_line(const struct buf *line)
 {

@@ -31,4 +31,8 @@ void reject_record(const char *where, const char *reason,
 /* Is a reject file in use (so a bad record does not stop the run)? */
 int reject_enabled(void);
 
+/* Would the next bad record stop the run (no reject file, or --max-rejects
+ * reached)?  A program with work in flight finishes it first. */
+int reject_would_stop(void);
+
 #endif

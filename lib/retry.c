@@ -29,6 +29,8 @@ retry_failed(struct retry *r, long min_ms)
 		r->first_failure = now;
 	if ((now - r->first_failure) * 1000 >= r->limit_ms)
 		return -1;
+	if (min_ms > 0 && (now - r->first_failure) * 1000 + min_ms > r->limit_ms)
+		return -1;  /* the server asks us back only after the limit */
 	if (cap > RETRY_MAX_MS)
 		cap = RETRY_MAX_MS;
 	cap = cap / 2 + rand() % (cap / 2 + 1);

@@ -6,7 +6,13 @@
  * its upper half so that many clients failing together do not come back
  * together.  A run of failures gives up once --retry-for has passed since
  * its first failure; a success ends the run.  A server that names its own
- * delay (HTTP Retry-After) is waited for at least that long.
+ * delay (HTTP Retry-After) is waited for at least that long, and when that
+ * delay would end past --retry-for the run gives up at once rather than
+ * wait for an attempt it could not make.
+ *
+ * A program with many requests in flight keeps one struct retry per
+ * request and, instead of sleeping, schedules the next attempt that many
+ * milliseconds later in its event loop.
  *
  *	struct retry r;
  *	retry_init(&r, conf.retry_for_ms);
@@ -33,7 +39,7 @@ void retry_init(struct retry *r, long long limit_ms);
 /*
  * Count a failure.  Returns the delay in ms before the next attempt (at
  * least MIN_MS, e.g. a server's Retry-After), or -1 once the limit has
- * passed: then give up.
+ * passed, or would have by the end of a MIN_MS delay: then give up.
  */
 long retry_failed(struct retry *r, long min_ms);
 

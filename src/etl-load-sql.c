@@ -1066,7 +1066,7 @@ parse_options(int argc, char **argv, int *first_file)
 {
 	struct opt_parser p;
 	char err[256];
-	int c;
+	int c, status;
 
 	opt_begin(&p, argc, argv, "[OPTION]... -t TABLE [DATABASE_URL] [FILE]...",
 	    "Load NDJSON records into a PostgreSQL, MariaDB/MySQL or SQLite table.",
@@ -1098,6 +1098,8 @@ parse_options(int argc, char **argv, int *first_file)
 		opt_usage_error(&p, "no database URL: give one, or set DATABASE_URL");
 	if (dburl_parse(conf.url, &url, err, sizeof err) != 0)
 		opt_usage_error(&p, "bad database URL: %s", err);
+	if ((status = dburl_read_password_file(&url, err, sizeof err)) != 0)
+		msg_die(status, url.password_file, "%s", err);
 	if (!conf.table && !conf.sql_mode)
 		opt_usage_error(&p, "no table: use -t TABLE");
 	if (conf.upsert && conf.ignore_duplicates)

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # tests/dbs.sh start|stop|env|restart-pg|restart-my [DIR]
+# tests/dbs.sh start-my-tls|stop-my-tls DIR
 #
 # Throwaway PostgreSQL 15 and MariaDB servers for the tests, in DIR
 # (default $ETL_TEST_DBS or /tmp/etl-test-dbs): each listens on 127.0.0.1
@@ -14,6 +15,17 @@
 #   ETL_TEST_PG_PORT ETL_TEST_PG_SOCKDIR ETL_TEST_MY_PORT ETL_TEST_MY_SOCKET
 #   ETL_TEST_DBS                        DIR
 # stop stops both servers by their pids and removes DIR.
+#
+# start-my-tls starts one more MariaDB in DIR, this one with TLS on a
+# throwaway certificate: DIR/tls holds ca.pem (the CA that signed the
+# server's certificate, whose only name is the address 127.0.0.1),
+# capath/ (ca.pem in a hashed folder, for ssl-capath=), other-ca.pem (a CA
+# that signed nothing here), and client.pem/client.key
+# (a client certificate from ca.pem).  Besides etl, user etl_tls may log
+# in only over TLS and etl_x509 only with a client certificate from ca.pem.
+# It writes DIR/env exporting ETL_TEST_MYTLS_URL, ETL_TEST_MYTLS_PORT,
+# ETL_TEST_MYTLS_SOCKET, ETL_TEST_MYTLS_CERTS (DIR/tls) and
+# ETL_TEST_MYTLS_MYSQL.  stop-my-tls stops it and removes DIR.
 set -eu
 cmd=${1:-}
 dir=${2:-${ETL_TEST_DBS:-/tmp/etl-test-dbs}}
@@ -75,19 +87,25 @@ pg_init() {
 	SQL
 }
 
+my_tls_args=()  # start-my-tls: the server's certificate
+my_port_from=23306
+
 my_start_server() {
-	local port
+	local port pid
 	port=$(cat "$dir/my/port")
 	mariadbd --no-defaults --datadir="$dir/my/data" --socket="$dir/my/sock" \
 		--port="$port" --bind-address=127.0.0.1 --user="$(id -un)" \
+		${my_tls_args[@]+"${my_tls_args[@]}"} \
 		--local-infile=1 --skip-log-bin --innodb-flush-log-at-trx-commit=0 \
 		--innodb-buffer-pool-size=256M --max-allowed-packet=256M \
 		--character-set-server=utf8mb4 --collation-server=utf8mb4_bin \
 		--pid-file="$dir/my/pid" --log-error="$dir/my/err.log" \
 		>/dev/null 2>&1 &
+	pid=$!
 	for _ in $(seq 1 600); do
 		mariadb-admin --no-defaults --socket="$dir/my/sock" -uroot ping \
 			>/dev/null 2>&1 && return 0
+		kill -0 "$pid" 2>/dev/null || break  # it gave up (its port taken?)
 		sleep 0.1
 	done
 	cat "$dir/my/err.log" >&2
@@ -96,7 +114,7 @@ my_start_server() {
 
 my_init() {
 	mkdir -p "$dir/my"
-	pick_port 23306 >"$dir/my/port"
+	pick_port "$my_port_from" >"$dir/my/port"
 	mariadb-install-db --no-defaults --auth-root-authentication-method=normal \
 		--datadir="$dir/my/data" --user="$(id -un)" >"$dir/my/install.log" 2>&1 ||
 		{ cat "$dir/my/install.log" >&2; die "mariadb-install-db failed"; }
@@ -108,6 +126,62 @@ my_init() {
 	GRANT ALL ON etl_test.* TO 'etl'@'%';
 	GRANT ALL ON etl_test.* TO 'etl'@'localhost';
 	SQL
+}
+
+# A CA, a server certificate for 127.0.0.1 only (no DNS name, and a common
+# name that is no host's), a client certificate, and a second CA.
+make_certs() {
+	local t=$dir/tls
+	mkdir -p "$t"
+	(
+		cd "$t"
+		ec='-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes'
+		for ca in ca other-ca; do
+			openssl req -x509 $ec -days 3 -subj "/CN=etl test $ca" \
+				-addext basicConstraints=critical,CA:TRUE \
+				-addext keyUsage=keyCertSign,cRLSign \
+				-keyout $ca.key -out $ca.pem
+		done
+		openssl req $ec -subj "/CN=etl test server" -keyout server.key -out server.csr
+		printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >server.ext
+		openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial \
+			-days 3 -extfile server.ext -out server.pem
+		openssl req $ec -subj "/CN=etl_x509" -keyout client.key -out client.csr
+		printf 'extendedKeyUsage=clientAuth\n' >client.ext
+		openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial \
+			-days 3 -extfile client.ext -out client.pem
+		mkdir capath && cp ca.pem capath/ && openssl rehash capath
+	) >"$t/openssl.log" 2>&1 || { cat "$t/openssl.log" >&2; die "openssl failed"; }
+}
+
+my_tls_start() {
+	command -v mariadbd >/dev/null && command -v openssl >/dev/null ||
+		die "MariaDB and openssl are not installed (tests/deps.sh)"
+	mkdir -p "$dir"
+	make_certs
+	my_tls_args=(--ssl-ca="$dir/tls/ca.pem" --ssl-cert="$dir/tls/server.pem"
+		--ssl-key="$dir/tls/server.key")
+	# Away from the shared servers' ports, which other runs probe upward
+	# from 23306 at the same time.
+	my_port_from=$((24000 + RANDOM % 8000))
+	my_init
+	# (and @localhost: the anonymous ''@localhost would take 127.0.0.1 first)
+	mariadb --no-defaults --socket="$dir/my/sock" -uroot <<-SQL
+	CREATE USER 'etl_tls'@'%' IDENTIFIED BY '$password' REQUIRE SSL;
+	CREATE USER 'etl_tls'@'localhost' IDENTIFIED BY '$password' REQUIRE SSL;
+	CREATE USER 'etl_x509'@'%' IDENTIFIED BY '$password' REQUIRE X509;
+	CREATE USER 'etl_x509'@'localhost' IDENTIFIED BY '$password' REQUIRE X509;
+	GRANT ALL ON etl_test.* TO 'etl_tls'@'%';
+	GRANT ALL ON etl_test.* TO 'etl_tls'@'localhost';
+	GRANT ALL ON etl_test.* TO 'etl_x509'@'%';
+	GRANT ALL ON etl_test.* TO 'etl_x509'@'localhost';
+	SQL
+	cat >"$dir/env" <<-ENV
+	export ETL_TEST_MYTLS_URL='mysql://etl:$password_url@127.0.0.1:$(cat "$dir/my/port")/etl_test'
+	export ETL_TEST_MYTLS_PORT=$(cat "$dir/my/port") ETL_TEST_MYTLS_SOCKET='$dir/my/sock'
+	export ETL_TEST_MYTLS_CERTS='$dir/tls'
+	export ETL_TEST_MYTLS_MYSQL='mariadb --no-defaults --socket=$dir/my/sock -uroot etl_test'
+	ENV
 }
 
 write_env() {
@@ -175,8 +249,19 @@ restart-my)
 	my_stop
 	my_start_server
 	;;
+start-my-tls)
+	[ -n "${2:-}" ] || die "start-my-tls needs a DIR"
+	my_tls_start
+	echo "$dir/env"
+	;;
+stop-my-tls)
+	[ -n "${2:-}" ] || die "stop-my-tls needs a DIR"
+	my_stop
+	rm -rf "$dir"
+	;;
 *)
 	echo "usage: tests/dbs.sh start|stop|env|restart-pg|restart-my [DIR]" >&2
+	echo "       tests/dbs.sh start-my-tls|stop-my-tls DIR" >&2
 	exit 64
 	;;
 esac

@@ -1,6 +1,6 @@
 /* fuzz-dburl - libFuzzer target for DATABASE_URL parsing: any input is
- * parsed or refused with a reason, and a parsed URL's redacted form masks
- * the password. */
+ * parsed or refused with a reason, a parsed URL's redacted form masks
+ * the password, and its TLS parameters were checked. */
 #include "db.h"
 
 #include <stdint.h>
@@ -20,6 +20,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (u.password && u.scheme != DBURL_SQLITE && !strstr(u.redacted, ":***@"))
 			abort();
 		(void)dburl_param(&u, "sslmode");
+		/* The TLS level is one of the five; password-file= never
+		 * reaches a client library. */
+		if (u.tls > TLS_MODE_VERIFY_IDENTITY || dburl_param(&u, "password-file"))
+			abort();
 		dburl_free(&u);
 	} else if (err[0] == '\0') {
 		abort();  /* a refusal always says why */

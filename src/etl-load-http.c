@@ -1,0 +1,1188 @@
+/*
+ * etl-load-http - POST NDJSON records to an HTTP endpoint.
+ *
+ * Each record is one POST of application/json; a batch line is one POST of
+ * a JSON array (or NDJSON with --ndjson).  Two threads share the work.  The
+ * main thread reads the input (lib/reader.c), checks each record, builds
+ * request bodies and their signatures into a pool of -c request slots, and
+ * queues them.  The sender thread is one event loop on one libcurl multi
+ * handle: it starts what is queued on keep-alive connections, reads each
+ * finished transfer's status in one place, and decides there: a 2xx is
+ * delivered; 408, 429, 5xx and connection errors are tried again by the one
+ * retry policy (lib/retry.h) after a backoff scheduled in the loop, never
+ * slept; any other 4xx is a data error (--reject, or exit 65).
+ *
+ * A control line waits until every request read before it is finished,
+ * whatever order the responses come in: a request carries its input
+ * position (seq) and a control line the number of requests before it, so
+ * it is written once no unfinished request has a smaller seq.
+ *
+ * A slot is owned by one thread at a time: by the main thread while free or
+ * being filled, by the sender from the moment it is queued until it is
+ * finished and put back on the free list.  The lock guards only the free
+ * list, the queue and the flags that say who waits for whom.
+ */
+#include "exitcode.h"
+#include "fields.h"
+#include "line.h"
+#include "msg.h"
+#include "opt.h"
+#include "reader.h"
+#include "reject.h"
+#include "retry.h"
+#include "secret.h"
+#include "sig.h"
+#include "stats.h"
+#include "writer.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <nettle/base16.h>
+#include <nettle/hmac.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/epoll.h>
+#include <time.h>
+#include <unistd.h>
+
+enum {
+	KEY_NDJSON = OPT_LONG, KEY_TOKEN_FILE, KEY_HMAC_SECRET_FILE,
+	KEY_HMAC_HEADER, KEY_CACERT, KEY_CAPATH, KEY_CERT, KEY_KEY, KEY_TIMEOUT,
+	KEY_RETRY_FOR,
+};
+
+static const struct opt options[] = {
+	{ 'c', "concurrency", "N", "requests in flight at once (default 16)" },
+	{ 'H', "header", "'NAME: VALUE'", "add this header to every request" },
+	{ KEY_NDJSON, "ndjson", NULL, "send a batch as NDJSON, not as a JSON array" },
+	{ KEY_TOKEN_FILE, "token-file", "FILE", "send Authorization: Bearer <the token in FILE>" },
+	{ KEY_HMAC_SECRET_FILE, "hmac-secret-file", "FILE", "sign each body with HMAC-SHA256 and this secret" },
+	{ KEY_HMAC_HEADER, "hmac-header", "NAME", "the signature header (default X-Hub-Signature-256)" },
+	{ KEY_CACERT, "cacert", "FILE", "verify the server against these CA certificates (PEM)" },
+	{ KEY_CAPATH, "capath", "DIR", "verify the server against this CA directory" },
+	{ KEY_CERT, "cert", "FILE", "present this client certificate (PEM)" },
+	{ KEY_KEY, "key", "FILE", "the client certificate's private key (PEM)" },
+	{ KEY_TIMEOUT, "timeout", "DURATION", "a request not answered this long is retried (default 30s)" },
+	{ KEY_RETRY_FOR, "retry-for", "DURATION", "retry transient failures this long (default 5m)" },
+	{ 0, NULL, NULL, NULL }
+};
+
+static struct {
+	char *url;                   /* a copy: argv's has its password blanked */
+	char *redacted;              /* the URL for messages: no password */
+	long long concurrency;
+	int ndjson;
+	char *token;
+	char *hmac_secret;
+	size_t hmac_secret_len;
+	const char *hmac_header;
+	const char *cacert, *capath, *cert, *key;
+	long long timeout_ms;
+	long long retry_for_ms;
+} conf = {
+	.concurrency = 16, .hmac_header = "X-Hub-Signature-256",
+	.timeout_ms = 30000, .retry_for_ms = RETRY_DEFAULT_FOR_MS,
+};
+
+/* Headers every request sends; the ones for NDJSON batches differ only in
+ * their Content-Type. */
+static struct curl_slist *json_headers, *ndjson_headers;
+static struct hmac_sha256_ctx hmac_key;  /* keyed once, copied per body */
+
+enum { ANSWER_KEEP = 200 };  /* bytes of a refusal's body kept for the reject */
+
+struct request {
+	CURL *easy;
+	struct buf body;
+	size_t records;              /* in the body */
+	int batch;                   /* the body is a batch line's */
+	size_t *rows;                /* a batch: each record's place in its line */
+	size_t rows_cap;
+	struct place place;
+	unsigned long long seq;      /* input order */
+	/* The sender's, from queueing to finishing: */
+	int busy;                    /* queued, in flight or waiting to retry */
+	int sending;                 /* in the multi handle now */
+	struct retry retry;
+	double retry_at;             /* monotonic s of the next attempt, or 0 */
+	char answer[ANSWER_KEEP + 1];
+	size_t answer_len;
+	char error[CURL_ERROR_SIZE];
+	struct curl_slist signature; /* this body's header, then the shared ones */
+	char *signature_text;
+	struct request *next;        /* in the free list or the queue */
+};
+
+/* A control line, written once the requests before it are finished. */
+struct control {
+	unsigned long long after;    /* the number of requests read before it */
+	struct control *next;
+	size_t len;
+	char text[];
+};
+
+static struct request *pool;
+static CURLM *multi;
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static struct request *free_list;
+static struct request *queue_head, **queue_tail = &queue_head;
+static struct control *controls_in, **controls_in_tail = &controls_in;
+static int input_done;           /* no more requests will be queued */
+static int sender_sleeping;      /* in epoll_wait: write to sender_pipe */
+static int reader_waiting;       /* for a free slot: write to wake_pipe */
+static int wake_pipe[2], sender_pipe[2];
+
+/* The main thread's. */
+static unsigned long long next_seq;
+static struct fields *fields;
+
+/* The sender's. */
+static struct control *controls, **controls_tail = &controls;
+static atomic_int failing;       /* a bad record stops the run: drain */
+static unsigned long long failed_seq;
+static char *failed_where, *failed_reason;
+static struct buf failed_body;
+static atomic_ullong requests_sent, retries;
+
+static void
+stats_fields(struct buf *line)
+{
+	char s[96];
+
+	snprintf(s, sizeof s, ",\"requests\":%llu,\"retries\":%llu",
+	    atomic_load(&requests_sent), atomic_load(&retries));
+	buf_adds(line, s);
+}
+
+/* ---- the sender: one event loop on one multi handle ------------------ */
+
+static size_t
+keep_answer(char *data, size_t size, size_t n, void *arg)
+{
+	struct request *req = arg;
+	size_t room = ANSWER_KEEP - req->answer_len, take = size * n;
+
+	if (take > room)
+		take = room;
+	memcpy(req->answer + req->answer_len, data, take);
+	req->answer_len += take;
+	return size * n;
+}
+
+static void
+start(struct request *req)
+{
+	CURLMcode rc;
+
+	req->answer_len = 0;
+	req->error[0] = '\0';
+	req->retry_at = 0;
+	req->sending = 1;
+	if ((rc = curl_multi_add_handle(multi, req->easy)) != CURLM_OK)
+		msg_die(EXIT_SOFTWARE, NULL, "curl_multi_add_handle: %s",
+		    curl_multi_strerror(rc));
+	atomic_fetch_add(&requests_sent, 1);
+}
+
+/* Wake the main thread if it waits for a free slot. */
+static void
+wake_reader(void)
+{
+	int wake;
+
+	pthread_mutex_lock(&lock);
+	wake = reader_waiting;
+	reader_waiting = 0;
+	pthread_mutex_unlock(&lock);
+	if (wake && write(wake_pipe[1], "", 1) < 0 && errno != EAGAIN)
+		msg_die(EXIT_SOFTWARE, NULL, "wake pipe: %s", strerror(errno));
+}
+
+/* Back to the main thread's free list. */
+static void
+release(struct request *req)
+{
+	req->busy = 0;
+	pthread_mutex_lock(&lock);
+	req->next = free_list;
+	free_list = req;
+	pthread_mutex_unlock(&lock);
+	wake_reader();
+}
+
+/* Take what the main thread queued; start it unless the run is stopping. */
+static int
+take_queued(void)
+{
+	struct request *req, *next;
+	int done;
+
+	pthread_mutex_lock(&lock);
+	req = queue_head;
+	queue_head = NULL;
+	queue_tail = &queue_head;
+	if (controls_in) {
+		*controls_tail = controls_in;
+		controls_tail = controls_in_tail;
+		controls_in = NULL;
+		controls_in_tail = &controls_in;
+	}
+	done = input_done;
+	pthread_mutex_unlock(&lock);
+	for (; req; req = next) {
+		next = req->next;
+		req->busy = 1;
+		retry_init(&req->retry, conf.retry_for_ms);
+		if (!failing)
+			start(req);
+	}
+	return done;
+}
+
+/* "stdin:42", the line REQ was read from, for messages. */
+static const char *
+request_where(const struct request *req, char *out, size_t size)
+{
+	return place_format(&req->place, out, size);
+}
+
+/* A refusal's body for messages: printable, on one line. */
+static const char *
+answer_text(struct request *req)
+{
+	size_t n = req->answer_len;
+
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)req->answer[i] < 0x20 || req->answer[i] == 0x7f)
+			req->answer[i] = ' ';
+	while (n > 0 && req->answer[n - 1] == ' ')
+		n--;
+	req->answer[n] = '\0';
+	return req->answer;
+}
+
+/* Warnings about retries: at most one a second, the rest with -v. */
+static void
+warn_retry(const char *where, const char *why, long delay)
+{
+	static double last;
+	double now = stats_now_coarse();
+
+	if (now - last >= 1) {
+		last = now;
+		msg_warn(conf.redacted, "%s: %s; retrying in %ld ms", where, why, delay);
+	} else {
+		msg_info(conf.redacted, "%s: %s; retrying in %ld ms", where, why, delay);
+	}
+}
+
+/* A transient failure: schedule the next attempt, or give up (exit 75). */
+static void
+try_again(struct request *req, const char *why, long min_ms)
+{
+	char where[PATH_MAX + 32];
+	long delay = retry_failed(&req->retry, min_ms);
+
+	request_where(req, where, sizeof where);
+	if (delay < 0)
+		msg_die(EXIT_TEMPFAIL, conf.redacted, "%s: %s (gave up after %d attempts)",
+		    where, why, req->retry.attempt);
+	warn_retry(where, why, delay);
+	atomic_fetch_add(&retries, 1);
+	req->retry_at = stats_now() + delay / 1000.0;
+}
+
+/* The record(s) REQ carried, for a reject line: parsed when they parse. */
+static void
+reject_body(const char *where, const char *reason, const char *data,
+    size_t len)
+{
+	enum line_kind kind;
+	char err[64];
+	json_t *v = line_parse(data, len, &kind, err, sizeof err);
+
+	reject_record(where, reason, v, data, len);
+	json_decref(v);
+}
+
+struct refused_batch {
+	const struct request *req;
+	const char *reason;
+};
+
+static int
+reject_element(void *arg, const char *elem, size_t n, size_t index)
+{
+	const struct refused_batch *b = arg;
+	char where[PATH_MAX + 64];
+
+	snprintf(where, sizeof where, "%s:%lu (row %zu)", b->req->place.file,
+	    b->req->place.line, b->req->rows[index]);
+	reject_body(where, b->reason, elem, n);
+	return 0;
+}
+
+/* A refused batch: each of its records is rejected, with its own place. */
+static void
+reject_batch(const struct request *req, const char *reason)
+{
+	struct refused_batch b = { req, reason };
+	const char *p = req->body.data, *end = p + req->body.len;
+	char err[64];
+
+	if (!conf.ndjson) {
+		line_split_batch(p, req->body.len, reject_element, &b, err, sizeof err);
+		return;
+	}
+	for (size_t i = 0; p < end; i++) {
+		const char *nl = memchr(p, '\n', end - p);
+
+		reject_element(&b, p, nl - p, i);
+		p = nl + 1;
+	}
+}
+
+/* A 4xx other than 408 and 429: the record is refused. */
+static void
+refused(struct request *req, long status)
+{
+	char where[PATH_MAX + 32], reason[ANSWER_KEEP + 64];
+
+	request_where(req, where, sizeof where);
+	snprintf(reason, sizeof reason, "HTTP %ld%s%s", status,
+	    req->answer_len ? ": " : "", answer_text(req));
+	if (!reject_would_stop()) {
+		if (req->batch)
+			reject_batch(req, reason);
+		else
+			reject_body(where, reason, req->body.data, req->body.len);
+		return;
+	}
+	/* The run stops here: first let what is in flight finish. */
+	if (!failing) {
+		failed_seq = req->seq;
+		failed_where = strdup(where);
+		failed_reason = strdup(reason);
+		buf_add(&failed_body, req->body.data, req->body.len);
+		failing = 1;  /* last: the main thread reads the above after it */
+		wake_reader();
+	}
+}
+
+static int
+tls_or_setup_error(CURLcode rc)
+{
+	switch (rc) {
+	case CURLE_UNSUPPORTED_PROTOCOL: case CURLE_URL_MALFORMAT:
+	case CURLE_NOT_BUILT_IN: case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_PEER_FAILED_VERIFICATION: case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER: case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_ISSUER_ERROR: case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+	case CURLE_SSL_INVALIDCERTSTATUS: case CURLE_SSL_CRL_BADFILE:
+	case CURLE_SSL_ENGINE_NOTFOUND: case CURLE_SSL_ENGINE_SETFAILED:
+	case CURLE_USE_SSL_FAILED: case CURLE_LOGIN_DENIED:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* The one place a finished transfer's outcome is decided. */
+static void
+finished(struct request *req, CURLcode rc)
+{
+	char where[PATH_MAX + 32], why[CURL_ERROR_SIZE + 64];
+	long status = 0;
+	curl_off_t retry_after = 0;
+
+	curl_easy_getinfo(req->easy, CURLINFO_RESPONSE_CODE, &status);
+	curl_multi_remove_handle(multi, req->easy);
+	req->sending = 0;
+	if (rc != CURLE_OK) {
+		snprintf(why, sizeof why, "%s", req->error[0] ? req->error
+		    : curl_easy_strerror(rc));
+		if (rc == CURLE_OUT_OF_MEMORY)
+			msg_die(EXIT_SOFTWARE, conf.redacted, "%s", why);
+		if (tls_or_setup_error(rc))
+			msg_die(EXIT_UNAVAILABLE, conf.redacted, "%s", why);
+		try_again(req, why, 0);
+		return;
+	}
+	if (status >= 200 && status < 300) {
+		retry_succeeded(&req->retry);
+		stats_add(&stats.records_out, req->records);
+		if (req->batch)
+			stats_add(&stats.batches, 1);
+		release(req);
+		return;
+	}
+	if (status == 408 || status == 429 || status >= 500) {
+		curl_easy_getinfo(req->easy, CURLINFO_RETRY_AFTER, &retry_after);
+		snprintf(why, sizeof why, "HTTP %ld", status);
+		if (retry_after > 0)
+			snprintf(why + strlen(why), sizeof why - strlen(why),
+			    " (Retry-After %lld s)", (long long)retry_after);
+		try_again(req, why, retry_after > 0 ? (long)retry_after * 1000 : 0);
+		return;
+	}
+	if (status >= 400) {
+		refused(req, status);
+		release(req);
+		return;
+	}
+	/* 1xx and 3xx: redirects are not followed (a POST must not turn into
+	 * a GET, nor https into http). */
+	request_where(req, where, sizeof where);
+	msg_die(EXIT_UNAVAILABLE, conf.redacted, "%s: the server answered HTTP %ld%s%s"
+	    " (redirects are not followed)", where, status,
+	    req->answer_len ? ": " : "", answer_text(req));
+}
+
+/* Start the retries that are due; the ms until the next one, or -1. */
+static long
+start_due_retries(void)
+{
+	double now = stats_now(), next = 0;
+
+	for (long long i = 0; i < conf.concurrency; i++) {
+		struct request *req = &pool[i];
+
+		if (!req->busy || req->sending || req->retry_at == 0)
+			continue;
+		if (req->retry_at <= now && (!failing || req->seq < failed_seq))
+			start(req);
+		else if (next == 0 || req->retry_at < next)
+			next = req->retry_at;
+	}
+	return next == 0 ? -1 : (long)((next - now) * 1000) + 1;
+}
+
+/* Write the control lines whose requests are all finished. */
+static void
+write_controls(void)
+{
+	unsigned long long first_unfinished = ULLONG_MAX;
+	int wrote = 0;
+
+	for (long long i = 0; i < conf.concurrency; i++)
+		if (pool[i].busy && pool[i].seq < first_unfinished)
+			first_unfinished = pool[i].seq;
+	if (failing && failed_seq < first_unfinished)
+		first_unfinished = failed_seq;
+	while (controls && controls->after <= first_unfinished) {
+		struct control *c = controls;
+
+		writer_line(&writer_stdout, c->text, c->len);
+		if (!(controls = c->next))
+			controls_tail = &controls;
+		free(c);
+		wrote = 1;
+	}
+	if (wrote)
+		writer_flush(&writer_stdout);
+}
+
+/* While the run stops at a bad record: is anything still being sent, or
+ * retried because it came before that record? */
+static int
+in_flight(void)
+{
+	for (long long i = 0; i < conf.concurrency; i++)
+		if (pool[i].busy && (pool[i].sending ||
+		    (pool[i].retry_at && pool[i].seq < failed_seq)))
+			return 1;
+	return 0;
+}
+
+static int
+any_busy(void)
+{
+	for (long long i = 0; i < conf.concurrency; i++)
+		if (pool[i].busy)
+			return 1;
+	return 0;
+}
+
+/*
+ * The loop waits in epoll for the sockets libcurl asks it to watch, its
+ * timer, the retries due and the main thread's news (sender_pipe), and
+ * tells libcurl only about the sockets that are ready
+ * (curl_multi_socket_action): the work per wake-up does not grow with -c.
+ */
+static int epoll_fd;
+static double curl_timer_at = -1;  /* monotonic s; -1: no timer */
+
+static int
+on_socket(CURL *easy, curl_socket_t s, int what, void *arg, void *socketp)
+{
+	struct epoll_event ev = { 0 };
+
+	(void)easy, (void)arg, (void)socketp;
+	if (what == CURL_POLL_REMOVE) {
+		epoll_ctl(epoll_fd, EPOLL_CTL_DEL, s, NULL);
+		return 0;
+	}
+	ev.data.fd = s;
+	ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0) |
+	    (what & CURL_POLL_OUT ? EPOLLOUT : 0);
+	if (epoll_ctl(epoll_fd, EPOLL_CTL_MOD, s, &ev) < 0 &&
+	    (errno != ENOENT || epoll_ctl(epoll_fd, EPOLL_CTL_ADD, s, &ev) < 0))
+		msg_die(EXIT_SOFTWARE, NULL, "epoll_ctl: %s", strerror(errno));
+	return 0;
+}
+
+static int
+on_timer(CURLM *m, long timeout_ms, void *arg)
+{
+	(void)m, (void)arg;
+	curl_timer_at = timeout_ms < 0 ? -1 : stats_now() + timeout_ms / 1000.0;
+	return 0;
+}
+
+/* Decide on every transfer libcurl has finished. */
+static void
+read_finished(void)
+{
+	CURLMsg *m;
+	int left;
+
+	while ((m = curl_multi_info_read(multi, &left))) {
+		struct request *req;
+
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&req);
+		finished(req, m->data.result);
+	}
+}
+
+/* Wait up to WAIT_MS for sockets or news, and hand libcurl what is ready. */
+static void
+wait_and_act(long wait_ms)
+{
+	struct epoll_event events[64];
+	int n, running;
+	char drain[64];
+
+	if (curl_timer_at >= 0) {
+		long t = (long)((curl_timer_at - stats_now()) * 1000) + 1;
+
+		if (curl_timer_at <= stats_now())
+			t = 0;
+		if (t < wait_ms)
+			wait_ms = t;
+	}
+	n = epoll_wait(epoll_fd, events, 64, (int)wait_ms);
+	for (int i = 0; i < n; i++) {
+		int fd = events[i].data.fd, flags = 0;
+
+		if (fd == sender_pipe[0]) {
+			while (read(fd, drain, sizeof drain) > 0)
+				;
+			continue;
+		}
+		if (events[i].events & EPOLLIN)
+			flags |= CURL_CSELECT_IN;
+		if (events[i].events & EPOLLOUT)
+			flags |= CURL_CSELECT_OUT;
+		if (events[i].events & (EPOLLERR | EPOLLHUP))
+			flags |= CURL_CSELECT_ERR;
+		curl_multi_socket_action(multi, fd, flags, &running);
+	}
+	if (curl_timer_at >= 0 && curl_timer_at <= stats_now()) {
+		curl_timer_at = -1;
+		curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	}
+}
+
+static void *
+sender_main(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		int done = take_queued(), sleep;
+		long wait_ms = start_due_retries();
+
+		write_controls();
+		if (failing && !in_flight())
+			break;
+		/* Everything queued before input_done was taken with it. */
+		if (done && !any_busy())
+			break;
+		if (wait_ms < 0 || wait_ms > 1000)
+			wait_ms = 1000;
+		pthread_mutex_lock(&lock);
+		sleep = sender_sleeping = queue_head == NULL && controls_in == NULL &&
+		    input_done == done;
+		pthread_mutex_unlock(&lock);
+		wait_and_act(sleep ? wait_ms : 0);
+		pthread_mutex_lock(&lock);
+		sender_sleeping = 0;
+		pthread_mutex_unlock(&lock);
+		read_finished();
+	}
+	/* The run stops at a refused record: now that what was in flight is
+	 * done, say so and exit 65, even while the main thread waits for a
+	 * live stream's next line. */
+	if (failing)
+		reject_body(failed_where, failed_reason, failed_body.data,
+		    failed_body.len);
+	return NULL;
+}
+
+/* ---- the main thread: input to requests ------------------------------ */
+
+static pthread_t sender;
+
+/* No more input: the sender finishes what it has, then returns. */
+static void
+finish_sending(void)
+{
+	static int joined;
+
+	if (joined++)
+		return;
+	pthread_mutex_lock(&lock);
+	input_done = 1;
+	pthread_mutex_unlock(&lock);
+	if (write(sender_pipe[1], "", 1) < 0 && errno != EAGAIN)
+		msg_die(EXIT_SOFTWARE, NULL, "wake pipe: %s", strerror(errno));
+	pthread_join(sender, NULL);
+}
+
+/* The sender met a refusal that stops the run and has let what was in
+ * flight finish: report it as the data error it is (exit 65). */
+static _Noreturn void
+fail_run(void)
+{
+	finish_sending();
+	reject_body(failed_where, failed_reason, failed_body.data, failed_body.len);
+	msg_exit(EXIT_DATA);  /* not reached: nothing stops a second reject */
+}
+
+/* A free slot, waiting (signals served) while every one is busy. */
+static struct request *
+take_slot(void)
+{
+	struct request *req;
+	char drain[64];
+
+	pthread_mutex_lock(&lock);
+	while (!(req = free_list)) {
+		reader_waiting = 1;
+		pthread_mutex_unlock(&lock);
+		if (failing)
+			fail_run();
+		if (sig_wait_readable(wake_pipe[0], 1000) == SIG_WAIT_SIGNAL)
+			sig_serve_stats();
+		while (read(wake_pipe[0], drain, sizeof drain) > 0)
+			;
+		pthread_mutex_lock(&lock);
+	}
+	free_list = req->next;
+	pthread_mutex_unlock(&lock);
+	req->body.len = 0;
+	req->records = 0;
+	req->batch = 0;
+	req->seq = next_seq++;
+	return req;
+}
+
+/* Give back a slot that got no records (a batch of control lines only). */
+static void
+return_slot(struct request *req)
+{
+	pthread_mutex_lock(&lock);
+	req->next = free_list;
+	free_list = req;
+	pthread_mutex_unlock(&lock);
+}
+
+static void
+wake_sender(void)
+{
+	int wake;
+
+	pthread_mutex_lock(&lock);
+	wake = sender_sleeping;
+	sender_sleeping = 0;
+	pthread_mutex_unlock(&lock);
+	if (wake && write(sender_pipe[1], "", 1) < 0 && errno != EAGAIN)
+		msg_die(EXIT_SOFTWARE, NULL, "wake pipe: %s", strerror(errno));
+}
+
+static void
+sign(struct request *req)
+{
+	struct hmac_sha256_ctx h = hmac_key;
+	uint8_t digest[SHA256_DIGEST_SIZE];
+	size_t name = strlen(conf.hmac_header);
+	char *p = req->signature_text + name;
+
+	hmac_sha256_update(&h, req->body.len, (const uint8_t *)req->body.data);
+	hmac_sha256_digest(&h, sizeof digest, digest);
+	memcpy(p, ": sha256=", 9);
+	base16_encode_update(p + 9, sizeof digest, digest);
+	p[9 + BASE16_ENCODE_LENGTH(sizeof digest)] = '\0';
+}
+
+static void
+queue_request(struct request *req)
+{
+	struct curl_slist *headers = req->batch && conf.ndjson ? ndjson_headers
+	    : json_headers;
+
+	curl_easy_setopt(req->easy, CURLOPT_POSTFIELDSIZE_LARGE,
+	    (curl_off_t)req->body.len);
+	curl_easy_setopt(req->easy, CURLOPT_POSTFIELDS, req->body.data);
+	if (conf.hmac_secret) {
+		sign(req);
+		req->signature.next = headers;
+		headers = &req->signature;
+	}
+	curl_easy_setopt(req->easy, CURLOPT_HTTPHEADER, headers);
+	req->next = NULL;
+	pthread_mutex_lock(&lock);
+	*queue_tail = req;
+	queue_tail = &req->next;
+	pthread_mutex_unlock(&lock);
+	wake_sender();
+}
+
+static void
+queue_control(const char *text, size_t len)
+{
+	struct control *c = malloc(sizeof *c + len);
+
+	if (!c)
+		msg_die(EXIT_SOFTWARE, NULL, "out of memory");
+	c->after = next_seq;
+	c->len = len;
+	c->next = NULL;
+	memcpy(c->text, text, len);
+	pthread_mutex_lock(&lock);
+	*controls_in_tail = c;
+	controls_in_tail = &c->next;
+	pthread_mutex_unlock(&lock);
+	wake_sender();
+}
+
+
+/*
+ * Input at WHERE that is no record we can send (TEXT[0..LEN)): rejected
+ * for REASON.  When that stops the run, what was read before it is sent
+ * first, as every sink commits what came before a bad record.
+ */
+static void
+reject_input(const char *where, const char *reason, const char *text,
+    size_t len)
+{
+	if (reject_would_stop()) {
+		finish_sending();
+		if (failing)
+			fail_run();  /* the sender's own data error came first */
+	}
+	reject_body(where, reason, text, len);
+}
+
+static int
+ignore_field(void *arg, const char *key, size_t keylen, const struct field *v)
+{
+	(void)arg, (void)key, (void)keylen, (void)v;
+	return 0;
+}
+
+/* Is TEXT[0..LEN) one valid JSON object?  Else the reason in ERR. */
+static int
+valid_record(const char *text, size_t len, char *err, size_t errsize)
+{
+	return fields_read(fields, text, len, ignore_field, NULL, err, errsize) == 0;
+}
+
+struct batch_reading {
+	struct request *req;
+	const struct line *line;
+	struct buf controls;         /* control elements: after the request */
+};
+
+static int
+take_element(void *arg, const char *elem, size_t n, size_t index)
+{
+	struct batch_reading *b = arg;
+	char where[PATH_MAX + 64], err[256];
+
+	snprintf(where, sizeof where, "%s:%lu (row %zu)", b->line->place.file,
+	    b->line->place.line, index + 1);
+	switch (line_kind_fast(elem, n)) {
+	case LINE_CONTROL:
+		buf_add(&b->controls, elem, n);
+		buf_addc(&b->controls, '\n');
+		return 0;
+	case LINE_RECORD:
+		stats_add(&stats.records_in, 1);
+		if (!valid_record(elem, n, err, sizeof err))
+			break;
+		if (b->req->records == b->req->rows_cap) {
+			b->req->rows_cap = b->req->rows_cap ? 2 * b->req->rows_cap : 64;
+			b->req->rows = realloc(b->req->rows,
+			    b->req->rows_cap * sizeof *b->req->rows);
+			if (!b->req->rows)
+				msg_die(EXIT_SOFTWARE, NULL, "out of memory");
+		}
+		b->req->rows[b->req->records] = index + 1;
+		if (b->req->records++ > 0)
+			buf_addc(&b->req->body, conf.ndjson ? '\n' : ',');
+		buf_add(&b->req->body, elem, n);
+		return 0;
+	default:
+		stats_add(&stats.records_in, 1);
+		snprintf(err, sizeof err, "not a JSON object");
+		break;
+	}
+	reject_input(where, err, elem, n);
+	return 0;
+}
+
+static void
+take_batch(const struct line *line)
+{
+	struct batch_reading b = { take_slot(), line, BUF_INIT };
+	char err[256], where[PATH_MAX + 32];
+
+	b.req->batch = 1;
+	b.req->place = line->place;
+	if (!conf.ndjson)
+		buf_addc(&b.req->body, '[');
+	if (line_split_batch(line->data, line->len, take_element, &b, err,
+	    sizeof err) < 0) {
+		return_slot(b.req);
+		stats_add(&stats.records_in, 1);
+		reject_input(place_format(&line->place, where, sizeof where), err,
+		    line->data, line->len);
+		buf_free(&b.controls);
+		return;
+	}
+	if (b.req->records > 0) {
+		buf_addc(&b.req->body, conf.ndjson ? '\n' : ']');
+		queue_request(b.req);
+	} else {
+		return_slot(b.req);
+	}
+	for (size_t at = 0; at < b.controls.len; ) {
+		char *nl = memchr(b.controls.data + at, '\n', b.controls.len - at);
+
+		queue_control(b.controls.data + at, nl - (b.controls.data + at));
+		at = nl - b.controls.data + 1;
+	}
+	buf_free(&b.controls);
+}
+
+static void
+take_record(const struct line *line)
+{
+	char err[256], where[PATH_MAX + 32];
+	struct request *req;
+
+	stats_add(&stats.records_in, 1);
+	if (!valid_record(line->data, line->len, err, sizeof err)) {
+		reject_input(place_format(&line->place, where, sizeof where), err,
+		    line->data, line->len);
+		return;
+	}
+	req = take_slot();
+	req->place = line->place;
+	req->records = 1;
+	buf_add(&req->body, line->data, line->len);
+	queue_request(req);
+}
+
+static void
+take_line(const struct line *line)
+{
+	char err[256], where[PATH_MAX + 32];
+	enum line_kind kind;
+	json_t *v;
+
+	switch (line_kind_fast(line->data, line->len)) {
+	case LINE_RECORD:
+		take_record(line);
+		break;
+	case LINE_CONTROL:
+		queue_control(line->data, line->len);
+		break;
+	case LINE_BATCH:
+		take_batch(line);
+		break;
+	case LINE_INVALID:
+		/* Parse only to say precisely what is wrong. */
+		if ((v = line_parse(line->data, line->len, &kind, err, sizeof err)))
+			snprintf(err, sizeof err, "not a JSON object or array");
+		json_decref(v);
+		stats_add(&stats.records_in, 1);
+		reject_input(place_format(&line->place, where, sizeof where), err,
+		    line->data, line->len);
+		break;
+	}
+}
+
+/* ---- setup ------------------------------------------------------------ */
+
+/*
+ * URL for messages, with the password of its userinfo as "***", as
+ * lib/dburl.c shows database URLs.  (opt_begin has already blanked it in
+ * argv, which ps shows.)
+ */
+static char *
+url_hide_password(const char *url)
+{
+	const char *scheme = strstr(url, "://"), *host, *at = NULL, *colon, *end;
+	struct buf redacted = BUF_INIT;
+
+	buf_adds(&redacted, url);
+	if (!scheme)
+		return (char *)buf_cstr(&redacted);
+	host = scheme + 3;
+	end = host + strcspn(host, "/?#");
+	for (const char *p = host; p < end; p++)
+		if (*p == '@')
+			at = p;  /* the last '@': an unencoded one may sit in the password */
+	if (!at || !(colon = memchr(host, ':', at - host)))
+		return (char *)buf_cstr(&redacted);
+	redacted.len = colon + 1 - url;
+	buf_adds(&redacted, "***");
+	buf_adds(&redacted, at);
+	return (char *)buf_cstr(&redacted);
+}
+
+static struct curl_slist *
+add_header(struct curl_slist *list, const char *header)
+{
+	struct curl_slist *l = curl_slist_append(list, header);
+
+	if (!l)
+		msg_die(EXIT_SOFTWARE, NULL, "out of memory");
+	return l;
+}
+
+static int
+has_header(struct curl_slist *list, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (; list; list = list->next)
+		if (strncasecmp(list->data, name, n) == 0 && list->data[n] == ':')
+			return 1;
+	return 0;
+}
+
+static void
+check_header(const struct opt_parser *p, const char *h)
+{
+	const char *colon = strchr(h, ':');
+
+	if (!colon || colon == h || strcspn(h, " \t\r\n") < (size_t)(colon - h) ||
+	    strpbrk(h, "\r\n"))
+		opt_usage_error(p, "-H: expected 'Name: value', got '%s'", h);
+}
+
+static void
+parse_options(int argc, char **argv, int *first_file)
+{
+	struct curl_slist *user = NULL;
+	struct opt_parser p;
+	CURLU *u;
+	char *scheme = NULL;
+	int c;
+
+	opt_begin(&p, argc, argv, "[OPTION]... URL [FILE]...",
+	    "POST NDJSON records to an HTTP endpoint, with retries and in order"
+	    " acknowledgements.", options, OPT_INPUT);
+	while ((c = opt_next(&p)) != -1) {
+		switch (c) {
+		case 'c': conf.concurrency = opt_count(&p, 1, 1024); break;
+		case 'H': check_header(&p, p.arg); user = add_header(user, p.arg); break;
+		case KEY_NDJSON: conf.ndjson = 1; break;
+		case KEY_TOKEN_FILE: conf.token = secret_read(p.arg, NULL); break;
+		case KEY_HMAC_SECRET_FILE:
+			conf.hmac_secret = secret_read(p.arg, &conf.hmac_secret_len);
+			break;
+		case KEY_HMAC_HEADER: conf.hmac_header = p.arg; break;
+		case KEY_CACERT: conf.cacert = p.arg; break;
+		case KEY_CAPATH: conf.capath = p.arg; break;
+		case KEY_CERT: conf.cert = p.arg; break;
+		case KEY_KEY: conf.key = p.arg; break;
+		case KEY_TIMEOUT: conf.timeout_ms = opt_duration_ms(&p); break;
+		case KEY_RETRY_FOR: conf.retry_for_ms = opt_duration_ms(&p); break;
+		}
+	}
+	if (p.ind >= argc)
+		opt_usage_error(&p, "no URL: give http://HOST[:PORT]/PATH");
+	if (!(conf.url = strdup(argv[p.ind])))
+		msg_die(EXIT_SOFTWARE, NULL, "out of memory");
+	conf.redacted = url_hide_password(argv[p.ind]);
+	*first_file = p.ind + 1;
+	if (conf.timeout_ms <= 0)
+		opt_usage_error(&p, "--timeout must be more than 0");
+	if (strspn(conf.hmac_header, "!#$%&'*+-.^_`|~0123456789"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") !=
+	    strlen(conf.hmac_header) || !*conf.hmac_header)
+		opt_usage_error(&p, "--hmac-header: not a header name: '%s'", conf.hmac_header);
+	if (!!conf.cert != !!conf.key)
+		opt_usage_error(&p, "--cert and --key go together");
+
+	if (!(u = curl_url()) || curl_url_set(u, CURLUPART_URL, conf.url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0) ||
+	    strncasecmp(conf.url, scheme, strlen(scheme)) != 0)
+		opt_usage_error(&p, "not an http:// or https:// URL: '%s'", conf.redacted);
+	/* TLS options with a plain http:// URL would be a silent downgrade. */
+	if (strcmp(scheme, "https") != 0 &&
+	    (conf.cacert || conf.capath || conf.cert || conf.key))
+		msg_die(EXIT_UNAVAILABLE, conf.redacted, "--cacert, --capath, --cert"
+		    " and --key need an https:// URL; refusing to send in clear");
+	curl_free(scheme);
+	curl_url_cleanup(u);
+
+	for (int ndjson = 0; ndjson < 2; ndjson++) {
+		struct curl_slist *list = NULL;
+
+		if (!has_header(user, "Content-Type"))
+			list = add_header(list, ndjson ? "Content-Type: application/x-ndjson"
+			    : "Content-Type: application/json");
+		list = add_header(list, "Expect:");  /* no 100-continue round trip */
+		if (conf.token) {
+			struct buf auth = BUF_INIT;
+
+			buf_adds(&auth, "Authorization: Bearer ");
+			buf_adds(&auth, conf.token);
+			list = add_header(list, buf_cstr(&auth));
+			buf_free(&auth);
+		}
+		for (struct curl_slist *h = user; h; h = h->next)
+			list = add_header(list, h->data);
+		*(ndjson ? &ndjson_headers : &json_headers) = list;
+	}
+	curl_slist_free_all(user);
+	if (conf.hmac_secret)
+		hmac_sha256_set_key(&hmac_key, conf.hmac_secret_len,
+		    (const uint8_t *)conf.hmac_secret);
+}
+
+static void
+setup_easy(struct request *req)
+{
+	CURL *e = req->easy = curl_easy_init();
+
+	if (!e)
+		msg_die(EXIT_SOFTWARE, NULL, "curl_easy_init failed");
+	curl_easy_setopt(e, CURLOPT_URL, conf.url);
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_PRIVATE, req);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, req->error);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, keep_answer);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, req);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)conf.timeout_ms);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)conf.timeout_ms);
+	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(e, CURLOPT_USERAGENT, "etl-load-http/" ETL_VERSION);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (conf.cacert)
+		curl_easy_setopt(e, CURLOPT_CAINFO, conf.cacert);
+	if (conf.capath)
+		curl_easy_setopt(e, CURLOPT_CAPATH, conf.capath);
+	if (conf.cert) {
+		curl_easy_setopt(e, CURLOPT_SSLCERT, conf.cert);
+		curl_easy_setopt(e, CURLOPT_SSLKEY, conf.key);
+	}
+	if (conf.hmac_secret) {
+		size_t n = strlen(conf.hmac_header) + 9 + 2 * SHA256_DIGEST_SIZE + 1;
+
+		if (!(req->signature_text = malloc(n)))
+			msg_die(EXIT_SOFTWARE, NULL, "out of memory");
+		memcpy(req->signature_text, conf.hmac_header, strlen(conf.hmac_header));
+		req->signature.data = req->signature_text;
+	}
+}
+
+static void
+setup(void)
+{
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
+	    !(multi = curl_multi_init()))
+		msg_die(EXIT_SOFTWARE, NULL, "cannot initialise libcurl");
+	curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, (long)conf.concurrency);
+	if (!(pool = calloc(conf.concurrency, sizeof *pool)))
+		msg_die(EXIT_SOFTWARE, NULL, "out of memory");
+	for (long long i = conf.concurrency - 1; i >= 0; i--) {
+		setup_easy(&pool[i]);
+		pool[i].next = free_list;
+		free_list = &pool[i];
+	}
+	for (int i = 0; i < 2; i++) {
+		int *fds = i ? sender_pipe : wake_pipe;
+
+		if (pipe(fds) < 0 || fcntl(fds[0], F_SETFL, O_NONBLOCK) < 0 ||
+		    fcntl(fds[1], F_SETFL, O_NONBLOCK) < 0)
+			msg_die(EXIT_SOFTWARE, NULL, "pipe: %s", strerror(errno));
+	}
+	if ((epoll_fd = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
+	    epoll_ctl(epoll_fd, EPOLL_CTL_ADD, sender_pipe[0],
+	    &(struct epoll_event){ .events = EPOLLIN, .data.fd = sender_pipe[0] }) < 0)
+		msg_die(EXIT_SOFTWARE, NULL, "epoll: %s", strerror(errno));
+	curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+	curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, on_timer);
+	fields = fields_new();
+}
+
+/* The output belongs to the sender, which flushes it after each control
+ * line; the reader must not touch it before it waits. */
+static void
+no_flush(void *arg)
+{
+	(void)arg;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct reader *r;
+	struct line line;
+	enum reader_status st;
+	int first;
+
+	parse_options(argc, argv, &first);
+	srand((unsigned)time(NULL) ^ (unsigned)getpid());
+	stats_set_extra(stats_fields);
+	setup();
+	r = reader_open(argv + first, argc - first, opt_common.max_line);
+	reader_on_wait(r, no_flush, NULL);
+	if (pthread_create(&sender, NULL, sender_main, NULL) != 0)
+		msg_die(EXIT_SOFTWARE, NULL, "cannot start a thread");
+	while ((st = reader_next(r, &line, -1)) != READER_EOF) {
+		if (failing)
+			fail_run();
+		if (st == READER_TOOLONG) {
+			char where[PATH_MAX + 32];
+
+			stats_add(&stats.records_in, 1);
+			reject_input(place_format(&line.place, where, sizeof where),
+			    "line longer than --max-line", line.data, line.len);
+			continue;
+		}
+		take_line(&line);
+	}
+	finish_sending();
+	if (failing)
+		fail_run();
+	reader_close(r);
+	msg_exit(EXIT_DONE);
+}
