@@ -11,6 +11,17 @@
 # Sanitizer builds install no filter (the man page says so).
 if [ "${ETL_SANITIZE:-}" = 1 ]; then want_seccomp=0; else want_seccomp=2; fi
 
+# wait_served PORT [SCHEME] : up to 10 s for GET /healthz to be answered.
+# The port accepts connections as soon as it is bound, before the server
+# confines itself; it answers only after.
+wait_served() {
+	for _ in $(seq 1 200); do
+		curl -sk -o /dev/null "${2:-http}://127.0.0.1:$1/healthz" && return 0
+		sleep 0.05
+	done
+	echo "nothing answers on port $1"
+	return 1
+}
 # start_server [OPTION]... : etl-extract-http on a free port, output in
 # $T/out, stderr in $T/err; sets $PORT and $SERVER.
 start_server() {
@@ -19,7 +30,7 @@ start_server() {
 		"${RUN_AS[@]}" etl-extract-http "$@" "127.0.0.1:$PORT" >out 2>err &
 		SERVER=$!
 		for _ in $(seq 1 400); do
-			(echo >"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && return 0
+			(echo >"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && { wait_served $PORT; return; }
 			kill -0 $SERVER 2>/dev/null || break
 			sleep 0.05
 		done
@@ -126,7 +137,7 @@ test_expect_success 'as nobody: secret files, TLS keys and the --ack-fifo opened
 	mkfifo acks && PORT=$(free_port) &&
 	{ etl-extract-http --token-file token --hmac-secret-file hmac --tls-cert cert.pem --tls-key key.pem \
 		--ack-fifo acks --ack-timeout 20s "127.0.0.1:$PORT" 2>err >stream & } &&
-	SERVER=$! && wait_port $PORT &&
+	SERVER=$! && wait_port $PORT && wait_served $PORT https &&
 	expect_identity $SERVER nobody &&
 	expect_eq "$want_seccomp" "$(status_field $SERVER Seccomp)" "Seccomp" &&
 	for n in 1 2; do
@@ -158,7 +169,7 @@ os.dup2(s.fileno(), 3); os.set_inheritable(3, True)
 os.environ[\"LISTEN_FDS\"] = \"1\"; os.environ[\"LISTEN_PID\"] = str(os.getpid())
 os.execvp(\"etl-extract-http\", [\"etl-extract-http\"])" "$PORT" >out 2>err &
 	SERVER=$!
-	wait_port "$PORT" &&
+	wait_port "$PORT" && wait_served $PORT &&
 	expect_identity $SERVER nobody &&
 	expect_eq "$want_seccomp" "$(status_field $SERVER Seccomp)" "Seccomp" &&
 	expect_eq 202 "$(post "{\"activated\":1}")" &&
