@@ -22,7 +22,7 @@ PKG_CONFIG ?= pkg-config
 CFLAGS ?= -O2 -g
 STD = -std=c11 -D_POSIX_C_SOURCE=200809L
 WARN = -Wall -Wextra -Wpedantic
-PKGS = jansson zlib libpq libmariadb sqlite3 libmicrohttpd gnutls yajl libcurl libnats
+PKGS = jansson zlib libpq libmariadb sqlite3 libmicrohttpd gnutls yajl libcurl libnats libseccomp
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 ALL_CFLAGS = $(STD) $(WARN) $(CFLAGS) $(PKG_CFLAGS) -Ilib -DETL_VERSION='"$(VERSION)"' -MMD -MP
 
@@ -46,7 +46,7 @@ UNIT_TESTS = $(patsubst tests/unit/%.c,$(O)/tests/%,$(wildcard tests/unit/*.c))
 LIBS_common = $(shell $(PKG_CONFIG) --libs jansson zlib yajl) -pthread -lm
 LIBS_etl-map = -ldl
 LIBS_etl-load-sql = $(shell $(PKG_CONFIG) --libs libpq libmariadb sqlite3 2>/dev/null)
-LIBS_etl-extract-http = $(shell $(PKG_CONFIG) --libs libmicrohttpd gnutls nettle 2>/dev/null)
+LIBS_etl-extract-http = $(shell $(PKG_CONFIG) --libs libmicrohttpd gnutls nettle libseccomp 2>/dev/null)
 LIBS_etl-load-http = $(shell $(PKG_CONFIG) --libs libcurl nettle 2>/dev/null)
 LIBS_etl-extract-nats = $(shell $(PKG_CONFIG) --libs libnats libmicrohttpd nettle 2>/dev/null)
 LIBS_etl-load-nats = $(shell $(PKG_CONFIG) --libs libnats 2>/dev/null)
@@ -144,7 +144,7 @@ FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=al
 FUZZ_TARGETS = $(patsubst tests/fuzz/fuzz-%.c,build/fuzz/fuzz-%,$(wildcard tests/fuzz/fuzz-*.c))
 FUZZ_LDFLAGS_reader = -Wl,--wrap=read
 FUZZ_ARGS_reader = -max_len=300000
-FUZZ_LIBS = $(shell $(PKG_CONFIG) --libs jansson zlib libpq libmariadb sqlite3 libmicrohttpd gnutls nettle yajl libnats 2>/dev/null) -pthread -lm -ldl
+FUZZ_LIBS = $(shell $(PKG_CONFIG) --libs jansson zlib libpq libmariadb sqlite3 libmicrohttpd gnutls nettle yajl libnats libseccomp 2>/dev/null) -pthread -lm -ldl
 
 build/fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(LIB_SRC) $(wildcard lib/*.h)
 	@mkdir -p $(@D)

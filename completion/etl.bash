@@ -17,7 +17,8 @@ _etl_options() {
 		echo "--envelope --token-file --hmac-secret-file --hmac-header
 			--tls-cert --tls-key --max-body --max-connections --idle-timeout
 			--queue-timeout --max-headers --threads --ack-fifo --ack-timeout
-			--max-per-client --header-timeout --body-timeout --metrics-listen" ;;
+			--max-per-client --header-timeout --body-timeout --metrics-listen
+			--tls-priority --user --no-seccomp" ;;
 	etl-extract-nats)
 		echo "--queue --stream --durable -e --exit-at-end --ack-fifo --ack-wait
 			--ack-timeout --max-in-flight --batch --envelope --creds --token-file
@@ -57,7 +58,7 @@ _etl_value_argument() {
 	--queue-timeout|--max-headers|--threads|--ack-timeout|--stop-timeout) return 0 ;;
 	--max-per-client|--header-timeout|--body-timeout|--metrics-listen) return 0 ;;
 	-c|--concurrency|-H|--header|--timeout) return 0 ;;
-	--queue|--stream|--durable|--ack-wait|--max-in-flight|--batch|--msg-id) return 0 ;;
+	--tls-priority) return 0 ;;
 	--retention|--replicas|--duplicate-window|--window) return 0 ;;
 	*) return 1 ;;
 	esac
@@ -84,6 +85,10 @@ _etl() {
 		return
 	fi
 	_etl_value_argument "$prev" && return
+	if [ "$prev" = --user ]; then
+		COMPREPLY=($(compgen -u -- "$cur"))
+		return
+	fi
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "$(_etl_options "$prog")" -- "$cur"))
 		return

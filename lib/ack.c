@@ -6,10 +6,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 enum { ACK_MAX_LINE = 64 << 10 };  /* ours are short: skip longer lines */
@@ -17,6 +19,7 @@ enum { ACK_MAX_LINE = 64 << 10 };  /* ours are short: skip longer lines */
 static char source[64];            /* "etl-extract-http/PID": whose checkpoints */
 static unsigned long long last_checkpoint;
 static const char *fifo_path;
+static int fifo_fd = -1;
 static struct ack_handlers handlers;
 
 unsigned long long
@@ -46,25 +49,53 @@ ack_parse(const char *line, size_t len, unsigned long long *upto)
 	return ours;
 }
 
+/*
+ * Up to SIZE bytes from the FIFO (opened O_NONBLOCK so that opening waited
+ * for no writer); 0 when its writer went away, -1 on an error.  With no
+ * writer left the FIFO reports a hang-up at every poll, so a new writer (a
+ * restarted pipeline) is looked for every 100 ms until one comes.
+ */
+static ssize_t
+ack_read(char *chunk, size_t size)
+{
+	static int writer_gone;
+
+	for (;;) {
+		struct pollfd p = { .fd = fifo_fd, .events = POLLIN };
+		ssize_t n;
+
+		if (!writer_gone)
+			poll(&p, 1, -1);
+		else
+			nanosleep(&(struct timespec){ .tv_nsec = 100000000L }, NULL);
+		n = read(fifo_fd, chunk, size);
+		if (n > 0 || (n < 0 && errno == EAGAIN)) {
+			writer_gone = 0;  /* a writer, with or without data */
+			if (n > 0)
+				return n;
+		} else if (n == 0 && !writer_gone) {
+			writer_gone = 1;
+			return 0;
+		} else if (n < 0 && errno != EINTR) {
+			return -1;
+		}
+	}
+}
+
 /* Read acknowledgements line by line; when the writer closes the FIFO,
- * open it again (a restarted pipeline writes to it anew). */
+ * wait for the next one (a restarted pipeline writes to it anew). */
 static void *
 ack_main(void *arg)
 {
 	struct buf line = BUF_INIT;
 	char chunk[4096];
 	unsigned long long upto;
-	int fd, skipping = 0;
+	int skipping = 0;
 	ssize_t n;
 
 	(void)arg;
 	for (;;) {
-		if ((fd = open(fifo_path, O_RDONLY | O_CLOEXEC)) < 0) {
-			msg_error(fifo_path, "%s", strerror(errno));
-			sleep(1);
-			continue;
-		}
-		while ((n = read(fd, chunk, sizeof chunk)) > 0 || (n < 0 && errno == EINTR)) {
+		while ((n = ack_read(chunk, sizeof chunk)) > 0) {
 			for (ssize_t i = 0; i < n; i++) {
 				if (chunk[i] != '\n') {
 					if (line.len < ACK_MAX_LINE)
@@ -79,7 +110,10 @@ ack_main(void *arg)
 				skipping = 0;
 			}
 		}
-		close(fd);
+		if (n < 0) {
+			msg_error(fifo_path, "%s", strerror(errno));
+			sleep(1);
+		}
 		line.len = 0;
 		if (handlers.ended)
 			handlers.ended(handlers.arg);
@@ -89,18 +123,26 @@ ack_main(void *arg)
 }
 
 void
-ack_start(const char *fifo, const struct ack_handlers *h)
+ack_open(const char *fifo)
 {
 	struct stat st;
-	pthread_t t;
 
 	if (stat(fifo, &st) < 0)
 		msg_die(errno == ENOENT ? EXIT_NOINPUT : EXIT_CONFIG, fifo,
 		    "%s (make it with mkfifo)", strerror(errno));
+	if ((fifo_fd = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0)
+		msg_die(EXIT_CONFIG, fifo, "%s", strerror(errno));
 	snprintf(source, sizeof source, "%s/%ld", msg_program, (long)getpid());
 	fifo_path = fifo;
+}
+
+void
+ack_start(const struct ack_handlers *h)
+{
+	pthread_t t;
+
 	handlers = *h;
 	if (pthread_create(&t, NULL, ack_main, NULL) != 0)
-		msg_die(EXIT_SOFTWARE, fifo, "cannot start the reader thread");
-	pthread_detach(t);  /* it may be blocked opening the FIFO at exit */
+		msg_die(EXIT_SOFTWARE, fifo_path, "cannot start the reader thread");
+	pthread_detach(t);
 }

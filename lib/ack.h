@@ -12,10 +12,14 @@
  * lines come in order).  Lines of other sources and lines that are not
  * control lines are ignored.  When the FIFO's writer closes it the source
  * hears so, since what is outstanding will never be acknowledged by that
- * pipeline, and the reader opens the FIFO again for a restarted one.
+ * pipeline, and the reader waits on the same descriptor for a restarted
+ * one: the FIFO is opened once, before a server confines itself (as
+ * nobody, it could not open a root's FIFO again).
  *
  *	static void committed(unsigned long long upto, void *arg) { settle up to UPTO }
- *	ack_start(conf.ack_fifo, &(struct ack_handlers){ committed, ended, NULL });
+ *	ack_open(conf.ack_fifo);
+ *	... confine ...
+ *	ack_start(&(struct ack_handlers){ committed, ended, NULL });
  *	... write records ...; n = ack_checkpoint(&chunk); remember n for them
  */
 #ifndef ETL_ACK_H
@@ -34,11 +38,14 @@ struct ack_handlers {
 };
 
 /*
- * Check that FIFO exists (exit 66 when it does not: "make it with
- * mkfifo"), name the checkpoints after this program and pid, and start the
- * reader thread.  H is copied.
+ * Open FIFO for reading, without waiting for a writer (exit 66 when it
+ * does not exist: "make it with mkfifo"), and name the checkpoints after
+ * this program and pid.
  */
-void ack_start(const char *fifo, const struct ack_handlers *h);
+void ack_open(const char *fifo);
+
+/* Start the reader thread on the FIFO ack_open opened.  H is copied. */
+void ack_start(const struct ack_handlers *h);
 
 /* Append the next checkpoint's control line to OUT; returns its number.
  * Callers serialise (the checkpoints must appear in the order numbered). */

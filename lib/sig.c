@@ -28,6 +28,7 @@
 
 atomic_int sig_stop;
 atomic_int sig_stats;
+atomic_int sig_reload;
 
 static int wake[2] = { -1, -1 };      /* the signal thread -> the waits */
 static int reads_stream;
@@ -166,6 +167,32 @@ sig_install(int program_reads_stream, long long timeout_ms)
 	if (pthread_create(&t, NULL, signal_main, NULL) != 0)
 		msg_die(EXIT_SOFTWARE, NULL, "cannot start the signal thread");
 	pthread_detach(t);
+}
+
+/* SIGHUP runs this on the signal thread, the only one that leaves it
+ * unblocked (it was started before sig_catch_reload blocked it). */
+static void
+on_reload(int signo)
+{
+	(void)signo;
+	atomic_store(&sig_reload, 1);
+	wake_waits();
+}
+
+void
+sig_catch_reload(void)
+{
+	struct sigaction sa;
+	sigset_t hup;
+
+	memset(&sa, 0, sizeof sa);
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_reload;
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGHUP, &sa, NULL);
+	sigemptyset(&hup);
+	sigaddset(&hup, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &hup, NULL);
 }
 
 enum sig_wait

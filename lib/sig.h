@@ -42,6 +42,13 @@ void sig_install(int reads_stream, long long stop_timeout_ms);
 /* The reader reached the end of all its input (for the give-up report). */
 void sig_input_ended(void);
 
+/* SIGHUP asks a server to reload something (certificates): for programs
+ * that call sig_catch_reload(), after sig_install (opt_next calls it) and
+ * before starting threads, it sets sig_reload and wakes
+ * sig_wait_readable() instead of ending the process. */
+extern atomic_int sig_reload;
+void sig_catch_reload(void);
+
 enum sig_wait {
 	SIG_WAIT_READY,     /* fd is readable (or at EOF, or in error) */
 	SIG_WAIT_TIMEOUT,   /* timeout_ms passed */

@@ -23,10 +23,15 @@
  *
  * SIGTERM stops accepting, lets the requests in hand finish, writes all
  * that was answered 202 and exits 0.
+ *
+ * Once it has bound its socket and opened its files (secrets, TLS keys,
+ * the FIFO) it confines itself (lib/confine.h): no root, a seccomp
+ * allowlist.  SIGHUP swaps in the TLS keys read again from their paths.
  */
 #define _GNU_SOURCE  /* struct addrinfo flags, timegm */
 #include "ack.h"
 #include "buf.h"
+#include "confine.h"
 #include "exitcode.h"
 #include "httpbody.h"
 #include "jsonout.h"
@@ -40,12 +45,15 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <gnutls/abstract.h>
+#include <gnutls/gnutls.h>
 #include <limits.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <nettle/hmac.h>
 #include <nettle/memops.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -68,6 +76,7 @@ enum {
 	KEY_THREADS, KEY_ACK_FIFO, KEY_ACK_TIMEOUT,
 	KEY_HEADER_TIMEOUT, KEY_BODY_TIMEOUT, KEY_MAX_PER_CLIENT,
 	KEY_METRICS_LISTEN,
+	KEY_TLS_PRIORITY, KEY_USER, KEY_NO_SECCOMP,
 };
 
 static const struct opt options[] = {
@@ -89,6 +98,8 @@ static const struct opt options[] = {
 	{ KEY_ACK_FIFO, "ack-fifo", "FIFO", "answer 202 only when the loader acknowledges, read from FIFO" },
 	{ KEY_ACK_TIMEOUT, "ack-timeout", "DURATION", "wait this long for an acknowledgement, then 503 (default 10s)" },
 	{ KEY_METRICS_LISTEN, "metrics-listen", "ADDRESS:PORT", "serve GET /metrics there, not on the main port" },
+	{ KEY_TLS_PRIORITY, "tls-priority", "STRING", "GnuTLS priority string (default: TLS 1.2 and 1.3, ECDHE with AEAD ciphers)" },
+	CONFINE_OPTIONS(KEY_USER, KEY_NO_SECCOMP),
 	{ 0, NULL, NULL, NULL }
 };
 
@@ -100,7 +111,8 @@ static struct {
 	char *hmac_secret;
 	size_t hmac_secret_len;
 	const char *hmac_header;
-	char *tls_cert, *tls_key;
+	const char *tls_cert, *tls_key;   /* paths: read again on SIGHUP */
+	const char *tls_priority;
 	size_t max_body;
 	unsigned max_connections;     /* 0: the default, within RLIMIT_NOFILE */
 	unsigned max_per_client;
@@ -1102,17 +1114,25 @@ on_metrics_request(void *cls, struct MHD_Connection *c, const char *url,
 
 static int listen_on(const char *spec);
 
-static struct MHD_Daemon *
-start_metrics_server(void)
+/* Before confinement: the --metrics-listen socket. */
+static int
+metrics_socket(void)
 {
 	const char *path = conf.path;
-	struct MHD_Daemon *d;
 	int fd;
 
 	if (strchr(conf.metrics_listen, '/'))
 		msg_die(EXIT_USAGE, conf.metrics_listen, "--metrics-listen takes [ADDRESS]:PORT, without a path");
 	fd = listen_on(conf.metrics_listen);
 	conf.path = path;  /* listen_on sets it, for the main address */
+	return fd;
+}
+
+static struct MHD_Daemon *
+start_metrics_server(int fd)
+{
+	struct MHD_Daemon *d;
+
 	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL, 0, NULL, NULL,
 	    on_metrics_request, NULL,
 	    MHD_OPTION_LISTEN_SOCKET, fd,
@@ -1376,6 +1396,171 @@ read_secret(const char *path, size_t *len)
 	return b.data;
 }
 
+/* ---- TLS: versions, ciphers, a certificate reloaded on SIGHUP --------- */
+
+/*
+ * Mozilla's "intermediate" profile in GnuTLS' words: TLS 1.2 and 1.3 only,
+ * forward-secret key exchange (ECDHE), AEAD ciphers (AES-GCM,
+ * ChaCha20-Poly1305).  Clients older than 2013 (Android 4.3, IE 10) fail.
+ */
+static const char tls_default_priority[] =
+    "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+    ":-CIPHER-ALL:+CHACHA20-POLY1305:+AES-256-GCM:+AES-128-GCM"
+    ":-MAC-ALL:+AEAD:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA";
+
+enum { TLS_MAX_CHAIN = 16 };
+
+/* A certificate chain and its key, as the handshake hands them out. */
+struct tls_keys {
+	gnutls_pcert_st chain[TLS_MAX_CHAIN];
+	unsigned len;
+	gnutls_privkey_t key;
+	struct tls_keys *retired;  /* the ones before */
+};
+
+/*
+ * The keys handshakes use now, swapped whole on SIGHUP.  A handshake
+ * begun before the swap may still hold the previous keys, so they are
+ * kept, on the new keys' list: a few kilobytes per renewal, every month
+ * or two.
+ */
+static _Atomic(struct tls_keys *) tls_current;
+
+/* Does KEY belong to the certificate's public key? */
+static int
+tls_key_matches(gnutls_privkey_t key, gnutls_pubkey_t cert_key)
+{
+	gnutls_pubkey_t pub;
+	gnutls_datum_t a = { NULL, 0 }, b = { NULL, 0 };
+	int same;
+
+	if (gnutls_pubkey_init(&pub) < 0)
+		return 0;
+	same = gnutls_pubkey_import_privkey(pub, key, 0, 0) >= 0 &&
+	    gnutls_pubkey_export2(pub, GNUTLS_X509_FMT_DER, &a) >= 0 &&
+	    gnutls_pubkey_export2(cert_key, GNUTLS_X509_FMT_DER, &b) >= 0 &&
+	    a.size == b.size && memcmp(a.data, b.data, a.size) == 0;
+	gnutls_free(a.data);
+	gnutls_free(b.data);
+	gnutls_pubkey_deinit(pub);
+	return same;
+}
+
+/* Read the certificate chain and key (PEM); NULL with ERR said (and
+ * *NOFILE set when a file is missing). */
+static struct tls_keys *
+tls_keys_load(char *err, size_t errsize, int *nofile)
+{
+	struct tls_keys *k = calloc(1, sizeof *k);
+	gnutls_datum_t cert = { NULL, 0 }, key = { NULL, 0 };
+	const char *bad = NULL, *path = conf.tls_cert;
+	int rc = 0;
+
+	*nofile = 0;
+	k->len = TLS_MAX_CHAIN;
+	if (gnutls_load_file(conf.tls_cert, &cert) < 0 ||
+	    gnutls_load_file(path = conf.tls_key, &key) < 0) {
+		*nofile = errno == ENOENT;
+		snprintf(err, errsize, "%s: %s", path, strerror(errno ? errno : EIO));
+		goto fail;
+	}
+	if ((rc = gnutls_pcert_list_import_x509_raw(k->chain, &k->len, &cert,
+	    GNUTLS_X509_FMT_PEM, 0)) < 0 || k->len == 0) {
+		bad = conf.tls_cert;
+		k->len = 0;
+	} else if ((rc = gnutls_privkey_init(&k->key)) < 0 ||
+	    (rc = gnutls_privkey_import_x509_raw(k->key, &key, GNUTLS_X509_FMT_PEM, NULL, 0)) < 0) {
+		bad = conf.tls_key;
+	} else if (!tls_key_matches(k->key, k->chain[0].pubkey)) {
+		snprintf(err, errsize, "%s: the key does not belong to the certificate in %s",
+		    conf.tls_key, conf.tls_cert);
+		goto fail;
+	}
+	if (bad) {
+		snprintf(err, errsize, "%s: %s", bad, rc < 0 ? gnutls_strerror(rc) : "no certificate");
+		goto fail;
+	}
+	gnutls_free(cert.data);
+	gnutls_free(key.data);
+	return k;
+fail:
+	gnutls_free(cert.data);
+	gnutls_free(key.data);
+	for (unsigned i = 0; i < k->len; i++)
+		gnutls_pcert_deinit(&k->chain[i]);
+	if (k->key)
+		gnutls_privkey_deinit(k->key);
+	free(k);
+	return NULL;
+}
+
+/* The handshake asks for the server's certificate: the current keys. */
+static int
+tls_retrieve(gnutls_session_t session, const gnutls_datum_t *ca_names,
+    int n_ca_names, const gnutls_pk_algorithm_t *algorithms, int n_algorithms,
+    gnutls_pcert_st **chain, unsigned *len, gnutls_privkey_t *key)
+{
+	struct tls_keys *k = atomic_load(&tls_current);
+
+	(void)session;
+	(void)ca_names;
+	(void)n_ca_names;
+	(void)algorithms;
+	(void)n_algorithms;
+	*chain = k->chain;
+	*len = k->len;
+	*key = k->key;
+	return 0;
+}
+
+/* At start, before confinement: the keys, and a priority string that
+ * GnuTLS takes (a bad one is a usage error, said before serving). */
+static void
+tls_start(void)
+{
+	gnutls_priority_t prio;
+	const char *at = NULL;
+	struct tls_keys *k;
+	char err[512];
+	int nofile;
+
+	if (!conf.tls_priority)
+		conf.tls_priority = tls_default_priority;
+	if (gnutls_priority_init(&prio, conf.tls_priority, &at) < 0)
+		msg_die(EXIT_USAGE, "--tls-priority", "GnuTLS does not take '%s'%s%s",
+		    conf.tls_priority, at ? " at " : "", at ? at : "");
+	gnutls_priority_deinit(prio);
+	if (!(k = tls_keys_load(err, sizeof err, &nofile)))
+		msg_die(nofile ? EXIT_NOINPUT : EXIT_CONFIG, NULL, "%s", err);
+	atomic_store(&tls_current, k);
+}
+
+/*
+ * SIGHUP: read the certificate and key again, by their paths, as the user
+ * the server now runs as (the filter lets it open files read-only), and
+ * swap them in: new handshakes get them, connections open keep theirs.
+ * Files that cannot be read or do not match leave the old keys in place.
+ */
+static void
+tls_serve_reload(void)
+{
+	struct tls_keys *k;
+	char err[512];
+	int nofile;
+
+	if (!atomic_exchange(&sig_reload, 0))
+		return;
+	if (!conf.tls_cert)
+		return;
+	if (!(k = tls_keys_load(err, sizeof err, &nofile))) {
+		msg_error("SIGHUP", "%s; keeping the certificate in use", err);
+		return;
+	}
+	k->retired = atomic_load(&tls_current);
+	atomic_store(&tls_current, k);
+	msg_info("SIGHUP", "reloaded %s and %s", conf.tls_cert, conf.tls_key);
+}
+
 static void
 parse_options(int argc, char **argv)
 {
@@ -1393,8 +1578,11 @@ parse_options(int argc, char **argv)
 			conf.hmac_secret = read_secret(p.arg, &conf.hmac_secret_len);
 			break;
 		case KEY_HMAC_HEADER: conf.hmac_header = p.arg; break;
-		case KEY_TLS_CERT: conf.tls_cert = read_secret(p.arg, NULL); break;
-		case KEY_TLS_KEY: conf.tls_key = read_secret(p.arg, NULL); break;
+		case KEY_TLS_CERT: conf.tls_cert = p.arg; break;
+		case KEY_TLS_KEY: conf.tls_key = p.arg; break;
+		case KEY_TLS_PRIORITY: conf.tls_priority = p.arg; break;
+		case KEY_USER: confine_conf.user = p.arg; break;
+		case KEY_NO_SECCOMP: confine_conf.seccomp = 0; break;
 		case KEY_MAX_BODY: conf.max_body = opt_size(&p); break;
 		case KEY_MAX_CONNECTIONS: conf.max_connections = (unsigned)opt_count(&p, 1, 1000000); break;
 		case KEY_MAX_PER_CLIENT: conf.max_per_client = (unsigned)opt_count(&p, 0, 1000000); break;
@@ -1425,6 +1613,8 @@ parse_options(int argc, char **argv)
 	}
 	if (!conf.tls_cert != !conf.tls_key)
 		opt_usage_error(&p, "--tls-cert and --tls-key go together");
+	if (conf.tls_priority && !conf.tls_cert)
+		opt_usage_error(&p, "--tls-priority needs --tls-cert and --tls-key");
 }
 
 static struct MHD_Daemon *
@@ -1449,8 +1639,8 @@ start_server(int fd)
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HEAD_POOL(conf.max_headers),
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
 	    /* Without TLS the list ends here. */
-	    conf.tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, conf.tls_cert,
-	    MHD_OPTION_HTTPS_MEM_KEY, conf.tls_key,
+	    conf.tls_cert ? MHD_OPTION_HTTPS_CERT_CALLBACK : MHD_OPTION_END, tls_retrieve,
+	    MHD_OPTION_HTTPS_PRIORITIES, conf.tls_priority,
 	    MHD_OPTION_END);
 }
 
@@ -1461,6 +1651,7 @@ wait_for_stop(void)
 	while (!sig_stop) {
 		sig_wait_readable(-1, conf.ack_fifo ? 50 : 200);
 		sig_serve_stats();
+		tls_serve_reload();
 		if (conf.ack_fifo)
 			acks_expire();
 		pthread_mutex_lock(&output.lock);
@@ -1470,12 +1661,6 @@ wait_for_stop(void)
 		}
 		pthread_mutex_unlock(&output.lock);
 	}
-}
-
-static void
-start_acks(void)
-{
-	ack_start(conf.ack_fifo, &(struct ack_handlers){ acks_committed, acks_ended, NULL });
 }
 
 /* After quiescing: the requests in hand finish; those waiting for an
@@ -1507,25 +1692,37 @@ main(int argc, char **argv)
 	struct MHD_Daemon *d, *metrics_d = NULL;
 	struct stat st;
 	pthread_t writer;
-	int fd;
+	int fd, metrics_fd = -1;
 
 	metrics_start();
 	parse_options(argc, argv);
+	sig_catch_reload();  /* SIGHUP: the TLS keys again, never the end */
 	stats_set_extra(stats_fields);
 	fd = activated_socket();
 	if (fd < 0)
 		fd = listen_on(conf.listen);
 	else if (conf.listen && strchr(conf.listen, '/'))
 		conf.path = strchr(conf.listen, '/');
+	if (conf.metrics_listen)
+		metrics_fd = metrics_socket();
+	/* Everything opened and read, the open files limit raised: from here
+	 * on, no root, no new files, no programs, no other sockets
+	 * (lib/confine.h). */
 	if (conf.ack_fifo)
-		start_acks();
+		ack_open(conf.ack_fifo);  /* for good: a confined server cannot reopen it */
+	if (conf.tls_cert)
+		tls_start();
+	conf.max_connections = connection_cap();
+	confine();
+	if (conf.ack_fifo)
+		ack_start(&(struct ack_handlers){ acks_committed, acks_ended, NULL });
 	stdout_is_file = fstat(STDOUT_FILENO, &st) == 0 && S_ISREG(st.st_mode);
 	pthread_create(&writer, NULL, output_main, NULL);
 	start_reaper();
 	if (!(d = start_server(fd)))
 		msg_die(EXIT_UNAVAILABLE, conf.listen, "cannot start the HTTP server");
 	if (conf.metrics_listen)
-		metrics_d = start_metrics_server();
+		metrics_d = start_metrics_server(metrics_fd);
 	msg_info(conf.listen, "listening");
 	wait_for_stop();
 	/* Stop accepting; let the requests in hand finish, then write all. */

@@ -460,8 +460,10 @@ run_jetstream(void)
 	held.size = (size_t)conf.max_in_flight;
 	if (!(held.ring = calloc(held.size, sizeof *held.ring)))
 		msg_die(EXIT_SOFTWARE, NULL, "out of memory");
-	if (conf.ack_fifo)
-		ack_start(conf.ack_fifo, &(struct ack_handlers){ acks_committed, acks_ended, NULL });
+	if (conf.ack_fifo) {
+		ack_open(conf.ack_fifo);
+		ack_start(&(struct ack_handlers){ acks_committed, acks_ended, NULL });
+	}
 	retry_init(&r, conf.nats.retry_for_ms);
 	while (!sig_stop) {
 		natsMsgList list = { 0 };

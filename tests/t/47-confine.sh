@@ -1,0 +1,186 @@
+#!/usr/bin/env bash
+# Confinement (lib/confine.h): etl-extract-http serves under its seccomp
+# filter, and started as root it serves as nobody or the --user given,
+# with its files, secrets, keys, FIFO and activated socket opened before.
+# The scratch folders are root's alone (mode 700), so a server that still
+# needed a path after dropping root would fail here.  That the filter
+# refuses what it should (execve, files for writing, sockets, ptrace,
+# fork) is shown by tests/unit/test-confine.c.
+. "$(dirname "$0")/../lib.sh"
+
+# Sanitizer builds install no filter (the man page says so).
+if [ "${ETL_SANITIZE:-}" = 1 ]; then want_seccomp=0; else want_seccomp=2; fi
+
+# wait_served PORT [SCHEME] : up to 10 s for GET /healthz to be answered.
+# The port accepts connections as soon as it is bound, before the server
+# confines itself; it answers only after.
+wait_served() {
+	for _ in $(seq 1 200); do
+		curl -sk -o /dev/null "${2:-http}://127.0.0.1:$1/healthz" && return 0
+		sleep 0.05
+	done
+	echo "nothing answers on port $1"
+	return 1
+}
+# start_server [OPTION]... : etl-extract-http on a free port, output in
+# $T/out, stderr in $T/err; sets $PORT and $SERVER.
+start_server() {
+	for _ in 1 2 3; do
+		PORT=$(free_port) || return 1
+		"${RUN_AS[@]}" etl-extract-http "$@" "127.0.0.1:$PORT" >out 2>err &
+		SERVER=$!
+		for _ in $(seq 1 400); do
+			(echo >"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && { wait_served $PORT; return; }
+			kill -0 $SERVER 2>/dev/null || break
+			sleep 0.05
+		done
+		grep -q "cannot listen" err || break
+	done
+	echo "the server did not start:"; cat err
+	return 1
+}
+RUN_AS=()
+stop_server() {
+	kill -TERM "$SERVER" 2>/dev/null
+	wait "$SERVER"
+}
+# status_field PID NAME : a field of /proc/PID/status, tabs as spaces
+status_field() {
+	sed -n "s/^$2:[[:space:]]*//p" "/proc/$1/status" | tr -s "\t " "  " | sed "s/ *$//"
+}
+# expect_identity PID USER : runs as USER, with USER's groups
+expect_identity() {
+	local uid gid
+	uid=$(id -u "$2") gid=$(id -g "$2")
+	expect_eq "$uid $uid $uid $uid" "$(status_field "$1" Uid)" "Uid of $2" &&
+	expect_eq "$gid $gid $gid $gid" "$(status_field "$1" Gid)" "Gid of $2" &&
+	expect_eq "$(id -G "$2" | tr " " "\n" | sort -n | tr "\n" " " | sed "s/ $//")" \
+		"$(status_field "$1" Groups | tr " " "\n" | sort -n | tr "\n" " " | sed "s/ $//")" "Groups of $2"
+}
+need_root() {
+	[ "$(id -u)" -eq 0 ] || { echo "not root: dropping root cannot be tested"; exit 77; }
+}
+post() {  # BODY [CURL OPTION]... : prints the status code
+	local body=$1; shift
+	curl -s -o /dev/null -w "%{http_code}" -H "Content-Type: application/json" \
+		--data-binary "$body" "$@" "http://127.0.0.1:$PORT/"
+}
+
+test_expect_success 'the filter is on by default, with no new privileges' '
+	start_server &&
+	expect_eq "$want_seccomp" "$(status_field $SERVER Seccomp)" "Seccomp" &&
+	expect_eq 1 "$(status_field $SERVER NoNewPrivs)" "NoNewPrivs" &&
+	expect_eq 202 "$(post "{\"a\":1}")" &&
+	printf "{\"gz\":1}" | gzip >body.gz &&
+	expect_eq 202 "$(post @body.gz -H "Content-Encoding: gzip")" &&
+	expect_eq 200 "$(curl -s -o /dev/null -w "%{http_code}" "http://127.0.0.1:$PORT/healthz")" &&
+	kill -USR1 $SERVER && wait_for "\"records_out\":2" err &&
+	stop_server; expect_eq 0 $? "exit status" &&
+	expect_output out "$(printf "{\"a\":1}\n{\"gz\":1}")"
+'
+
+test_expect_success '--no-seccomp: no filter' '
+	start_server --no-seccomp &&
+	expect_eq 0 "$(status_field $SERVER Seccomp)" "Seccomp" &&
+	expect_eq 202 "$(post "{\"a\":1}")" &&
+	stop_server
+'
+
+test_expect_success 'started as root, it serves as nobody' '
+	need_root
+	start_server -v &&
+	expect_identity $SERVER nobody &&
+	expect_eq 202 "$(post "{\"a\":1}")" &&
+	expect_grep "^etl-extract-http: --user: running as nobody \\(uid $(id -u nobody), gid $(id -g nobody)\\)$" err &&
+	stop_server && expect_output out "{\"a\":1}"
+'
+
+test_expect_success 'and as the --user given, with that user'"'"'s groups' '
+	need_root
+	start_server --user daemon &&
+	expect_identity $SERVER daemon &&
+	expect_eq "$want_seccomp" "$(status_field $SERVER Seccomp)" "Seccomp" &&
+	expect_eq 202 "$(post "{\"a\":1}")" &&
+	stop_server && expect_output out "{\"a\":1}" && expect_eq "" "$(cat err)" "stderr"
+'
+
+test_expect_success '--user root keeps root, with a warning; an unknown user is exit 78' '
+	need_root
+	start_server --user root &&
+	expect_eq "0 0 0 0" "$(status_field $SERVER Uid)" "Uid" &&
+	expect_eq "$want_seccomp" "$(status_field $SERVER Seccomp)" "Seccomp" &&
+	expect_grep "^etl-extract-http: --user: root: keeping root; a compromise of this process is a compromise of the host$" err &&
+	stop_server &&
+	expect_status 78 etl-extract-http --user no-such-user-here 127.0.0.1:1 2>err &&
+	expect_output err "etl-extract-http: --user: no user named '"'"'no-such-user-here'"'"'"
+'
+
+test_expect_success 'not started as root, it stays who it is; --user naming another is a warning' '
+	need_root
+	RUN_AS=(setpriv --reuid=daemon --regid=daemon --clear-groups) &&
+	start_server &&
+	expect_eq "1 1 1 1" "$(status_field $SERVER Uid)" "Uid" &&
+	expect_eq "$want_seccomp" "$(status_field $SERVER Seccomp)" "Seccomp" &&
+	expect_eq 202 "$(post "{\"a\":1}")" &&
+	stop_server && expect_eq "" "$(cat err)" "stderr" &&
+	start_server --user nobody &&
+	expect_eq "1 1 1 1" "$(status_field $SERVER Uid)" "Uid" &&
+	expect_grep "^etl-extract-http: --user: not started as root: running as uid 1, not as nobody$" err &&
+	stop_server
+'
+
+test_expect_success 'as nobody: secret files, TLS keys and the --ack-fifo opened before, all of them root'"'"'s' '
+	need_root
+	umask 077 &&
+	printf "s3cret-token\n" >token && printf "hmac key" >hmac &&
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout key.pem -out cert.pem -days 1 -subj /CN=localhost 2>/dev/null &&
+	mkfifo acks && PORT=$(free_port) &&
+	{ etl-extract-http --token-file token --hmac-secret-file hmac --tls-cert cert.pem --tls-key key.pem \
+		--ack-fifo acks --ack-timeout 20s "127.0.0.1:$PORT" 2>err >stream & } &&
+	SERVER=$! && wait_port $PORT && wait_served $PORT https &&
+	expect_identity $SERVER nobody &&
+	expect_eq "$want_seccomp" "$(status_field $SERVER Seccomp)" "Seccomp" &&
+	for n in 1 2; do
+		body="{\"n\":$n}" &&
+		sig=sha256=$(printf "%s" "$body" | openssl dgst -sha256 -hmac "hmac key" | sed "s/^.* //") &&
+		{ curl -s -o /dev/null -w "%{http_code}" --cacert cert.pem -H "Authorization: Bearer s3cret-token" \
+			-H "X-Hub-Signature-256: $sig" -H "Content-Type: application/json" --data-binary "$body" \
+			"https://localhost:$PORT/" >code.$n & } &&
+		wait_for "\"ack\":$n" stream &&
+		# Each acknowledgement comes from a new writer of the FIFO, as
+		# from a restarted loader: the FIFO opened once serves them all.
+		grep "\"ack\":$n" stream >acks &&
+		for _ in $(seq 1 200); do [ -s code.$n ] && break; sleep 0.05; done &&
+		expect_eq 202 "$(cat code.$n)" "request $n" || exit 1
+	done &&
+	expect_eq 401 "$(curl -s -o /dev/null -w "%{http_code}" --cacert cert.pem -d "{}" "https://localhost:$PORT/")" &&
+	stop_server; expect_eq 0 $? "exit status" &&
+	expect_eq 2 "$(grep -c "^{\"n\":" stream)" "records"
+'
+
+test_expect_success 'as nobody: a socket passed by systemd socket activation' '
+	need_root
+	PORT=$(free_port) || exit 1
+	python3 -c "
+import os, socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((\"127.0.0.1\", int(sys.argv[1]))); s.listen(16)
+os.dup2(s.fileno(), 3); os.set_inheritable(3, True)
+os.environ[\"LISTEN_FDS\"] = \"1\"; os.environ[\"LISTEN_PID\"] = str(os.getpid())
+os.execvp(\"etl-extract-http\", [\"etl-extract-http\"])" "$PORT" >out 2>err &
+	SERVER=$!
+	wait_port "$PORT" && wait_served $PORT &&
+	expect_identity $SERVER nobody &&
+	expect_eq "$want_seccomp" "$(status_field $SERVER Seccomp)" "Seccomp" &&
+	expect_eq 202 "$(post "{\"activated\":1}")" &&
+	stop_server && expect_output out "{\"activated\":1}"
+'
+
+test_expect_success 'the example service unit is hardened: systemd-analyze security exposure 1.5 or lower' '
+	command -v systemd-analyze >/dev/null || { echo "systemd-analyze is not installed"; exit 77; }
+	mkdir units && cp "$ETL_TOP"/examples/systemd/etl-webhook.* units/ && cd units &&
+	systemd-analyze security --offline=true --no-pager etl-webhook.service >report 2>&1;
+	score=$(sed -n "s/^.*Overall exposure level for etl-webhook\.service: \([0-9.]*\) .*$/\1/p" report) &&
+	echo "exposure $score" && test -n "$score" &&
+	expect_eq 1 "$(awk -v s="$score" "BEGIN { print (s <= 1.5) }")" "exposure $score at most 1.5"
+'
