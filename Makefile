@@ -22,7 +22,7 @@ PKG_CONFIG ?= pkg-config
 CFLAGS ?= -O2 -g
 STD = -std=c11 -D_POSIX_C_SOURCE=200809L
 WARN = -Wall -Wextra -Wpedantic
-PKGS = jansson zlib libpq libmariadb sqlite3 libmicrohttpd gnutls yajl
+PKGS = jansson zlib libpq libmariadb sqlite3 libmicrohttpd gnutls yajl libnats
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 ALL_CFLAGS = $(STD) $(WARN) $(CFLAGS) $(PKG_CFLAGS) -Ilib -DETL_VERSION='"$(VERSION)"' -MMD -MP
 
@@ -47,7 +47,9 @@ LIBS_common = $(shell $(PKG_CONFIG) --libs jansson zlib yajl) -pthread -lm
 LIBS_etl-map = -ldl
 LIBS_etl-load-sql = $(shell $(PKG_CONFIG) --libs libpq libmariadb sqlite3 2>/dev/null)
 LIBS_etl-extract-http = $(shell $(PKG_CONFIG) --libs libmicrohttpd gnutls nettle 2>/dev/null)
-LIBS_all = $(LIBS_etl-map) $(LIBS_etl-load-sql) $(LIBS_etl-extract-http)
+LIBS_etl-extract-nats = $(shell $(PKG_CONFIG) --libs libnats libmicrohttpd nettle 2>/dev/null)
+LIBS_etl-load-nats = $(shell $(PKG_CONFIG) --libs libnats 2>/dev/null)
+LIBS_all = $(LIBS_etl-map) $(LIBS_etl-load-sql) $(LIBS_etl-extract-http) $(LIBS_etl-extract-nats)
 
 .PHONY: all check check-san install uninstall bench clean demo fuzz
 all: $(PROGRAMS)
@@ -136,7 +138,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_CC ?= clang
 FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 FUZZ_TARGETS = $(patsubst tests/fuzz/fuzz-%.c,build/fuzz/fuzz-%,$(wildcard tests/fuzz/fuzz-*.c))
-FUZZ_LIBS = $(shell $(PKG_CONFIG) --libs jansson zlib libpq libmariadb sqlite3 libmicrohttpd gnutls nettle yajl 2>/dev/null) -pthread -lm -ldl
+FUZZ_LIBS = $(shell $(PKG_CONFIG) --libs jansson zlib libpq libmariadb sqlite3 libmicrohttpd gnutls nettle yajl libnats 2>/dev/null) -pthread -lm -ldl
 
 build/fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(LIB_SRC) $(wildcard lib/*.h)
 	@mkdir -p $(@D)

@@ -1,5 +1,5 @@
 # bash completion for the etl programs: etl-batch, etl-map, etl-load-sql,
-# etl-extract-http.  Installed once per program name; every option of every
+# etl-extract-http, etl-extract-nats, etl-load-nats.  Installed once per program name; every option of every
 # program is listed here (tests/t/80-docs.sh checks this against --help).
 
 _etl_common="--help --version --quiet --verbose --stats"
@@ -17,6 +17,13 @@ _etl_options() {
 			--tls-cert --tls-key --max-body --max-connections --idle-timeout
 			--queue-timeout --max-headers --threads --ack-fifo --ack-timeout
 			--max-per-client --header-timeout --body-timeout --metrics-listen" ;;
+	etl-extract-nats)
+		echo "--queue --stream --durable -e --exit-at-end --ack-fifo --ack-wait
+			--ack-timeout --max-in-flight --batch --envelope --creds --token-file
+			--retry-for --reject --max-rejects" ;;
+	etl-load-nats)
+		echo "--stream --msg-id --create --retention --replicas --duplicate-window
+			--window --ack-timeout --creds --token-file --retry-for $_etl_input" ;;
 	etl-load-sql)
 		echo "-t --table -n --rows -T --max-delay --upsert --ignore-duplicates
 			--create --add-columns --ignore-unknown --init --sql --retry-for --job
@@ -30,7 +37,7 @@ _etl_file_argument() {
 	case $1 in
 	--reject) echo "*" ;;
 	--init) echo "*.sql" ;;
-	--token-file|--hmac-secret-file|--ack-fifo) echo "*" ;;
+	--token-file|--hmac-secret-file|--ack-fifo|--creds) echo "*" ;;
 	--tls-cert|--tls-key) echo "*.@(pem|crt|key)" ;;
 	*) return 1 ;;
 	esac
@@ -44,6 +51,8 @@ _etl_value_argument() {
 	--hmac-header|--max-body|--max-connections|--idle-timeout) return 0 ;;
 	--queue-timeout|--max-headers|--threads|--ack-timeout|--stop-timeout) return 0 ;;
 	--max-per-client|--header-timeout|--body-timeout|--metrics-listen) return 0 ;;
+	--queue|--stream|--durable|--ack-wait|--max-in-flight|--batch|--msg-id) return 0 ;;
+	--retention|--replicas|--duplicate-window|--window) return 0 ;;
 	*) return 1 ;;
 	esac
 }
@@ -86,4 +95,4 @@ _etl() {
 	esac
 }
 
-complete -F _etl etl-batch etl-map etl-load-sql etl-extract-http
+complete -F _etl etl-batch etl-map etl-load-sql etl-extract-http etl-extract-nats etl-load-nats

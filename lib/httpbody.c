@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static int
 is_control(const json_t *v)
@@ -196,6 +197,27 @@ form_records(const char *body, size_t len, struct buf *out, char *err,
 fail:
 	free(scratch);
 	json_decref(obj);
+	return -1;
+}
+
+int
+httpbody_kind(const char *type)
+{
+	size_t n;
+
+	if (!type)
+		return HTTPBODY_JSON;  /* unlabelled: try JSON */
+	n = strcspn(type, "; ");
+	if ((n == 16 && strncasecmp(type, "application/json", 16) == 0) ||
+	    (n > 5 && strncasecmp(type + n - 5, "+json", 5) == 0) ||
+	    (n == 10 && strncasecmp(type, "text/plain", 10) == 0))
+		return HTTPBODY_JSON;
+	if ((n == 20 && strncasecmp(type, "application/x-ndjson", 20) == 0) ||
+	    (n == 17 && strncasecmp(type, "application/jsonl", 17) == 0) ||
+	    (n == 23 && strncasecmp(type, "application/x-jsonlines", 23) == 0))
+		return HTTPBODY_NDJSON;
+	if (n == 33 && strncasecmp(type, "application/x-www-form-urlencoded", 33) == 0)
+		return HTTPBODY_FORM;
 	return -1;
 }
 

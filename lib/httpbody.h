@@ -1,5 +1,6 @@
 /*
- * httpbody.h - request bodies to records, for etl-extract-http.
+ * httpbody.h - request and message bodies to records, for etl-extract-http
+ * and etl-extract-nats.
  *
  * JSON: one object is one record, an array is one record per element; a
  * body that is not one JSON text but whose every line is, is NDJSON.
@@ -17,6 +18,10 @@
 #include <jansson.h>
 
 enum httpbody_kind { HTTPBODY_JSON, HTTPBODY_NDJSON, HTTPBODY_FORM };
+
+/* The kind of body a Content-Type names (NULL: unlabelled, taken as JSON);
+ * -1 when it is not one we decode. */
+int httpbody_kind(const char *content_type);
 
 /* Returns the number of records, or -1 with a reason (for a 400) in ERR. */
 long httpbody_records(enum httpbody_kind kind, const char *body, size_t len,

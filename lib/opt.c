@@ -41,16 +41,30 @@ static const struct opt common_opts[] = {
 static const struct opt input_opts[] = {
 	{ KEY_MAX_LINE, "max-line", "SIZE",
 	  "longest accepted input line (default 64M)" },
-	{ KEY_REJECT, "reject", "FILE",
-	  "append bad records to FILE and go on" },
-	{ KEY_MAX_REJECTS, "max-rejects", "N",
-	  "with --reject, stop at the bad record after the Nth" },
 	{ KEY_PROGRESS, "progress", NULL,
 	  "show a progress meter when stderr is a terminal" },
 	{ KEY_STOP_TIMEOUT, "stop-timeout", "DURATION",
 	  "after SIGTERM, give up reading to the end this late (default 30s)" },
 	{ 0, NULL, NULL, NULL }
 };
+
+/* Every program that can meet a bad record: readers, and sources that
+ * decode what they receive (OPT_REJECT). */
+static const struct opt reject_opts[] = {
+	{ KEY_REJECT, "reject", "FILE",
+	  "append bad records to FILE and go on" },
+	{ KEY_MAX_REJECTS, "max-rejects", "N",
+	  "with --reject, stop at the bad record after the Nth" },
+	{ 0, NULL, NULL, NULL }
+};
+
+static const struct opt *
+flagged_opts(const struct opt_parser *p, int list)
+{
+	if (list == 0)
+		return (p->flags & OPT_INPUT) ? input_opts : NULL;
+	return (p->flags & (OPT_INPUT | OPT_REJECT)) ? reject_opts : NULL;
+}
 
 static size_t
 count_opts(const struct opt *o)
@@ -84,8 +98,9 @@ print_help(const struct opt_parser *p)
 	printf("usage: %s %s\n%s\n\n", msg_program, p->synopsis, p->summary);
 	printf("Options:\n");
 	print_opts(stdout, p->opts);
-	if (p->flags & OPT_INPUT)
-		print_opts(stdout, input_opts);
+	for (int l = 0; l < 2; l++)
+		if (flagged_opts(p, l))
+			print_opts(stdout, flagged_opts(p, l));
 	print_opts(stdout, common_opts);
 	printf("\nExit status: 0 done, 64 usage, 65 data error, 66 no input,"
 	    " 69 unavailable,\n70 internal error, 74 I/O error, 75 temporary"
@@ -124,12 +139,12 @@ opt_usage_error(const struct opt_parser *p, const char *fmt, ...)
 static void
 build_tables(const struct opt_parser *p, struct option *longs, char *shorts)
 {
-	const struct opt *lists[3] = { p->opts, common_opts,
-	    (p->flags & OPT_INPUT) ? input_opts : NULL };
+	const struct opt *lists[4] = { p->opts, common_opts,
+	    flagged_opts(p, 0), flagged_opts(p, 1) };
 	size_t nl = 0, ns = 0;
 
 	shorts[ns++] = ':';  /* report a missing argument as ':' */
-	for (int l = 0; l < 3; l++) {
+	for (int l = 0; l < 4; l++) {
 		if (!lists[l])
 			continue;
 		for (const struct opt *o = lists[l]; o->name; o++) {
@@ -165,9 +180,9 @@ apply_common(const struct opt_parser *p)
 static void
 set_label(struct opt_parser *p, int c)
 {
-	const struct opt *lists[3] = { p->opts, common_opts, input_opts };
+	const struct opt *lists[4] = { p->opts, common_opts, input_opts, reject_opts };
 
-	for (int l = 0; l < 3; l++)
+	for (int l = 0; l < 4; l++)
 		for (const struct opt *o = lists[l]; o->name; o++)
 			if (o->key == c) {
 				snprintf(p->label, sizeof p->label, "--%s", o->name);
@@ -185,7 +200,7 @@ opt_next(struct opt_parser *p)
 
 	if (!longs) {
 		size_t n = count_opts(p->opts) + count_opts(common_opts) +
-		    count_opts(input_opts) + 1;
+		    count_opts(input_opts) + count_opts(reject_opts) + 1;
 
 		if (!(longs = calloc(n, sizeof *longs)))
 			msg_die(EXIT_SOFTWARE, NULL, "out of memory");

@@ -5,8 +5,9 @@
  * at a time and handles the options every program shares itself:
  *   -h/--help  -V/--version  -q/--quiet  -v/--verbose  --stats
  * and, for programs that read the stream (OPT_INPUT):
- *   --max-line SIZE  --reject FILE  --max-rejects N  --progress
+ *   --max-line SIZE  --progress  --reject FILE  --max-rejects N
  *   --stop-timeout DURATION
+ * or only --reject and --max-rejects for a source that decodes records (OPT_REJECT).
  * --help is generated from the same table, so it always lists every option.
  * Usage errors print "program: reason" and a hint, and exit 64.
  *
@@ -36,6 +37,7 @@ struct opt {
 
 enum opt_flags {
 	OPT_INPUT = 1,        /* the program reads the stream: input options */
+	OPT_REJECT = 2,       /* a source that decodes records: --reject, --max-rejects */
 };
 
 /* The shared options' values, set while parsing. */

@@ -25,6 +25,7 @@
  * that was answered 202 and exits 0.
  */
 #define _GNU_SOURCE  /* struct addrinfo flags, timegm */
+#include "ack.h"
 #include "buf.h"
 #include "exitcode.h"
 #include "httpbody.h"
@@ -156,8 +157,6 @@ static struct {
 } output = { .lock = PTHREAD_MUTEX_INITIALIZER, .work = PTHREAD_COND_INITIALIZER,
     .room = PTHREAD_COND_INITIALIZER, .pending = BUF_INIT, .spare = BUF_INIT };
 
-static char ack_source[64];       /* "etl-extract-http/PID": whose checkpoints */
-
 static void
 waitlist_add(struct waitlist *l, struct request *req)
 {
@@ -203,12 +202,11 @@ waitlist_settle(struct waitlist *l, int (*settles)(struct request *, void *),
 static void
 mark_checkpoint(struct buf *chunk)
 {
-	char line[128];
 	struct request *req;
 
 	if (!output.unwritten.head)
 		return;
-	output.checkpoint++;
+	output.checkpoint = ack_checkpoint(chunk);
 	for (req = output.unwritten.head; req; req = req->next)
 		req->checkpoint = output.checkpoint;
 	if (output.unacked.tail)
@@ -217,9 +215,6 @@ mark_checkpoint(struct buf *chunk)
 		output.unacked.head = output.unwritten.head;
 	output.unacked.tail = output.unwritten.tail;
 	output.unwritten.head = output.unwritten.tail = NULL;
-	snprintf(line, sizeof line, "{\"$etl\":{\"ack\":%llu,\"source\":\"%s\"}}\n",
-	    output.checkpoint, ack_source);
-	buf_adds(chunk, line);
 }
 
 static int stdout_is_file;        /* a write there never waits for a reader */
@@ -432,75 +427,27 @@ expired(struct request *req, void *now)
 	return (*(double *)now - req->since) * 1000 >= conf.ack_timeout_ms;
 }
 
-/* One line from the FIFO: our checkpoint N settles every request up to N
- * (acknowledgements come in order).  Other control lines are not ours. */
+/* lib/ack's reader: checkpoints up to UPTO are committed, and the
+ * requests waiting on them are answered 202 (acknowledgements come in
+ * order). */
 static void
-take_ack(const char *line, size_t len)
+acks_committed(unsigned long long upto, void *arg)
 {
-	json_t *v = json_loadb(line, len, 0, NULL);
-	json_t *ack = json_object_get(json_object_get(v, "$etl"), "ack");
-	const char *source = json_string_value(json_object_get(
-	    json_object_get(v, "$etl"), "source"));
-
-	if (json_is_integer(ack) && source && strcmp(source, ack_source) == 0) {
-		unsigned long long upto = (unsigned long long)json_integer_value(ack);
-
-		pthread_mutex_lock(&output.lock);
-		waitlist_settle(&output.unacked, acknowledged, &upto, 202, NULL);
-		pthread_mutex_unlock(&output.lock);
-	}
-	json_decref(v);
+	(void)arg;
+	pthread_mutex_lock(&output.lock);
+	waitlist_settle(&output.unacked, acknowledged, &upto, 202, NULL);
+	pthread_mutex_unlock(&output.lock);
 }
 
 /* The FIFO's writer went away: what it has not acknowledged never will be. */
 static void
-acks_ended(void)
+acks_ended(void *arg)
 {
+	(void)arg;
 	pthread_mutex_lock(&output.lock);
 	waitlist_settle(&output.unacked, any, NULL, 503,
 	    "the acknowledgement stream ended before this request was acknowledged");
 	pthread_mutex_unlock(&output.lock);
-}
-
-/* Read acknowledgements; when the writer closes the FIFO, open it again
- * (a restarted pipeline writes to it anew). */
-static void *
-ack_main(void *arg)
-{
-	enum { MAX_ACK_LINE = 64 << 10 };
-	struct buf line = BUF_INIT;
-	char chunk[4096];
-	int fd, skipping = 0;
-	ssize_t n;
-
-	(void)arg;
-	for (;;) {
-		if ((fd = open(conf.ack_fifo, O_RDONLY | O_CLOEXEC)) < 0) {
-			msg_error(conf.ack_fifo, "%s", strerror(errno));
-			sleep(1);
-			continue;
-		}
-		while ((n = read(fd, chunk, sizeof chunk)) > 0 || (n < 0 && errno == EINTR)) {
-			for (ssize_t i = 0; i < n; i++) {
-				if (chunk[i] != '\n') {
-					if (line.len < MAX_ACK_LINE)
-						buf_addc(&line, chunk[i]);
-					else
-						skipping = 1;
-					continue;
-				}
-				if (!skipping)
-					take_ack(line.data, line.len);
-				line.len = 0;
-				skipping = 0;
-			}
-		}
-		close(fd);
-		line.len = 0;
-		acks_ended();
-		msg_warn(conf.ack_fifo, "the acknowledgement stream ended; waiting for it again");
-	}
-	return NULL;
 }
 
 /* Called every so often: a request waits no longer than --ack-timeout. */
@@ -746,28 +693,6 @@ query_record(struct MHD_Connection *c, struct buf *lines, char *err, size_t errs
 	return 1;
 }
 
-/* The body kind its Content-Type names; -1 when it is not one we take. */
-static int
-body_kind(const char *type)
-{
-	size_t n;
-
-	if (!type)
-		return HTTPBODY_JSON;  /* unlabelled: try JSON */
-	n = strcspn(type, "; ");
-	if ((n == 16 && strncasecmp(type, "application/json", 16) == 0) ||
-	    (n > 5 && strncasecmp(type + n - 5, "+json", 5) == 0) ||
-	    (n == 10 && strncasecmp(type, "text/plain", 10) == 0))
-		return HTTPBODY_JSON;
-	if ((n == 20 && strncasecmp(type, "application/x-ndjson", 20) == 0) ||
-	    (n == 17 && strncasecmp(type, "application/jsonl", 17) == 0) ||
-	    (n == 23 && strncasecmp(type, "application/x-jsonlines", 23) == 0))
-		return HTTPBODY_NDJSON;
-	if (n == 33 && strncasecmp(type, "application/x-www-form-urlencoded", 33) == 0)
-		return HTTPBODY_FORM;
-	return -1;
-}
-
 static enum MHD_Result
 answer_accepted(struct MHD_Connection *c, long n)
 {
@@ -800,7 +725,7 @@ finish_request(struct MHD_Connection *c, const char *url, const char *method,
 	} else if (strcmp(method, "GET") == 0) {
 		n = query_record(c, &lines, err, sizeof err);
 	} else {
-		if ((kind = body_kind(header(c, "Content-Type"))) < 0)
+		if ((kind = httpbody_kind(header(c, "Content-Type"))) < 0)
 			return answer_error(c, 415, "unsupported Content-Type: send JSON,"
 			    " NDJSON or a form, or run with --envelope");
 		n = httpbody_records(kind, req->body.data ? req->body.data : "",
@@ -1510,16 +1435,7 @@ wait_for_stop(void)
 static void
 start_acks(void)
 {
-	struct stat st;
-	pthread_t t;
-
-	if (stat(conf.ack_fifo, &st) < 0)
-		msg_die(errno == ENOENT ? EXIT_NOINPUT : EXIT_CONFIG, conf.ack_fifo,
-		    "%s (make it with mkfifo)", strerror(errno));
-	snprintf(ack_source, sizeof ack_source, "etl-extract-http/%ld", (long)getpid());
-	if (pthread_create(&t, NULL, ack_main, NULL) != 0)
-		msg_die(EXIT_SOFTWARE, conf.ack_fifo, "cannot start the reader thread");
-	pthread_detach(t);  /* it may be blocked opening the FIFO at exit */
+	ack_start(conf.ack_fifo, &(struct ack_handlers){ acks_committed, acks_ended, NULL });
 }
 
 /* After quiescing: the requests in hand finish; those waiting for an

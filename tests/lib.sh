@@ -9,7 +9,7 @@
 # Each test body runs in a subshell in a fresh scratch folder ($T); it
 # passes when it exits 0.  The expect_* helpers print what was expected and
 # what came out, so a failure says where to start.  Tests that need
-# PostgreSQL or MariaDB call need_pg / need_my first: without the server
+# PostgreSQL, MariaDB or NATS call need_pg / need_my / need_nats first: without the server
 # they skip, except under CI=true where a missing server is a failure.
 set -u
 ETL_TOP=${ETL_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
@@ -63,6 +63,7 @@ need_server() {
 need_pg() { need_server PostgreSQL "${ETL_TEST_PGURL:-}" ETL_TEST_PGURL; }
 pg_run() { $ETL_TEST_PSQL -tA -c "$1"; }  # SQL : one query, unaligned
 need_my() { need_server MariaDB "${ETL_TEST_MYURL:-}" ETL_TEST_MYURL; }
+need_nats() { need_server nats-server "${ETL_TEST_NATSURL:-}" ETL_TEST_NATSURL; }
 
 expect_eq() {  # EXPECTED ACTUAL [WHAT]
 	[ "$1" = "$2" ] && return 0

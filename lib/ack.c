@@ -1,0 +1,106 @@
+/* ack.c - checkpoints out, acknowledgements back (see ack.h). */
+#include "ack.h"
+#include "exitcode.h"
+#include "msg.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+enum { ACK_MAX_LINE = 64 << 10 };  /* ours are short: skip longer lines */
+
+static char source[64];            /* "etl-extract-http/PID": whose checkpoints */
+static unsigned long long last_checkpoint;
+static const char *fifo_path;
+static struct ack_handlers handlers;
+
+unsigned long long
+ack_checkpoint(struct buf *out)
+{
+	char line[128];
+
+	snprintf(line, sizeof line, "{\"$etl\":{\"ack\":%llu,\"source\":\"%s\"}}\n",
+	    ++last_checkpoint, source);
+	buf_adds(out, line);
+	return last_checkpoint;
+}
+
+int
+ack_parse(const char *line, size_t len, unsigned long long *upto)
+{
+	json_t *v = json_loadb(line, len, 0, NULL);
+	json_t *etl = json_object_get(v, "$etl");
+	json_t *ack = json_object_get(etl, "ack");
+	const char *from = json_string_value(json_object_get(etl, "source"));
+	int ours = json_is_integer(ack) && json_integer_value(ack) >= 0 &&
+	    from && strcmp(from, source) == 0;
+
+	if (ours)
+		*upto = (unsigned long long)json_integer_value(ack);
+	json_decref(v);
+	return ours;
+}
+
+/* Read acknowledgements line by line; when the writer closes the FIFO,
+ * open it again (a restarted pipeline writes to it anew). */
+static void *
+ack_main(void *arg)
+{
+	struct buf line = BUF_INIT;
+	char chunk[4096];
+	unsigned long long upto;
+	int fd, skipping = 0;
+	ssize_t n;
+
+	(void)arg;
+	for (;;) {
+		if ((fd = open(fifo_path, O_RDONLY | O_CLOEXEC)) < 0) {
+			msg_error(fifo_path, "%s", strerror(errno));
+			sleep(1);
+			continue;
+		}
+		while ((n = read(fd, chunk, sizeof chunk)) > 0 || (n < 0 && errno == EINTR)) {
+			for (ssize_t i = 0; i < n; i++) {
+				if (chunk[i] != '\n') {
+					if (line.len < ACK_MAX_LINE)
+						buf_addc(&line, chunk[i]);
+					else
+						skipping = 1;
+					continue;
+				}
+				if (!skipping && ack_parse(line.data, line.len, &upto))
+					handlers.committed(upto, handlers.arg);
+				line.len = 0;
+				skipping = 0;
+			}
+		}
+		close(fd);
+		line.len = 0;
+		if (handlers.ended)
+			handlers.ended(handlers.arg);
+		msg_warn(fifo_path, "the acknowledgement stream ended; waiting for it again");
+	}
+	return NULL;
+}
+
+void
+ack_start(const char *fifo, const struct ack_handlers *h)
+{
+	struct stat st;
+	pthread_t t;
+
+	if (stat(fifo, &st) < 0)
+		msg_die(errno == ENOENT ? EXIT_NOINPUT : EXIT_CONFIG, fifo,
+		    "%s (make it with mkfifo)", strerror(errno));
+	snprintf(source, sizeof source, "%s/%ld", msg_program, (long)getpid());
+	fifo_path = fifo;
+	handlers = *h;
+	if (pthread_create(&t, NULL, ack_main, NULL) != 0)
+		msg_die(EXIT_SOFTWARE, fifo, "cannot start the reader thread");
+	pthread_detach(t);  /* it may be blocked opening the FIFO at exit */
+}

@@ -1,0 +1,51 @@
+/*
+ * ack.h - end-to-end acknowledgements for sources (--ack-fifo).
+ *
+ * A source that holds something for its sender until the loader has
+ * committed it (an HTTP request's answer, a NATS message's ack) follows the
+ * records it writes with a checkpoint control line
+ *   {"$etl":{"ack":N,"source":"PROGRAM/PID"}}
+ * N counting up from 1.  Every stage passes control lines on in stream
+ * order and the loader writes each to its stdout once the rows before it
+ * are committed; that stdout, wired back through a FIFO, is read here by a
+ * thread that reports "everything up to checkpoint N is committed" (the
+ * lines come in order).  Lines of other sources and lines that are not
+ * control lines are ignored.  When the FIFO's writer closes it the source
+ * hears so, since what is outstanding will never be acknowledged by that
+ * pipeline, and the reader opens the FIFO again for a restarted one.
+ *
+ *	static void committed(unsigned long long upto, void *arg) { settle up to UPTO }
+ *	ack_start(conf.ack_fifo, &(struct ack_handlers){ committed, ended, NULL });
+ *	... write records ...; n = ack_checkpoint(&chunk); remember n for them
+ */
+#ifndef ETL_ACK_H
+#define ETL_ACK_H
+
+#include "buf.h"
+
+#include <stddef.h>
+
+struct ack_handlers {
+	/* Checkpoints up to UPTO are committed.  Called on the reader thread. */
+	void (*committed)(unsigned long long upto, void *arg);
+	/* The FIFO's writer closed it.  Called on the reader thread. */
+	void (*ended)(void *arg);
+	void *arg;
+};
+
+/*
+ * Check that FIFO exists (exit 66 when it does not: "make it with
+ * mkfifo"), name the checkpoints after this program and pid, and start the
+ * reader thread.  H is copied.
+ */
+void ack_start(const char *fifo, const struct ack_handlers *h);
+
+/* Append the next checkpoint's control line to OUT; returns its number.
+ * Callers serialise (the checkpoints must appear in the order numbered). */
+unsigned long long ack_checkpoint(struct buf *out);
+
+/* Is LINE[0..LEN) an acknowledgement of one of our checkpoints?  Then
+ * 1 with its number in *UPTO, else 0. */
+int ack_parse(const char *line, size_t len, unsigned long long *upto);
+
+#endif
