@@ -17,8 +17,9 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 export PATH=$top/bin:$PATH
 n=${1:-${BENCH_ROWS:-200000}}
 so=$top/build/obj/examples/order.so
-# Options for each etl-extract-nats: the unacknowledged window bounds what
-# one pipeline can do, max-in-flight / (etl-load-sql -T + commit time).
+# Options for each etl-extract-nats (EXTRACT_OPTS): a larger window
+# (--max-in-flight 5000 --batch 1000) means fewer fetches, acknowledgements
+# and commits per record.
 extract_opts=${EXTRACT_OPTS:---max-in-flight 1000}
 ex=$top/examples/scale
 hz=$(getconf CLK_TCK)
