@@ -59,6 +59,7 @@ _etl_value_argument() {
 	--max-per-client|--header-timeout|--body-timeout|--metrics-listen) return 0 ;;
 	-c|--concurrency|-H|--header|--timeout) return 0 ;;
 	--tls-priority) return 0 ;;
+	--queue|--stream|--durable|--ack-wait|--max-in-flight|--batch|--msg-id) return 0 ;;
 	--retention|--replicas|--duplicate-window|--window) return 0 ;;
 	*) return 1 ;;
 	esac

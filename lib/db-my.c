@@ -59,6 +59,7 @@ classify(unsigned int code)
 	case 9007:  /* TiDB: write conflict */
 	case 8022: case 8028:  /* TiDB: transaction retryable */
 	case 4031:  /* disconnected for inactivity */
+	case 1047:  /* Galera: WSREP has not yet prepared node for application use */
 		return DB_TRANSIENT;
 	case ER_DUP_ENTRY: case ER_BAD_NULL_ERROR: case ER_WARN_DATA_OUT_OF_RANGE:
 	case WARN_DATA_TRUNCATED: case ER_TRUNCATED_WRONG_VALUE:

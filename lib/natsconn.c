@@ -127,6 +127,31 @@ read_token(const char *path)
 	return b.data;
 }
 
+/* URLS, one URL or a comma-separated list of a cluster's servers: the
+ * client library takes a list only as an array, and then connects to any
+ * of them and reconnects to another when one goes away. */
+static natsStatus
+set_servers(natsOptions *o, const char *urls)
+{
+	const char *servers[64];
+	char *copy, *save = NULL;
+	int n = 0;
+	natsStatus s;
+
+	if (!strchr(urls, ','))
+		return natsOptions_SetURL(o, urls);
+	if (!(copy = strdup(urls)))
+		msg_die(EXIT_SOFTWARE, NULL, "out of memory");
+	for (char *u = strtok_r(copy, ",", &save); u; u = strtok_r(NULL, ",", &save)) {
+		if (n == 64)
+			msg_die(EXIT_USAGE, natsconn_where, "more than 64 server URLs");
+		servers[n++] = u;
+	}
+	s = n ? natsOptions_SetServers(o, servers, n) : NATS_INVALID_ARG;
+	free(copy);
+	return s;
+}
+
 static natsOptions *
 build_options(const struct natsconn_conf *conf)
 {
@@ -135,7 +160,7 @@ build_options(const struct natsconn_conf *conf)
 
 	if (natsOptions_Create(&o) != NATS_OK)
 		msg_die(EXIT_SOFTWARE, NULL, "cannot create the NATS options");
-	s = natsOptions_SetURL(o, conf->urls);
+	s = set_servers(o, conf->urls);
 	if (s != NATS_OK)
 		msg_die(EXIT_USAGE, natsconn_where, "bad URL: %s", natsconn_error(s));
 	natsOptions_SetName(o, msg_program);

@@ -11,7 +11,7 @@ build="gcc make pkg-config libjansson-dev libpq-dev libmariadb-dev
 	libyajl-dev libcurl4-gnutls-dev libnats-dev libseccomp-dev"
 test="postgresql mariadb-server mariadb-client curl jq sqlite3 mandoc zsh
 	bash-completion clang libclang-rt-dev procps bsdutils time gzip openssl
-	python3 xxd nats-server prometheus sslscan wrk"
+	python3 xxd nats-server prometheus sslscan wrk galera-4 rsync"
 bench="wrk hyperfine nginx-light gnuplot-nox pgloader"
 
 wanted="$build $test"
