@@ -86,11 +86,14 @@ test_expect_success 'connections over --max-per-client from one address are clos
 test_expect_success 'no more than --max-connections at once' '
 	start_server --max-connections 40 --max-per-client 0 --header-timeout 3s &&
 	clients hold "$PORT" --count 50 --every 0.5 --for 15 >held &&
-	first=$(awk "NR > 1 && \$2 < 5.5" held | wc -l) &&
+	# The first wave is closed at its 3 s deadline; the rest wait in the
+	# listen queue until slots free, then get a deadline of their own (about
+	# 6 s in all, less when a slot freed early), never the whole 15 s.
+	first=$(awk "NR > 1 && \$2 < 4.5" held | wc -l) &&
 	echo "$first served first" &&
 	[ "$first" -le 40 ] && [ "$first" -ge 30 ] &&
 	expect_eq 0 "$(awk "NR > 1 && \$2 < 2.9" held | wc -l)" "connections closed before their deadline" &&
-	expect_eq $((50 - first)) "$(awk "NR > 1 && \$2 >= 5.9" held | wc -l)" "connections served once the first were closed" &&
+	expect_eq $((50 - first)) "$(awk "NR > 1 && \$2 >= 4.5 && \$2 < 9" held | wc -l)" "connections served once the first were closed" &&
 	stop_server
 '
 
