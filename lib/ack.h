@@ -17,6 +17,10 @@
  *	static void committed(unsigned long long upto, void *arg) { settle up to UPTO }
  *	ack_start(conf.ack_fifo, &(struct ack_handlers){ committed, ended, NULL });
  *	... write records ...; n = ack_checkpoint(&chunk); remember n for them
+ *
+ * With a LINE handler the same reader carries replies: every line that is
+ * not one of our acknowledgements is handed over too (etl-extract-http
+ * --reply-fifo answers each request with the lines before its checkpoint).
  */
 #ifndef ETL_ACK_H
 #define ETL_ACK_H
@@ -39,6 +43,16 @@ struct ack_handlers {
  * reader thread.  H is copied.
  */
 void ack_start(const char *fifo, const struct ack_handlers *h);
+
+/*
+ * Before ack_start, for replies (--reply-fifo): hand every other line to
+ * LINE, in stream order with the acknowledgements, so that what comes
+ * between two checkpoints can be told apart.  A line longer than MAX_LINE
+ * comes as its first MAX_LINE bytes with TOO_LONG set.  Called on the
+ * reader thread, with the handlers' ARG.
+ */
+void ack_lines(void (*line)(const char *line, size_t len, int too_long, void *arg),
+    size_t max_line);
 
 /* Append the next checkpoint's control line to OUT; returns its number.
  * Callers serialise (the checkpoints must appear in the order numbered). */
