@@ -4,22 +4,48 @@
  *
  *   etl-map md5.so email < users.ndjson     digest of the email field
  *   etl-map md5.so < users.ndjson           digest of the compact record
+ *   etl-map md5.so body only                just {"md5":…}, not the record
  *
- * A string field is digested as its UTF-8 bytes; anything else as its
- * compact JSON text.
+ * A string field is digested as its UTF-8 bytes (NUL included), or as the
+ * bytes its base64 stands for when FIELD_encoding is "base64" (what
+ * etl-extract-http --raw-body makes of a body that is not UTF-8); anything
+ * else as its compact JSON text.
  */
 #include <etl.h>
+#include <nettle/base64.h>
 #include <nettle/md5.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+struct md5_conf {
+	const char *field;       /* NULL: the whole record */
+	char marker[256];        /* FIELD_encoding */
+	int only;                /* emit {"md5":…} alone */
+};
 
 static int
 md5_init_args(struct etl_context *ctx, int argc, char **argv)
 {
-	if (argc > 1)
-		return etl_fail(ctx, "give at most one field name");
-	ctx->state = argc == 1 ? argv[0] : NULL;
+	struct md5_conf *conf = calloc(1, sizeof *conf);
+
+	if (!conf)
+		return etl_fail(ctx, "out of memory");
+	ctx->state = conf;
+	if (argc > 2 || (argc == 2 && strcmp(argv[1], "only") != 0))
+		return etl_fail(ctx, "give at most one field name, then 'only'");
+	if (argc >= 1) {
+		conf->field = argv[0];
+		snprintf(conf->marker, sizeof conf->marker, "%s_encoding", argv[0]);
+	}
+	conf->only = argc == 2;
 	return ETL_OK;
+}
+
+static void
+md5_cleanup(struct etl_context *ctx)
+{
+	free(ctx->state);
 }
 
 static void
@@ -42,13 +68,30 @@ hex_digest(const void *data, size_t n, char out[2 * MD5_DIGEST_SIZE + 1])
 static int
 md5_map(struct etl_context *ctx, json_t *rec)
 {
-	const char *field = ctx->state;
+	const struct md5_conf *conf = ctx->state;
+	const char *field = conf->field;
 	const json_t *v = field ? json_object_get(rec, field) : rec;
+	const char *enc = field ? json_string_value(json_object_get(rec, conf->marker)) : NULL;
 	char hex[2 * MD5_DIGEST_SIZE + 1];
 
 	if (!v)
 		return etl_reject(ctx, "%s: missing", field);
-	if (json_is_string(v)) {
+	if (json_is_string(v) && enc && strcmp(enc, "base64") == 0) {
+		struct base64_decode_ctx b64;
+		size_t n = BASE64_DECODE_LENGTH(json_string_length(v));
+		uint8_t *bytes = malloc(n + 1);
+
+		if (!bytes)
+			return etl_fail(ctx, "out of memory");
+		base64_decode_init(&b64);
+		if (!base64_decode_update(&b64, &n, bytes, json_string_length(v),
+		    json_string_value(v)) || !base64_decode_final(&b64)) {
+			free(bytes);
+			return etl_reject(ctx, "%s: not valid base64", field);
+		}
+		hex_digest(bytes, n, hex);
+		free(bytes);
+	} else if (json_is_string(v)) {
 		hex_digest(json_string_value(v), json_string_length(v), hex);
 	} else {
 		char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
@@ -58,6 +101,8 @@ md5_map(struct etl_context *ctx, json_t *rec)
 		hex_digest(text, strlen(text), hex);
 		free(text);
 	}
+	if (conf->only)
+		return etl_emit(ctx, json_pack("{s:s}", "md5", hex));
 	json_object_set_new(rec, "md5", json_string(hex));
 	return etl_emit(ctx, json_incref(rec));
 }
@@ -67,4 +112,5 @@ ETL_TRANSFORM(
 	.description = "add the MD5 digest of a field or of the record",
 	.init = md5_init_args,
 	.map = md5_map,
+	.cleanup = md5_cleanup,
 );

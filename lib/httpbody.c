@@ -2,6 +2,7 @@
 #include "httpbody.h"
 #include "jsonout.h"
 #include "line.h"
+#include "utf8.h"
 
 #include <microhttpd.h>
 #include <nettle/base64.h>
@@ -270,4 +271,38 @@ httpbody_envelope_value(const char *body, size_t len)
 	v = json_stringn(b64, BASE64_ENCODE_RAW_LENGTH(len));
 	free(b64);
 	return v;
+}
+
+static int
+valid_utf8(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + len;
+	size_t n;
+
+	while (p < end) {
+		if (*p < 0x80) {
+			p++;
+			continue;
+		}
+		if ((n = utf8_sequence(p, end)) == 0)
+			return 0;
+		p += n;
+	}
+	return 1;
+}
+
+void
+httpbody_raw_record(const char *body, size_t len, struct buf *out)
+{
+	buf_adds(out, "{\"body\":");
+	if (valid_utf8(body, len)) {
+		jsonout_string(out, body, len);
+		buf_adds(out, "}\n");
+		return;
+	}
+	buf_addc(out, '"');
+	buf_reserve(out, BASE64_ENCODE_RAW_LENGTH(len));
+	base64_encode_raw(out->data + out->len, len, (const uint8_t *)body);
+	out->len += BASE64_ENCODE_RAW_LENGTH(len);
+	buf_adds(out, "\",\"body_encoding\":\"base64\"}\n");
 }

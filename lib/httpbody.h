@@ -27,6 +27,13 @@ int httpbody_kind(const char *content_type);
 long httpbody_records(enum httpbody_kind kind, const char *body, size_t len,
     struct buf *out, char *err, size_t errsize);
 
+/*
+ * The exact bytes as one record (etl-extract-http --raw-body), appended to
+ * OUT as an NDJSON line: {"body":"<the bytes>"} when they are valid UTF-8
+ * (NUL included), else {"body":"<base64>","body_encoding":"base64"}.
+ */
+void httpbody_raw_record(const char *body, size_t len, struct buf *out);
+
 /* Add KEY=VALUE to OBJ, turning a repeated key into an array of values. */
 void httpbody_add_field(json_t *obj, const char *key, json_t *value);
 

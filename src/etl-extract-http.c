@@ -53,6 +53,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <nettle/hmac.h>
+#include <nettle/base64.h>
 #include <nettle/memops.h>
 #include <pthread.h>
 #include <signal.h>
@@ -75,7 +76,8 @@ enum {
 	KEY_MAX_CONNECTIONS, KEY_IDLE_TIMEOUT, KEY_QUEUE_TIMEOUT, KEY_MAX_HEADERS,
 	KEY_THREADS, KEY_ACK_FIFO, KEY_ACK_TIMEOUT,
 	KEY_HEADER_TIMEOUT, KEY_BODY_TIMEOUT, KEY_MAX_PER_CLIENT,
-	KEY_METRICS_LISTEN, KEY_REPLY_FIFO, KEY_REPLY_TIMEOUT,
+	KEY_METRICS_LISTEN, KEY_REPLY_FIFO, KEY_REPLY_TIMEOUT, KEY_RAW_BODY,
+	KEY_REPLY_FIELD, KEY_REPLY_TYPE,
 };
 
 static const struct opt options[] = {
@@ -99,6 +101,9 @@ static const struct opt options[] = {
 	{ KEY_METRICS_LISTEN, "metrics-listen", "ADDRESS:PORT", "serve GET /metrics there, not on the main port" },
 	{ KEY_REPLY_FIFO, "reply-fifo", "FIFO", "answer each request with the pipeline's output for it, read from FIFO" },
 	{ KEY_REPLY_TIMEOUT, "reply-timeout", "DURATION", "wait this long for the reply, then 504 (default 30s)" },
+	{ KEY_REPLY_FIELD, "reply-field", "NAME", "answer with this field's value as raw bytes, not JSON" },
+	{ KEY_REPLY_TYPE, "reply-type", "TYPE", "the Content-Type of --reply-field answers (default application/octet-stream)" },
+	{ KEY_RAW_BODY, "raw-body", NULL, "the exact body as one record {\"body\":…} (base64 when not UTF-8)" },
 	{ 0, NULL, NULL, NULL }
 };
 
@@ -124,12 +129,14 @@ static struct {
 	long long ack_timeout_ms;
 	int reply;                   /* --reply-fifo: ack_fifo is the reply FIFO */
 	long long reply_timeout_ms;
+	const char *reply_field, *reply_type;
+	int raw_body;
 } conf = {
 	.hmac_header = "X-Hub-Signature-256", .max_body = 10 << 20,
 	.max_per_client = 100, .idle_timeout_s = 30, .queue_timeout_ms = 5000,
 	.header_timeout_ms = 10000, .body_timeout_ms = 60000,
 	.max_headers = 32 << 10, .ack_timeout_ms = 10000,
-	.reply_timeout_ms = 30000,
+	.reply_timeout_ms = 30000, .reply_type = "application/octet-stream",
 };
 
 /* A request in hand.  With --ack-fifo, once its records are handed on it
@@ -617,6 +624,10 @@ reply_start(void)
 static void
 reply_options(struct opt_parser *p)
 {
+	if (conf.raw_body && conf.envelope)
+		opt_usage_error(p, "--raw-body and --envelope are two shapes of the body: choose one");
+	if (!conf.reply && conf.reply_field)
+		opt_usage_error(p, "--reply-field needs --reply-fifo");
 	if (!conf.reply)
 		return;
 	if (conf.ack_fifo)
@@ -884,6 +895,9 @@ finish_request(struct MHD_Connection *c, const char *url, const char *method,
 	stats_add(&body_bytes, req->body.len);
 	if (conf.envelope) {
 		n = envelope_record(c, url, method, &req->body, &lines);
+	} else if (conf.raw_body && strcmp(method, "GET") != 0) {
+		httpbody_raw_record(req->body.data ? req->body.data : "", req->body.len, &lines);
+		n = 1;
 	} else if (strcmp(method, "GET") == 0) {
 		n = query_record(c, &lines, err, sizeof err);
 	} else {
@@ -1010,6 +1024,72 @@ answer_rejected(struct MHD_Connection *c, struct request *req)
 	return answer_body(c, 422, &out, "application/json");
 }
 
+/* Append the value of --reply-field in the record ELEM[0..N) to ARG (a
+ * buf): a string's bytes, base64-decoded when NAME_encoding says so, or
+ * the value's JSON text.  1 when the record has no such field. */
+static int
+add_field_value(void *arg, const char *elem, size_t n, size_t index)
+{
+	struct buf *out = arg;
+	json_t *rec = json_loadb(elem, n, LINE_JSON_FLAGS, NULL);
+	json_t *v = json_object_get(rec, conf.reply_field);
+	char marker[256];
+	const char *enc;
+
+	(void)index;
+	if (!v) {
+		json_decref(rec);
+		return 1;
+	}
+	snprintf(marker, sizeof marker, "%s_encoding", conf.reply_field);
+	enc = json_string_value(json_object_get(rec, marker));
+	if (json_is_string(v) && enc && strcmp(enc, "base64") == 0) {
+		struct base64_decode_ctx b64;
+		size_t len = BASE64_DECODE_LENGTH(json_string_length(v));
+
+		buf_reserve(out, len);
+		base64_decode_init(&b64);
+		if (!base64_decode_update(&b64, &len, (uint8_t *)out->data + out->len,
+		    json_string_length(v), json_string_value(v)) || !base64_decode_final(&b64)) {
+			json_decref(rec);
+			return 2;
+		}
+		out->len += len;
+	} else if (json_is_string(v)) {
+		buf_add(out, json_string_value(v), json_string_length(v));
+	} else {
+		jsonout_value(out, v);
+	}
+	json_decref(rec);
+	return 0;
+}
+
+/* --reply-field: the field's value of each record, in order, as raw bytes
+ * of --reply-type; no record is an empty body. */
+static enum MHD_Result
+answer_field(struct MHD_Connection *c, struct request *req)
+{
+	const char *p = req->reply.data, *end = p + req->reply.len, *nl;
+	struct buf out = BUF_INIT;
+	char err[128], why[300];
+	int rc = 0;
+
+	for (; p < end && rc == 0; p = nl + 1) {
+		nl = memchr(p, '\n', end - p);
+		if (line_kind_fast(p, nl - p) == LINE_BATCH)
+			rc = line_split_batch(p, nl - p, add_field_value, &out, err, sizeof err);
+		else
+			rc = add_field_value(&out, p, nl - p, 0);
+	}
+	if (rc != 0) {
+		buf_free(&out);
+		snprintf(why, sizeof why, rc == 1 ? "a record of the pipeline's output has no field %s"
+		    : "the field %s is not valid base64", conf.reply_field);
+		return answer_error(c, 502, why);
+	}
+	return answer_body(c, 200, &out, conf.reply_type);
+}
+
 /* --reply-fifo: the pipeline's output for REQ, settled by reply_committed,
  * reply_ended or the timeout. */
 static enum MHD_Result
@@ -1023,6 +1103,8 @@ answer_reply(struct MHD_Connection *c, struct request *req)
 		return answer_error(c, req->verdict, req->why);
 	if (req->rejects.len > 0)
 		return answer_rejected(c, req);
+	if (conf.reply_field)
+		return answer_field(c, req);
 	reply_records(&req->reply, ndjson, &out);
 	return answer_body(c, 200, &out, ndjson ? "application/x-ndjson" : "application/json");
 }
@@ -1653,6 +1735,9 @@ parse_options(int argc, char **argv)
 		case KEY_ACK_TIMEOUT: conf.ack_timeout_ms = opt_duration_ms(&p); break;
 		case KEY_REPLY_FIFO: conf.reply = 1; reply_fifo = p.arg; break;
 		case KEY_REPLY_TIMEOUT: conf.reply_timeout_ms = opt_duration_ms(&p); break;
+		case KEY_REPLY_FIELD: conf.reply_field = p.arg; break;
+		case KEY_REPLY_TYPE: conf.reply_type = p.arg; break;
+		case KEY_RAW_BODY: conf.raw_body = 1; break;
 		}
 	}
 	if (p.ind < argc)
