@@ -15,9 +15,11 @@ start_reply() {
 	shift
 	[ -p replies ] || mkfifo replies || return 1
 	PORT=$(free_port) || return 1
-	{ sh -c '"$@" & echo $! >server.pid; wait $!; echo $? >server.rc' sh \
-		etl-extract-http --reply-fifo replies "$@" "127.0.0.1:$PORT" 2>err |
-		eval "$downstream" >replies; } &
+	{
+		sh -c 'echo $$ >server.pid; exec "$@"' sh \
+			etl-extract-http --reply-fifo replies "$@" "127.0.0.1:$PORT" 2>err
+		echo $? >server.rc
+	} | eval "$downstream" >replies &
 	wait_port "$PORT" || { cat err; return 1; }
 	SERVER=$(cat server.pid)
 	[ -n "$SERVER" ] || { echo "no server pid"; return 1; }
