@@ -16,7 +16,8 @@ _etl_options() {
 		echo "--envelope --token-file --hmac-secret-file --hmac-header
 			--tls-cert --tls-key --max-body --max-connections --idle-timeout
 			--queue-timeout --max-headers --threads --ack-fifo --ack-timeout
-			--max-per-client --header-timeout --body-timeout --metrics-listen" ;;
+			--max-per-client --header-timeout --body-timeout --metrics-listen
+			--reply-fifo --reply-timeout --reply-field --reply-type --raw-body" ;;
 	etl-extract-nats)
 		echo "--queue --stream --durable -e --exit-at-end --ack-fifo --ack-wait
 			--ack-timeout --max-in-flight --batch --envelope --creds --token-file
@@ -37,7 +38,7 @@ _etl_file_argument() {
 	case $1 in
 	--reject) echo "*" ;;
 	--init) echo "*.sql" ;;
-	--token-file|--hmac-secret-file|--ack-fifo|--creds) echo "*" ;;
+	--token-file|--hmac-secret-file|--ack-fifo|--reply-fifo|--creds) echo "*" ;;
 	--tls-cert|--tls-key) echo "*.@(pem|crt|key)" ;;
 	*) return 1 ;;
 	esac
@@ -51,6 +52,7 @@ _etl_value_argument() {
 	--hmac-header|--max-body|--max-connections|--idle-timeout) return 0 ;;
 	--queue-timeout|--max-headers|--threads|--ack-timeout|--stop-timeout) return 0 ;;
 	--max-per-client|--header-timeout|--body-timeout|--metrics-listen) return 0 ;;
+	--reply-timeout|--reply-field|--reply-type) return 0 ;;
 	--queue|--stream|--durable|--ack-wait|--max-in-flight|--batch|--msg-id) return 0 ;;
 	--retention|--replicas|--duplicate-window|--window) return 0 ;;
 	*) return 1 ;;
