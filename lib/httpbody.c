@@ -146,6 +146,27 @@ form_decode(const char *p, size_t n, char *out)
 	return (long)MHD_http_unescape(out);
 }
 
+/*
+ * GitHub's webhooks (unless set to send JSON) and Slack's interactive
+ * callbacks send the whole JSON event as the one form field "payload": such
+ * a form is that JSON, not {"payload":"<the JSON as a string>"}.
+ */
+static int
+payload_is_json(const json_t *form)
+{
+	const json_t *payload = json_object_get(form, "payload");
+	json_t *v;
+	int yes;
+
+	if (!json_is_string(payload))
+		return 0;
+	v = json_loadb(json_string_value(payload), json_string_length(payload),
+	    LINE_JSON_FLAGS, NULL);
+	yes = json_is_object(v) || json_is_array(v);
+	json_decref(v);
+	return yes;
+}
+
 static long
 form_records(const char *body, size_t len, struct buf *out, char *err,
     size_t errsize)
@@ -188,6 +209,14 @@ form_records(const char *body, size_t len, struct buf *out, char *err,
 		json_decref(obj);
 		snprintf(err, errsize, "the form has no fields");
 		return -1;
+	}
+	if (json_object_size(obj) == 1 && payload_is_json(obj)) {
+		const json_t *payload = json_object_get(obj, "payload");
+		long n = json_records(json_string_value(payload),
+		    json_string_length(payload), out, err, errsize);
+
+		json_decref(obj);
+		return n;
 	}
 	if (add_record(obj, 1, out, err, errsize) != 0) {
 		json_decref(obj);

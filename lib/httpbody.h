@@ -5,7 +5,9 @@
  * JSON: one object is one record, an array is one record per element; a
  * body that is not one JSON text but whose every line is, is NDJSON.
  * NDJSON: one record per non-blank line.  Form (urlencoded): an object of
- * its fields, a repeated key becoming an array.  Records are appended to
+ * its fields, a repeated key becoming an array; a form whose only field
+ * is "payload" holding a JSON object or array (GitHub's and Slack's
+ * webhooks) is that JSON.  Records are appended to
  * OUT as NDJSON lines, all or none: on error OUT is left as it was.
  * An object whose only key is "$etl" is refused: control lines belong to
  * the pipeline, and a client must not be able to forge one.
