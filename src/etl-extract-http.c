@@ -616,6 +616,9 @@ reply_ended(void *arg)
 static void
 reply_start(void)
 {
+	/* Whole bodies go down the pipe and back: a wider pipe takes one in
+	 * fewer round trips (best effort; the system may cap it). */
+	fcntl(STDOUT_FILENO, F_SETPIPE_SZ, 1 << 20);
 	/* A transform may make more of a body than it was. */
 	ack_lines(reply_line, 4 * conf.max_body + (1 << 20));
 	ack_start(conf.ack_fifo, &(struct ack_handlers){ reply_committed, reply_ended, NULL });

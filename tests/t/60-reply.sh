@@ -145,3 +145,16 @@ test_expect_success 'usage: --reply-fifo goes without --ack-fifo; --reject - onl
 	expect_status 64 etl-extract-http --reply-fifo f --ack-fifo f :0 &&
 	expect_status 64 etl-batch --reject - </dev/null
 '
+
+test_expect_success 'raw bytes in and out: --raw-body through cat and --reply-field body echoes any bytes' '
+	start_reply "cat" --raw-body --reply-field body --reply-type application/octet-stream &&
+	head -c 200000 /dev/urandom >random && printf "a\\000b\\n\\303\\251" >text && : >empty &&
+	for f in random text empty; do
+		curl -s -D "$f.h" -o "$f.back" --data-binary @"$f" "http://127.0.0.1:$PORT/" &&
+		expect_file_eq "$f" "$f.back" && expect_grep "^Content-Type: application/octet-stream" "$f.h" || exit 1
+	done &&
+	kill -TERM $SERVER && wait &&
+	echo "if has(\"\$etl\") then . else {other: 1} end" >f.jq &&
+	start_reply "jq -c --unbuffered -f f.jq" --reply-field body &&
+	expect_eq "502 {\"error\":\"a record of the pipeline'"'"'s output has no field body\"}" "$(post "{\"a\":1}")"
+'
