@@ -87,7 +87,12 @@ test_expect_success 'a rejected record: 422 with the reason, the next request is
 	expect_eq "422 [4]" "$(head -c 3 c) $(cut -d" " -f2- c | jq -c "[.rejects[].record.order_id]")" &&
 	post "[$(order 5),$(order 6 \"z\"),$(order 7)]" >d &&
 	expect_eq "422 [5,7] [6]" "$(head -c 3 d) $(cut -d" " -f2- d | jq -c "[.records[].order_id]") $(cut -d" " -f2- d | jq -c "[.rejects[].record.order_id]")" &&
-	post "[$(order 8)]" >e && expect_grep "^200 \\[\\{\"order_id\":8," e
+	post "[$(order 8)]" >e && expect_grep "^200 \\[\\{\"order_id\":8," e &&
+	kill -TERM $SERVER && wait &&
+	start_reply "etl-map -j 3 --reject - $X/order.so | etl-batch -n 3" &&
+	post "[$(order 9),$(order 10 \"w\"),$(order 11),$(order 12)]" >f &&
+	expect_eq "422 [9,11,12] [10]" "$(head -c 3 f) $(cut -d" " -f2- f | jq -c "[.records[].order_id]") $(cut -d" " -f2- f | jq -c "[.rejects[].record.order_id]")" "a reject through etl-batch" &&
+	post "[$(order 13)]" >g && expect_grep "^200 \\[\\{\"order_id\":13," g
 '
 
 test_expect_success 'no reply within --reply-timeout: 504; the late reply goes to nobody else' '
