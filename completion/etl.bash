@@ -18,7 +18,8 @@ _etl_options() {
 			--tls-cert --tls-key --max-body --max-connections --idle-timeout
 			--queue-timeout --max-headers --threads --ack-fifo --ack-timeout
 			--max-per-client --header-timeout --body-timeout --metrics-listen
-			--tls-priority --user --no-seccomp" ;;
+			--tls-priority --user --no-seccomp
+			--reply-fifo --reply-timeout --reply-field --reply-type --raw-body" ;;
 	etl-extract-nats)
 		echo "--queue --stream --durable -e --exit-at-end --ack-fifo --ack-wait
 			--ack-timeout --max-in-flight --batch --envelope --creds --token-file
@@ -43,7 +44,7 @@ _etl_file_argument() {
 	case $1 in
 	--reject) echo "*" ;;
 	--init) echo "*.sql" ;;
-	--token-file|--hmac-secret-file|--ack-fifo|--capath|--creds) echo "*" ;;
+	--token-file|--hmac-secret-file|--ack-fifo|--capath|--creds|--reply-fifo) echo "*" ;;
 	--tls-cert|--tls-key|--cacert|--cert|--key) echo "*.@(pem|crt|key)" ;;
 	*) return 1 ;;
 	esac
@@ -59,6 +60,7 @@ _etl_value_argument() {
 	--max-per-client|--header-timeout|--body-timeout|--metrics-listen) return 0 ;;
 	-c|--concurrency|-H|--header|--timeout) return 0 ;;
 	--tls-priority) return 0 ;;
+	--reply-timeout|--reply-field|--reply-type) return 0 ;;
 	--queue|--stream|--durable|--ack-wait|--max-in-flight|--batch|--msg-id) return 0 ;;
 	--retention|--replicas|--duplicate-window|--window) return 0 ;;
 	*) return 1 ;;

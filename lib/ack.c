@@ -1,4 +1,5 @@
 /* ack.c - checkpoints out, acknowledgements back (see ack.h). */
+#define _GNU_SOURCE  /* memmem */
 #include "ack.h"
 #include "exitcode.h"
 #include "msg.h"
@@ -9,18 +10,32 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-enum { ACK_MAX_LINE = 64 << 10 };  /* ours are short: skip longer lines */
+enum {
+	ACK_MAX_LINE = 64 << 10,  /* ours are short: skip longer lines */
+	CHUNK = 64 << 10,
+};
 
 static char source[64];            /* "etl-extract-http/PID": whose checkpoints */
 static unsigned long long last_checkpoint;
 static const char *fifo_path;
 static int fifo_fd = -1;
 static struct ack_handlers handlers;
+static void (*line_handler)(const char *, size_t, int, void *);
+static size_t max_line = ACK_MAX_LINE;
+
+void
+ack_lines(void (*line)(const char *line, size_t len, int too_long, void *arg),
+    size_t max)
+{
+	line_handler = line;
+	max_line = max;
+}
 
 unsigned long long
 ack_checkpoint(struct buf *out)
@@ -82,32 +97,59 @@ ack_read(char *chunk, size_t size)
 	}
 }
 
+/* One complete line (or the start of one too long): an acknowledgement
+ * of ours, or for the LINE handler. */
+static void
+ack_line(const char *line, size_t len, int too_long)
+{
+	unsigned long long upto;
+
+	/* Ours are short; a record is not parsed unless it could be one. */
+	if (!too_long && len < 4096 && memmem(line, len, "\"$etl\"", 6) &&
+	    ack_parse(line, len, &upto))
+		handlers.committed(upto, handlers.arg);
+	else if (line_handler)
+		line_handler(line, len, too_long, handlers.arg);
+}
+
 /* Read acknowledgements line by line; when the writer closes the FIFO,
  * wait for the next one (a restarted pipeline writes to it anew). */
 static void *
 ack_main(void *arg)
 {
 	struct buf line = BUF_INIT;
-	char chunk[4096];
-	unsigned long long upto;
+	char *chunk = malloc(CHUNK);
 	int skipping = 0;
 	ssize_t n;
 
 	(void)arg;
+	if (!chunk)
+		msg_die(EXIT_SOFTWARE, fifo_path, "out of memory");
 	for (;;) {
-		while ((n = ack_read(chunk, sizeof chunk)) > 0) {
-			for (ssize_t i = 0; i < n; i++) {
-				if (chunk[i] != '\n') {
-					if (line.len < ACK_MAX_LINE)
-						buf_addc(&line, chunk[i]);
-					else
-						skipping = 1;
+		while ((n = ack_read(chunk, CHUNK)) > 0) {
+			const char *p = chunk, *end = chunk + n, *nl;
+
+			while (p < end) {
+				size_t take, room = max_line - line.len;
+
+				nl = memchr(p, '\n', end - p);
+				take = (nl ? nl : end) - p;
+				if (nl && line.len == 0 && take <= max_line) {
+					ack_line(p, take, 0);  /* whole in the chunk: no copy */
+					p = nl + 1;
 					continue;
 				}
-				if (!skipping && ack_parse(line.data, line.len, &upto))
-					handlers.committed(upto, handlers.arg);
+				if (take > room) {
+					take = room;
+					skipping = 1;
+				}
+				buf_add(&line, p, take);
+				if (!nl)
+					break;
+				ack_line(line.data, line.len, skipping);
 				line.len = 0;
 				skipping = 0;
+				p = nl + 1;
 			}
 		}
 		if (n < 0) {
@@ -115,6 +157,7 @@ ack_main(void *arg)
 			sleep(1);
 		}
 		line.len = 0;
+		skipping = 0;
 		if (handlers.ended)
 			handlers.ended(handlers.arg);
 		msg_warn(fifo_path, "the acknowledgement stream ended; waiting for it again");

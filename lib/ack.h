@@ -21,6 +21,10 @@
  *	... confine ...
  *	ack_start(&(struct ack_handlers){ committed, ended, NULL });
  *	... write records ...; n = ack_checkpoint(&chunk); remember n for them
+ *
+ * With a LINE handler the same reader carries replies: every line that is
+ * not one of our acknowledgements is handed over too (etl-extract-http
+ * --reply-fifo answers each request with the lines before its checkpoint).
  */
 #ifndef ETL_ACK_H
 #define ETL_ACK_H
@@ -46,6 +50,16 @@ void ack_open(const char *fifo);
 
 /* Start the reader thread on the FIFO ack_open opened.  H is copied. */
 void ack_start(const struct ack_handlers *h);
+
+/*
+ * Before ack_start, for replies (--reply-fifo): hand every other line to
+ * LINE, in stream order with the acknowledgements, so that what comes
+ * between two checkpoints can be told apart.  A line longer than MAX_LINE
+ * comes as its first MAX_LINE bytes with TOO_LONG set.  Called on the
+ * reader thread, with the handlers' ARG.
+ */
+void ack_lines(void (*line)(const char *line, size_t len, int too_long, void *arg),
+    size_t max_line);
 
 /* Append the next checkpoint's control line to OUT; returns its number.
  * Callers serialise (the checkpoints must appear in the order numbered). */

@@ -2,6 +2,7 @@
 #include "httpbody.h"
 #include "jsonout.h"
 #include "line.h"
+#include "utf8.h"
 
 #include <microhttpd.h>
 #include <nettle/base64.h>
@@ -145,6 +146,27 @@ form_decode(const char *p, size_t n, char *out)
 	return (long)MHD_http_unescape(out);
 }
 
+/*
+ * GitHub's webhooks (unless set to send JSON) and Slack's interactive
+ * callbacks send the whole JSON event as the one form field "payload": such
+ * a form is that JSON, not {"payload":"<the JSON as a string>"}.
+ */
+static int
+payload_is_json(const json_t *form)
+{
+	const json_t *payload = json_object_get(form, "payload");
+	json_t *v;
+	int yes;
+
+	if (!json_is_string(payload))
+		return 0;
+	v = json_loadb(json_string_value(payload), json_string_length(payload),
+	    LINE_JSON_FLAGS, NULL);
+	yes = json_is_object(v) || json_is_array(v);
+	json_decref(v);
+	return yes;
+}
+
 static long
 form_records(const char *body, size_t len, struct buf *out, char *err,
     size_t errsize)
@@ -187,6 +209,14 @@ form_records(const char *body, size_t len, struct buf *out, char *err,
 		json_decref(obj);
 		snprintf(err, errsize, "the form has no fields");
 		return -1;
+	}
+	if (json_object_size(obj) == 1 && payload_is_json(obj)) {
+		const json_t *payload = json_object_get(obj, "payload");
+		long n = json_records(json_string_value(payload),
+		    json_string_length(payload), out, err, errsize);
+
+		json_decref(obj);
+		return n;
 	}
 	if (add_record(obj, 1, out, err, errsize) != 0) {
 		json_decref(obj);
@@ -286,4 +316,38 @@ httpbody_envelope_value(const char *body, size_t len)
 	v = json_stringn(b64, BASE64_ENCODE_RAW_LENGTH(len));
 	free(b64);
 	return v;
+}
+
+static int
+valid_utf8(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + len;
+	size_t n;
+
+	while (p < end) {
+		if (*p < 0x80) {
+			p++;
+			continue;
+		}
+		if ((n = utf8_sequence(p, end)) == 0)
+			return 0;
+		p += n;
+	}
+	return 1;
+}
+
+void
+httpbody_raw_record(const char *body, size_t len, struct buf *out)
+{
+	buf_adds(out, "{\"body\":");
+	if (valid_utf8(body, len)) {
+		jsonout_string(out, body, len);
+		buf_adds(out, "}\n");
+		return;
+	}
+	buf_addc(out, '"');
+	buf_reserve(out, BASE64_ENCODE_RAW_LENGTH(len));
+	base64_encode_raw(out->data + out->len, len, (const uint8_t *)body);
+	out->len += BASE64_ENCODE_RAW_LENGTH(len);
+	buf_adds(out, "\",\"body_encoding\":\"base64\"}\n");
 }

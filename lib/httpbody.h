@@ -5,7 +5,9 @@
  * JSON: one object is one record, an array is one record per element; a
  * body that is not one JSON text but whose every line is, is NDJSON.
  * NDJSON: one record per non-blank line.  Form (urlencoded): an object of
- * its fields, a repeated key becoming an array.  Records are appended to
+ * its fields, a repeated key becoming an array; a form whose only field
+ * is "payload" holding a JSON object or array (GitHub's and Slack's
+ * webhooks) is that JSON.  Records are appended to
  * OUT as NDJSON lines, all or none: on error OUT is left as it was.
  * A UTF-8 byte-order mark at the start of a body is skipped, as jq does.
  * An object whose only key is "$etl" is refused: control lines belong to
@@ -27,6 +29,13 @@ int httpbody_kind(const char *content_type);
 /* Returns the number of records, or -1 with a reason (for a 400) in ERR. */
 long httpbody_records(enum httpbody_kind kind, const char *body, size_t len,
     struct buf *out, char *err, size_t errsize);
+
+/*
+ * The exact bytes as one record (etl-extract-http --raw-body), appended to
+ * OUT as an NDJSON line: {"body":"<the bytes>"} when they are valid UTF-8
+ * (NUL included), else {"body":"<base64>","body_encoding":"base64"}.
+ */
+void httpbody_raw_record(const char *body, size_t len, struct buf *out);
 
 /* Add KEY=VALUE to OBJ, turning a repeated key into an array of values. */
 void httpbody_add_field(json_t *obj, const char *key, json_t *value);

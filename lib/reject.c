@@ -17,6 +17,14 @@ static const char *reject_path;
 static long long reject_max = -1;
 static long long reject_count;
 static pthread_mutex_t reject_lock = PTHREAD_MUTEX_INITIALIZER;
+static void (*inline_put)(const char *line, size_t len);
+static int inline_on;               /* --reject -: control lines in the output */
+
+void
+reject_inline(void (*put)(const char *line, size_t len))
+{
+	inline_put = put;
+}
 
 void
 reject_init(const char *path, long long max_rejects)
@@ -25,6 +33,13 @@ reject_init(const char *path, long long max_rejects)
 	if (!path)
 		return;
 	reject_path = path;
+	if (strcmp(path, "-") == 0) {
+		if (!inline_put)
+			msg_die(EXIT_USAGE, "--reject", "'-' (rejects in the output)"
+			    " is for programs whose output keeps stream order, like etl-map");
+		inline_on = 1;
+		return;
+	}
 	/* Append: a re-run must not wipe the rejects of the run before. */
 	reject_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
 	if (reject_fd < 0)
@@ -35,7 +50,7 @@ reject_init(const char *path, long long max_rejects)
 int
 reject_enabled(void)
 {
-	return reject_fd >= 0;
+	return reject_fd >= 0 || inline_on;
 }
 
 int
@@ -73,7 +88,7 @@ reject_record(const char *where, const char *reason, const json_t *record,
 	struct buf line = BUF_INIT;
 
 	pthread_mutex_lock(&reject_lock);
-	if (reject_fd < 0)
+	if (reject_fd < 0 && !inline_on)
 		msg_die(EXIT_DATA, where, "%s", reason);
 	if (reject_max >= 0 && reject_count >= reject_max)
 		msg_die(EXIT_DATA, where, "%s (more than %lld rejects)", reason,
@@ -81,7 +96,7 @@ reject_record(const char *where, const char *reason, const json_t *record,
 	reject_count++;
 	stats_add(&stats.rejected, 1);
 
-	buf_adds(&line, "{\"error\":");
+	buf_adds(&line, inline_on ? "{\"$etl\":{\"reject\":{\"error\":" : "{\"error\":");
 	jsonout_string_lossy(&line, reason, strlen(reason));
 	buf_adds(&line, ",\"program\":");
 	jsonout_string_lossy(&line, msg_program, strlen(msg_program));
@@ -92,8 +107,11 @@ reject_record(const char *where, const char *reason, const json_t *record,
 		jsonout_value(&line, record);
 	else
 		jsonout_string_lossy(&line, raw, rawlen);
-	buf_add(&line, "}\n", 2);
-	write_reject_line(&line);
+	buf_adds(&line, inline_on ? "}}}\n" : "}\n");
+	if (inline_on)
+		inline_put(line.data, line.len);
+	else
+		write_reject_line(&line);
 	buf_free(&line);
 	msg_info(where, "rejected: %s", reason);
 	pthread_mutex_unlock(&reject_lock);

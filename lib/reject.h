@@ -10,6 +10,13 @@
  * there were no reject file.  A reject line is written with one write(2)
  * before the call returns: a full disk is exit 74, never a silent loss.
  * Safe to call from several threads.
+ *
+ * A program whose output keeps stream order may offer --reject - (see
+ * reject_inline): each bad record then becomes a control line in the
+ * output, at the record's place,
+ *   {"$etl":{"reject":{"error":…,"program":…,"where":…,"record":…}}}
+ * so that it travels down the pipeline with the records around it
+ * (etl-extract-http --reply-fifo answers 422 with it).
  */
 #ifndef ETL_REJECT_H
 #define ETL_REJECT_H
@@ -27,6 +34,13 @@ void reject_init(const char *path, long long max_rejects);
  */
 void reject_record(const char *where, const char *reason,
     const json_t *record, const char *raw, size_t rawlen);
+
+/*
+ * Before opt_next() ends: accept --reject - and hand each reject's control
+ * line (with its newline) to PUT, called under the reject lock.  Without
+ * this call "-" is refused.
+ */
+void reject_inline(void (*put)(const char *line, size_t len));
 
 /* Is a reject file in use (so a bad record does not stop the run)? */
 int reject_enabled(void);

@@ -21,6 +21,13 @@
  * --ack-timeout gives 503.  Concurrent requests share one checkpoint, so
  * the loader commits them together.
  *
+ * With --reply-fifo the answer is what the pipeline made of the request:
+ * each request's records are followed by a checkpoint of their own, the
+ * last stage writes its output to the FIFO, and what comes back before a
+ * checkpoint (records, and rejects as control lines) answers the request
+ * that checkpoint names: 200 with the records, 422 with the rejects.  It
+ * is the --ack-fifo path (lib/ack) with the lines in between kept.
+ *
  * SIGTERM stops accepting, lets the requests in hand finish, writes all
  * that was answered 202 and exits 0.
  *
@@ -35,6 +42,7 @@
 #include "exitcode.h"
 #include "httpbody.h"
 #include "jsonout.h"
+#include "line.h"
 #include "metrics.h"
 #include "msg.h"
 #include "opt.h"
@@ -52,6 +60,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <nettle/hmac.h>
+#include <nettle/base64.h>
 #include <nettle/memops.h>
 #include <poll.h>
 #include <pthread.h>
@@ -77,6 +86,8 @@ enum {
 	KEY_HEADER_TIMEOUT, KEY_BODY_TIMEOUT, KEY_MAX_PER_CLIENT,
 	KEY_METRICS_LISTEN,
 	KEY_TLS_PRIORITY, KEY_USER, KEY_NO_SECCOMP,
+	KEY_REPLY_FIFO, KEY_REPLY_TIMEOUT, KEY_RAW_BODY,
+	KEY_REPLY_FIELD, KEY_REPLY_TYPE,
 };
 
 static const struct opt options[] = {
@@ -100,6 +111,11 @@ static const struct opt options[] = {
 	{ KEY_METRICS_LISTEN, "metrics-listen", "ADDRESS:PORT", "serve GET /metrics there, not on the main port" },
 	{ KEY_TLS_PRIORITY, "tls-priority", "STRING", "GnuTLS priority string (default: TLS 1.2 and 1.3, ECDHE with AEAD ciphers)" },
 	CONFINE_OPTIONS(KEY_USER, KEY_NO_SECCOMP),
+	{ KEY_REPLY_FIFO, "reply-fifo", "FIFO", "answer each request with the pipeline's output for it, read from FIFO" },
+	{ KEY_REPLY_TIMEOUT, "reply-timeout", "DURATION", "wait this long for the reply, then 504 (default 30s)" },
+	{ KEY_REPLY_FIELD, "reply-field", "NAME", "answer with this field's value as raw bytes, not JSON" },
+	{ KEY_REPLY_TYPE, "reply-type", "TYPE", "the Content-Type of --reply-field answers (default application/octet-stream)" },
+	{ KEY_RAW_BODY, "raw-body", NULL, "the exact body as one record {\"body\":…} (base64 when not UTF-8)" },
 	{ 0, NULL, NULL, NULL }
 };
 
@@ -124,11 +140,16 @@ static struct {
 	unsigned threads;
 	const char *ack_fifo;
 	long long ack_timeout_ms;
+	int reply;                   /* --reply-fifo: ack_fifo is the reply FIFO */
+	long long reply_timeout_ms;
+	const char *reply_field, *reply_type;
+	int raw_body;
 } conf = {
 	.hmac_header = "X-Hub-Signature-256", .max_body = 10 << 20,
 	.max_per_client = 100, .idle_timeout_s = 30, .queue_timeout_ms = 5000,
 	.header_timeout_ms = 10000, .body_timeout_ms = 60000,
 	.max_headers = 32 << 10, .ack_timeout_ms = 10000,
+	.reply_timeout_ms = 30000, .reply_type = "application/octet-stream",
 };
 
 /* A request in hand.  With --ack-fifo, once its records are handed on it
@@ -144,6 +165,8 @@ struct request {
 	unsigned verdict;               /* 202 or 503 once decided */
 	const char *why;                /* for a 503 */
 	struct request *next;
+	struct buf reply, rejects;      /* --reply-fifo: what came back */
+
 };
 
 struct waitlist {
@@ -331,6 +354,16 @@ output_main(void *arg)
 	return NULL;
 }
 
+/* --reply-fifo, with the lock held: REQ's records, just appended, are
+ * followed by a checkpoint of their own, so that what comes back before
+ * it is REQ's alone. */
+static void
+reply_checkpoint(struct request *req)
+{
+	req->checkpoint = ack_checkpoint(&output.pending);
+	waitlist_add(&output.unacked, req);
+}
+
 /* Hand LINES (N records) to the output; 0, or -1 when it cannot take them.
  * With --ack-fifo, REQ is suspended until the loader acknowledges them. */
 static int
@@ -359,7 +392,10 @@ output_append(const struct buf *lines, long n, struct request *req)
 		/* Under the lock, so no acknowledgement can come before it waits. */
 		req->records = n;
 		req->since = stats_now();
-		waitlist_add(&output.unwritten, req);
+		if (conf.reply)
+			reply_checkpoint(req);
+		else
+			waitlist_add(&output.unwritten, req);
 		MHD_suspend_connection(req->conn);
 	}
 	/* Write it from this thread if the output is idle: no hand-over to
@@ -478,9 +514,150 @@ acks_expire(void)
 	static const char why[] = "no acknowledgement within --ack-timeout";
 
 	pthread_mutex_lock(&output.lock);
-	waitlist_settle(&output.unwritten, expired, &now, 503, why);
-	waitlist_settle(&output.unacked, expired, &now, 503, why);
+	waitlist_settle(&output.unwritten, expired, &now, conf.reply ? 504 : 503,
+	    conf.reply ? "no reply within --reply-timeout" : why);
+	waitlist_settle(&output.unacked, expired, &now, conf.reply ? 504 : 503,
+	    conf.reply ? "no reply within --reply-timeout" : why);
 	pthread_mutex_unlock(&output.lock);
+}
+
+/* ---- replies: the --reply-fifo reader ----------------------------------------
+ *
+ * On lib/ack's reader thread: the lines since the last checkpoint are
+ * gathered here; at a checkpoint they become the answer of the request it
+ * names, if it still waits (one answered 504 meanwhile: they are dropped).
+ * Checkpoints are numbered one per request, so a gap means a stage lost
+ * control lines: the lines cannot be told apart, and every request in the
+ * gap gets 502 rather than another's records.
+ */
+
+static const char *reply_fifo;
+static struct {
+	struct buf records;          /* record and batch lines, each with its LF */
+	struct buf rejects;          /* reject objects, comma-separated */
+	const char *bad;             /* a line we cannot answer with */
+	unsigned long long last;     /* the last checkpoint seen */
+} gathered = { .records = BUF_INIT, .rejects = BUF_INIT };
+
+static void
+reply_line(const char *line, size_t len, int too_long, void *arg)
+{
+	enum line_kind kind = line_kind_fast(line, len);
+	json_t *v, *rej;
+
+	(void)arg;
+	if (too_long) {
+		gathered.bad = "a line of the pipeline's output is too long to answer with";
+		return;
+	}
+	switch (kind) {
+	case LINE_RECORD:
+	case LINE_BATCH:
+		buf_add(&gathered.records, line, len);
+		buf_addc(&gathered.records, '\n');
+		return;
+	case LINE_CONTROL:
+		v = json_loadb(line, len, LINE_JSON_FLAGS, NULL);
+		rej = json_object_get(json_object_get(v, "$etl"), "reject");
+		if (rej) {
+			if (gathered.rejects.len > 0)
+				buf_addc(&gathered.rejects, ',');
+			jsonout_value(&gathered.rejects, rej);
+		}
+		json_decref(v);  /* other control lines are not answers */
+		return;
+	default:
+		for (size_t i = 0; i < len; i++)
+			if (!strchr(" \t\r", line[i])) {
+				gathered.bad = "the pipeline's output is not NDJSON";
+				break;
+			}
+		return;
+	}
+}
+
+/* The request REQ (checkpoint UPTO) gets what was gathered. */
+static int
+named(struct request *req, void *upto)
+{
+	return req->checkpoint == *(unsigned long long *)upto;
+}
+
+static int
+skipped(struct request *req, void *upto)
+{
+	return req->checkpoint < *(unsigned long long *)upto;
+}
+
+static void
+reply_committed(unsigned long long upto, void *arg)
+{
+	static const char lost[] = "a stage of the pipeline lost control lines:"
+	    " this request's reply cannot be told apart";
+	int gap = upto != gathered.last + 1;
+
+	(void)arg;
+	if (upto <= gathered.last)
+		gap = 1;  /* an old checkpoint again: nothing to answer */
+	pthread_mutex_lock(&output.lock);
+	waitlist_settle(&output.unacked, skipped, &upto, 502, lost);
+	for (struct request *req = output.unacked.head; req && !gap; req = req->next) {
+		if (req->checkpoint != upto)
+			continue;
+		req->reply = gathered.records;
+		req->rejects = gathered.rejects;
+		gathered.records = (struct buf)BUF_INIT;
+		gathered.rejects = (struct buf)BUF_INIT;
+		break;
+	}
+	waitlist_settle(&output.unacked, named, &upto,
+	    gap || gathered.bad ? 502 : 200, gap ? lost : gathered.bad);
+	pthread_mutex_unlock(&output.lock);
+	if (upto > gathered.last)
+		gathered.last = upto;
+	gathered.records.len = gathered.rejects.len = 0;
+	gathered.bad = NULL;
+}
+
+/* The last stage closed the FIFO: the pipeline is broken.  The requests
+ * in flight get 502 and the server stops as when stdout breaks. */
+static void
+reply_ended(void *arg)
+{
+	(void)arg;
+	msg_error(reply_fifo, "the pipeline's output ended: a stage stopped");
+	pthread_mutex_lock(&output.lock);
+	waitlist_settle(&output.unwritten, any, NULL, 502, "the pipeline stopped");
+	waitlist_settle(&output.unacked, any, NULL, 502, "the pipeline stopped");
+	if (!output.broken)
+		output.broken = EPIPE;
+	pthread_mutex_unlock(&output.lock);
+}
+
+static void
+reply_start(void)
+{
+	/* Whole bodies go down the pipe and back: a wider pipe takes one in
+	 * fewer round trips (best effort; the system may cap it). */
+	fcntl(STDOUT_FILENO, F_SETPIPE_SZ, 1 << 20);
+	/* A transform may make more of a body than it was. */
+	ack_lines(reply_line, 4 * conf.max_body + (1 << 20));
+	ack_start(&(struct ack_handlers){ reply_committed, reply_ended, NULL });
+}
+
+static void
+reply_options(struct opt_parser *p)
+{
+	if (conf.raw_body && conf.envelope)
+		opt_usage_error(p, "--raw-body and --envelope are two shapes of the body: choose one");
+	if (!conf.reply && conf.reply_field)
+		opt_usage_error(p, "--reply-field needs --reply-fifo");
+	if (!conf.reply)
+		return;
+	if (conf.ack_fifo)
+		opt_usage_error(p, "--reply-fifo answers with the output: it goes without --ack-fifo");
+	conf.ack_fifo = reply_fifo;  /* the same path, from here on */
+	conf.ack_timeout_ms = conf.reply_timeout_ms;
 }
 
 /* ---- requests -------------------------------------------------------------- */
@@ -771,6 +948,9 @@ finish_request(struct MHD_Connection *c, const char *url, const char *method,
 	stats_add(&body_bytes, req->body.len);
 	if (conf.envelope) {
 		n = envelope_record(c, url, method, &req->body, &lines);
+	} else if (conf.raw_body && strcmp(method, "GET") != 0) {
+		httpbody_raw_record(req->body.data ? req->body.data : "", req->body.len, &lines);
+		n = 1;
 	} else if (strcmp(method, "GET") == 0) {
 		n = query_record(c, &lines, err, sizeof err);
 	} else {
@@ -798,10 +978,196 @@ finish_request(struct MHD_Connection *c, const char *url, const char *method,
 	return answer_accepted(c, n);
 }
 
+/* An answer of BODY (taken) as TYPE. */
+static enum MHD_Result
+answer_body(struct MHD_Connection *c, unsigned status, struct buf *body,
+    const char *type)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(body->len,
+	    body->data ? body->data : (void *)"", body->data ? MHD_RESPMEM_MUST_FREE
+	    : MHD_RESPMEM_PERSISTENT);
+	enum MHD_Result rc;
+
+	*body = (struct buf)BUF_INIT;
+	MHD_add_response_header(r, "Content-Type", type);
+	rc = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	stats_add(&by_status[status], 1);
+	return rc;
+}
+
+static int
+add_ndjson_element(void *arg, const char *elem, size_t n, size_t index)
+{
+	(void)index;
+	buf_add(arg, elem, n);
+	buf_addc(arg, '\n');
+	return 0;
+}
+
+/* The gathered LINES as NDJSON (a batch line's elements one a line) or as
+ * one JSON array of the records. */
+static void
+reply_records(const struct buf *lines, int ndjson, struct buf *out)
+{
+	const char *p = lines->data, *end = p + lines->len, *nl, *q, *qe;
+	char err[128];
+	int first = 1;
+
+	if (!ndjson)
+		buf_addc(out, '[');
+	for (; p < end; p = nl + 1) {
+		nl = memchr(p, '\n', end - p);
+		q = p;
+		qe = nl;
+		while (qe > q && strchr(" \t\r", qe[-1]))
+			qe--;
+		while (q < qe && strchr(" \t\r", *q))
+			q++;
+		if (q < qe && *q == '[') {
+			if (ndjson) {
+				line_split_batch(q, qe - q, add_ndjson_element, out, err, sizeof err);
+				continue;
+			}
+			/* Its elements, without the brackets. */
+			q++;
+			qe--;
+			while (q < qe && strchr(" \t\r", *q))
+				q++;
+			if (q == qe)
+				continue;  /* an empty batch */
+		}
+		if (ndjson) {
+			buf_add(out, q, qe - q);
+			buf_addc(out, '\n');
+			continue;
+		}
+		if (!first)
+			buf_addc(out, ',');
+		buf_add(out, q, qe - q);
+		first = 0;
+	}
+	if (!ndjson)
+		buf_addc(out, ']');
+}
+
+/* 422: {"error": the first reason, "rejects": [...], "records": [...]}. */
+static enum MHD_Result
+answer_rejected(struct MHD_Connection *c, struct request *req)
+{
+	struct buf out = BUF_INIT;
+	json_t *first;
+	const char *why;
+
+	/* The first reject ends at the first comma at its top level: parse
+	 * it alone (json_loadb stops at the end of one value). */
+	first = json_loadb(req->rejects.data, req->rejects.len,
+	    JSON_DISABLE_EOF_CHECK | LINE_JSON_FLAGS, NULL);
+	why = json_string_value(json_object_get(first, "error"));
+	buf_adds(&out, "{\"error\":");
+	if (!why)
+		why = "rejected by the pipeline";
+	jsonout_string_lossy(&out, why, strlen(why));
+	json_decref(first);
+	buf_adds(&out, ",\"rejects\":[");
+	buf_add(&out, req->rejects.data, req->rejects.len);
+	buf_adds(&out, "],\"records\":");
+	reply_records(&req->reply, 0, &out);
+	buf_addc(&out, '}');
+	return answer_body(c, 422, &out, "application/json");
+}
+
+/* Append the value of --reply-field in the record ELEM[0..N) to ARG (a
+ * buf): a string's bytes, base64-decoded when NAME_encoding says so, or
+ * the value's JSON text.  1 when the record has no such field. */
+static int
+add_field_value(void *arg, const char *elem, size_t n, size_t index)
+{
+	struct buf *out = arg;
+	json_t *rec = json_loadb(elem, n, LINE_JSON_FLAGS, NULL);
+	json_t *v = json_object_get(rec, conf.reply_field);
+	char marker[256];
+	const char *enc;
+
+	(void)index;
+	if (!v) {
+		json_decref(rec);
+		return 1;
+	}
+	snprintf(marker, sizeof marker, "%s_encoding", conf.reply_field);
+	enc = json_string_value(json_object_get(rec, marker));
+	if (json_is_string(v) && enc && strcmp(enc, "base64") == 0) {
+		struct base64_decode_ctx b64;
+		size_t len = BASE64_DECODE_LENGTH(json_string_length(v));
+
+		buf_reserve(out, len);
+		base64_decode_init(&b64);
+		if (!base64_decode_update(&b64, &len, (uint8_t *)out->data + out->len,
+		    json_string_length(v), json_string_value(v)) || !base64_decode_final(&b64)) {
+			json_decref(rec);
+			return 2;
+		}
+		out->len += len;
+	} else if (json_is_string(v)) {
+		buf_add(out, json_string_value(v), json_string_length(v));
+	} else {
+		jsonout_value(out, v);
+	}
+	json_decref(rec);
+	return 0;
+}
+
+/* --reply-field: the field's value of each record, in order, as raw bytes
+ * of --reply-type; no record is an empty body. */
+static enum MHD_Result
+answer_field(struct MHD_Connection *c, struct request *req)
+{
+	const char *p = req->reply.data, *end = p + req->reply.len, *nl;
+	struct buf out = BUF_INIT;
+	char err[128], why[300];
+	int rc = 0;
+
+	for (; p < end && rc == 0; p = nl + 1) {
+		nl = memchr(p, '\n', end - p);
+		if (line_kind_fast(p, nl - p) == LINE_BATCH)
+			rc = line_split_batch(p, nl - p, add_field_value, &out, err, sizeof err);
+		else
+			rc = add_field_value(&out, p, nl - p, 0);
+	}
+	if (rc != 0) {
+		buf_free(&out);
+		snprintf(why, sizeof why, rc == 1 ? "a record of the pipeline's output has no field %s"
+		    : "the field %s is not valid base64", conf.reply_field);
+		return answer_error(c, 502, why);
+	}
+	return answer_body(c, 200, &out, conf.reply_type);
+}
+
+/* --reply-fifo: the pipeline's output for REQ, settled by reply_committed,
+ * reply_ended or the timeout. */
+static enum MHD_Result
+answer_reply(struct MHD_Connection *c, struct request *req)
+{
+	const char *accept = header(c, "Accept");
+	int ndjson = accept && strstr(accept, "application/x-ndjson");
+	struct buf out = BUF_INIT;
+
+	if (req->verdict != 200)
+		return answer_error(c, req->verdict, req->why);
+	if (req->rejects.len > 0)
+		return answer_rejected(c, req);
+	if (conf.reply_field)
+		return answer_field(c, req);
+	reply_records(&req->reply, ndjson, &out);
+	return answer_body(c, 200, &out, ndjson ? "application/x-ndjson" : "application/json");
+}
+
 /* Resumed after the acknowledgement, or its absence, settled it. */
 static enum MHD_Result
 answer_settled(struct MHD_Connection *c, struct request *req)
 {
+	if (conf.reply)
+		return answer_reply(c, req);
 	if (req->verdict == 202) {
 		metrics_observe(&ack_wait, stats_now() - req->since);
 		return answer_accepted(c, req->records);
@@ -1299,6 +1665,8 @@ on_completed(void *cls, struct MHD_Connection *c, void **state,
 	if (!req)
 		return;
 	buf_free(&req->body);
+	buf_free(&req->reply);
+	buf_free(&req->rejects);
 	free(req);
 	*state = NULL;
 	atomic_fetch_sub(&in_flight, 1);
@@ -1597,6 +1965,11 @@ parse_options(int argc, char **argv)
 		case KEY_THREADS: conf.threads = (unsigned)opt_count(&p, 1, 256); break;
 		case KEY_ACK_FIFO: conf.ack_fifo = p.arg; break;
 		case KEY_ACK_TIMEOUT: conf.ack_timeout_ms = opt_duration_ms(&p); break;
+		case KEY_REPLY_FIFO: conf.reply = 1; reply_fifo = p.arg; break;
+		case KEY_REPLY_TIMEOUT: conf.reply_timeout_ms = opt_duration_ms(&p); break;
+		case KEY_REPLY_FIELD: conf.reply_field = p.arg; break;
+		case KEY_REPLY_TYPE: conf.reply_type = p.arg; break;
+		case KEY_RAW_BODY: conf.raw_body = 1; break;
 		}
 	}
 	if (p.ind < argc)
@@ -1615,6 +1988,7 @@ parse_options(int argc, char **argv)
 		opt_usage_error(&p, "--tls-cert and --tls-key go together");
 	if (conf.tls_priority && !conf.tls_cert)
 		opt_usage_error(&p, "--tls-priority needs --tls-cert and --tls-key");
+	reply_options(&p);
 }
 
 static struct MHD_Daemon *
@@ -1714,7 +2088,9 @@ main(int argc, char **argv)
 		tls_start();
 	conf.max_connections = connection_cap();
 	confine();
-	if (conf.ack_fifo)
+	if (conf.reply)
+		reply_start();
+	else if (conf.ack_fifo)
 		ack_start(&(struct ack_handlers){ acks_committed, acks_ended, NULL });
 	stdout_is_file = fstat(STDOUT_FILENO, &st) == 0 && S_ISREG(st.st_mode);
 	pthread_create(&writer, NULL, output_main, NULL);

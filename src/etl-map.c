@@ -59,6 +59,7 @@ struct chunk_line {
 struct event {
 	size_t out_off;          /* the output before it is written first */
 	int kind;                /* ETL_REJECT or ETL_FAIL */
+	int in_batch;            /* inside a batch line's output */
 	char *where, *reason;
 	json_t *record;          /* the record, or NULL and raw */
 	char *raw;
@@ -184,6 +185,32 @@ static const struct etl_host host = {
 	.where = host_where,
 };
 
+/*
+ * --reject -: a reject is a control line in the output at the bad record's
+ * place.  A record inside a batch line cannot have a line of its own there,
+ * so its reject waits (DEFERRED) until the end of that batch line.
+ */
+static struct buf deferred = BUF_INIT;
+static int reject_mid_line;      /* set around reject_record() */
+
+static void
+put_reject(const char *line, size_t len)
+{
+	if (reject_mid_line)
+		buf_add(&deferred, line, len);
+	else
+		writer_add(&writer_stdout, line, len);
+}
+
+static void
+reject_at(int in_batch, const char *where, const char *reason,
+    const json_t *record, const char *raw, size_t rawlen)
+{
+	reject_mid_line = in_batch;
+	reject_record(where, reason, record, raw, rawlen);
+	reject_mid_line = 0;
+}
+
 /* A bad record or a failure: handled now (-j 1) or queued in its place. */
 static void
 report(struct instance *in, int kind, const char *reason, json_t *record,
@@ -196,7 +223,7 @@ report(struct instance *in, int kind, const char *reason, json_t *record,
 	if (!c) {
 		if (kind == ETL_FAIL)
 			msg_die(EXIT_SOFTWARE, so_path, "%s: %s", where, reason);
-		reject_record(where, reason, record, raw, rawlen);
+		reject_at(in->in_batch, where, reason, record, raw, rawlen);
 		return;
 	}
 	if (c->nevents == c->events_cap) {
@@ -208,6 +235,7 @@ report(struct instance *in, int kind, const char *reason, json_t *record,
 	e = &c->events[c->nevents++];
 	e->out_off = in->out->len;
 	e->kind = kind;
+	e->in_batch = in->in_batch;
 	e->where = strdup(where);
 	e->reason = strdup(reason);
 	e->record = record ? json_incref(record) : NULL;
@@ -273,6 +301,15 @@ map_batch(struct instance *in, const char *data, size_t len)
 	/* A batch keeps its outputs together; one that kept none is dropped. */
 	if (in->out->len == start + 1) {
 		in->out->len = start;
+		/* Its rejects now stand where it would have. */
+		for (i = 0; in->chunk && i < in->chunk->nevents; i++) {
+			struct event *e = &in->chunk->events[i];
+
+			if (e->out_off > start) {
+				e->out_off = start;
+				e->in_batch = 0;
+			}
+		}
 	} else {
 		in->out->data[in->out->len - 1] = ']';
 		buf_addc(in->out, '\n');
@@ -296,6 +333,10 @@ map_line(struct instance *in, const char *data, size_t len,
 		return;
 	case LINE_BATCH:
 		map_batch(in, data, len);
+		if (deferred.len > 0 && !in->chunk) {
+			buf_add(in->out, deferred.data, deferred.len);
+			deferred.len = 0;
+		}
 		return;
 	default:
 		break;
@@ -585,6 +626,27 @@ deal_partial(void *arg)
 	}
 }
 
+/* Write C's output from *DONE up to UPTO; rejects deferred from inside a
+ * batch line go out after its end. */
+static void
+write_upto(const struct chunk *c, size_t *done, size_t upto)
+{
+	const char *nl;
+
+	if (upto > c->out.len)
+		upto = c->out.len;
+	if (upto <= *done)
+		return;
+	if (deferred.len > 0 && (nl = memchr(c->out.data + *done, '\n', upto - *done))) {
+		writer_add(&writer_stdout, c->out.data + *done, nl + 1 - (c->out.data + *done));
+		writer_add(&writer_stdout, deferred.data, deferred.len);
+		deferred.len = 0;
+		*done = nl + 1 - c->out.data;
+	}
+	writer_add(&writer_stdout, c->out.data + *done, upto - *done);
+	*done = upto;
+}
+
 /* Write a mapped chunk, handling its events at their places. */
 static void
 write_chunk(struct chunk *c)
@@ -594,13 +656,12 @@ write_chunk(struct chunk *c)
 	for (size_t i = 0; i < c->nevents; i++) {
 		struct event *e = &c->events[i];
 
-		writer_add(&writer_stdout, c->out.data + done, e->out_off - done);
-		done = e->out_off;
+		write_upto(c, &done, e->out_off);
 		if (e->kind == ETL_FAIL)
 			msg_die(EXIT_SOFTWARE, so_path, "%s: %s", e->where, e->reason);
-		reject_record(e->where, e->reason, e->record, e->raw, e->rawlen);
+		reject_at(e->in_batch, e->where, e->reason, e->record, e->raw, e->rawlen);
 	}
-	writer_add(&writer_stdout, c->out.data + done, c->out.len - done);
+	write_upto(c, &done, c->out.len);
 }
 
 static void *
@@ -677,6 +738,7 @@ main(int argc, char **argv)
 	opt_begin(&p, argc, argv, "[OPTION]... TRANSFORM.so [ARG]... [< INPUT]",
 	    "Run a transform on every NDJSON record of standard input.",
 	    options, OPT_INPUT);
+	reject_inline(put_reject);
 	while ((c = opt_next(&p)) != -1)
 		if (c == 'j')
 			nworkers = (int)opt_count(&p, 1, MAX_JOBS);
