@@ -127,7 +127,7 @@ my_admin() {  # I SQL...
 
 my_start() {  # I [--wsrep-new-cluster]
 	local i=$1 d=$dir/g$1; shift
-	mariadbd --no-defaults --datadir="$d/data" --socket="$d/sock" \
+	mariadbd --no-defaults --datadir="$d/data" --socket="$d/sock" --tmpdir="$d/tmp" \
 		--port="$(my_port "$i")" --bind-address=127.0.0.1 --user="$(myuser)" \
 		--pid-file="$d/pid" --log-error="$d/err.log" \
 		--innodb-flush-log-at-trx-commit=0 --innodb-buffer-pool-size=128M \
@@ -172,7 +172,7 @@ my_stop() {  # I
 
 my_init() {
 	local i
-	for i in 1 2 3; do mkdir -p "$dir/g$i"; done
+	for i in 1 2 3; do mkdir -p "$dir/g$i/tmp"; done
 	mariadb-install-db --no-defaults --auth-root-authentication-method=normal \
 		--datadir="$dir/g1/data" --user="$(myuser)" >"$dir/g1/install.log" 2>&1 ||
 		{ cat "$dir/g1/install.log" >&2; die "mariadb-install-db failed"; }

@@ -93,7 +93,11 @@ my_port_from=23306
 my_start_server() {
 	local port pid
 	port=$(cat "$dir/my/port")
+	# A temporary folder of its own: servers of other runs on the machine
+	# share /tmp, and a file removed there fails a statement here.
+	mkdir -p "$dir/my/tmp"
 	mariadbd --no-defaults --datadir="$dir/my/data" --socket="$dir/my/sock" \
+		--tmpdir="$dir/my/tmp" \
 		--port="$port" --bind-address=127.0.0.1 --user="$(id -un)" \
 		${my_tls_args[@]+"${my_tls_args[@]}"} \
 		--local-infile=1 --skip-log-bin --innodb-flush-log-at-trx-commit=0 \
