@@ -418,7 +418,9 @@ drained(jsCtx *js)
 }
 
 /* Write one fetched batch, then settle its messages: acknowledged now
- * that their records are flushed, or held for the loader's checkpoint. */
+ * that their records are flushed, or held for the loader's checkpoint.
+ * Every message leaves the list (destroyed or held); the caller frees
+ * the list's array. */
 static void
 take_batch(natsMsgList *list)
 {
@@ -447,7 +449,70 @@ take_batch(natsMsgList *list)
 			if (list->Msgs[i] && natsMsg_Ack(list->Msgs[i], NULL) == NATS_OK)
 				stats_add(&acked, 1);
 	}
-	natsMsgList_Destroy(list);
+	for (int i = 0; i < list->Count; i++) {
+		natsMsg_Destroy(list->Msgs[i]);
+		list->Msgs[i] = NULL;
+	}
+}
+
+/*
+ * Fetch up to WANT messages into LIST (its array is ours to free).
+ *
+ * natsSubscription_Fetch of the NATS C client before 3.10 (Debian ships
+ * 3.4.1) writes past its own array of WANT messages when it starts with
+ * messages already queued on the subscription: with c of them, WANT/2 <
+ * c < WANT, it asks the server for WANT - c more, then collects until it
+ * holds WANT - c in all, a count it has already passed, so it stores
+ * messages past the end of its array until the fetch times out (fixed
+ * upstream in nats.c 8099b5c, "Fix heap buffer overflow in _fetch").
+ * The heap is corrupted and the program aborts later, anywhere (SIGABRT
+ * from malloc, or SIGSEGV in the library's own threads).  Messages are queued
+ * when pull requests are answered after their Fetch returned: above all
+ * the requests buffered while the connection was down, all answered at
+ * once after the reconnection.  So queued messages are taken with
+ * fetches of one message, which cannot overrun, and run_jetstream does
+ * not fetch while the connection is down.
+ */
+static natsStatus
+fetch(natsSubscription *sub, int want, natsMsgList *list, jsErrCode *jerr)
+{
+	natsMsgList one = { 0 };
+	uint64_t queued = 0;
+	natsStatus s = NATS_OK;
+
+	memset(list, 0, sizeof *list);
+	if (natsSubscription_QueuedMsgs(sub, &queued) != NATS_OK || queued == 0) {
+		natsMsg **msgs;
+
+		s = natsSubscription_Fetch(&one, sub, want, 500, jerr);
+		if (s != NATS_OK)
+			return s;
+		/* The library's array moves into one of ours. */
+		if (!(msgs = calloc((size_t)one.Count, sizeof *msgs)))
+			msg_die(EXIT_SOFTWARE, NULL, "out of memory");
+		memcpy(msgs, one.Msgs, (size_t)one.Count * sizeof *msgs);
+		*list = (natsMsgList){ .Msgs = msgs, .Count = one.Count };
+		memset(one.Msgs, 0, (size_t)one.Count * sizeof *one.Msgs);
+		natsMsgList_Destroy(&one);
+		return NATS_OK;
+	}
+	if (!(list->Msgs = calloc((size_t)want, sizeof *list->Msgs)))
+		msg_die(EXIT_SOFTWARE, NULL, "out of memory");
+	while (list->Count < want && queued > 0) {
+		s = natsSubscription_Fetch(&one, sub, 1, 500, jerr);
+		if (s != NATS_OK)
+			break;
+		list->Msgs[list->Count++] = one.Msgs[0];
+		one.Msgs[0] = NULL;
+		natsMsgList_Destroy(&one);
+		if (natsSubscription_QueuedMsgs(sub, &queued) != NATS_OK)
+			break;
+	}
+	if (list->Count > 0)
+		return NATS_OK;
+	free(list->Msgs);
+	list->Msgs = NULL;
+	return s;
 }
 
 static void
@@ -477,11 +542,19 @@ run_jetstream(void)
 			wait_settled(100);
 			continue;
 		}
-		s = natsSubscription_Fetch(&list, sub, (int)(room < (size_t)conf.batch
-		    ? room : (size_t)conf.batch), 500, &jerr);
+		if (!natsconn_up()) {
+			/* A pull request now would wait in the reconnect
+			 * buffer, to be answered after the reconnection
+			 * when its Fetch is long gone (see fetch). */
+			retry_sleep_ms(100);
+			continue;
+		}
+		s = fetch(sub, (int)(room < (size_t)conf.batch ? room : (size_t)conf.batch),
+		    &list, &jerr);
 		if (s == NATS_OK) {
 			retry_succeeded(&r);
 			take_batch(&list);
+			free(list.Msgs);
 		} else if (s == NATS_TIMEOUT || s == NATS_NOT_FOUND) {
 			if (conf.exit_at_end && drained(js))
 				break;
