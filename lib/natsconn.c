@@ -1,5 +1,6 @@
 /* natsconn.c - options, connection and reconnection for NATS (see natsconn.h). */
 #include "natsconn.h"
+#include "secret.h"
 #include "buf.h"
 #include "exitcode.h"
 #include "msg.h"
@@ -105,28 +106,6 @@ reconnected(natsConnection *nc, void *arg)
 	msg_info(natsconn_where, "reconnected");
 }
 
-/* A secret from a file, trailing newline dropped. */
-static char *
-read_token(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	struct buf b = BUF_INIT;
-	char chunk[4096];
-	size_t n;
-
-	if (!f)
-		msg_die(errno == ENOENT ? EXIT_NOINPUT : EXIT_CONFIG, path, "%s", strerror(errno));
-	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-		buf_add(&b, chunk, n);
-	fclose(f);
-	while (b.len > 0 && (b.data[b.len - 1] == '\n' || b.data[b.len - 1] == '\r'))
-		b.len--;
-	if (b.len == 0)
-		msg_die(EXIT_CONFIG, path, "the file is empty");
-	buf_cstr(&b);
-	return b.data;
-}
-
 /* URLS, one URL or a comma-separated list of a cluster's servers: the
  * client library takes a list only as an array, and then connects to any
  * of them and reconnects to another when one goes away. */
@@ -165,7 +144,7 @@ build_options(const struct natsconn_conf *conf)
 		msg_die(EXIT_USAGE, natsconn_where, "bad URL: %s", natsconn_error(s));
 	natsOptions_SetName(o, msg_program);
 	if (conf->token_path) {
-		char *token = read_token(conf->token_path);
+		char *token = secret_read(conf->token_path, NULL);
 
 		natsOptions_SetToken(o, token);
 		free(token);

@@ -46,6 +46,7 @@
 #include "metrics.h"
 #include "msg.h"
 #include "opt.h"
+#include "secret.h"
 #include "sig.h"
 #include "stats.h"
 #include "writer.h"
@@ -1740,30 +1741,6 @@ activated_socket(void)
 	return 3;
 }
 
-/* A secret from a file (trailing newline dropped), never from argv. */
-static char *
-read_secret(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	struct buf b = BUF_INIT;
-	char chunk[4096];
-	size_t n;
-
-	if (!f)
-		msg_die(errno == ENOENT ? EXIT_NOINPUT : EXIT_CONFIG, path, "%s", strerror(errno));
-	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-		buf_add(&b, chunk, n);
-	fclose(f);
-	while (b.len > 0 && (b.data[b.len - 1] == '\n' || b.data[b.len - 1] == '\r'))
-		b.len--;
-	if (b.len == 0)
-		msg_die(EXIT_CONFIG, path, "the file is empty");
-	if (len)
-		*len = b.len;
-	buf_cstr(&b);
-	return b.data;
-}
-
 /* ---- TLS: versions, ciphers, a certificate reloaded on SIGHUP --------- */
 
 /*
@@ -1941,9 +1918,9 @@ parse_options(int argc, char **argv)
 	while ((c = opt_next(&p)) != -1) {
 		switch (c) {
 		case KEY_ENVELOPE: conf.envelope = 1; break;
-		case KEY_TOKEN_FILE: conf.token = read_secret(p.arg, NULL); break;
+		case KEY_TOKEN_FILE: conf.token = secret_read(p.arg, NULL); break;
 		case KEY_HMAC_SECRET_FILE:
-			conf.hmac_secret = read_secret(p.arg, &conf.hmac_secret_len);
+			conf.hmac_secret = secret_read(p.arg, &conf.hmac_secret_len);
 			break;
 		case KEY_HMAC_HEADER: conf.hmac_header = p.arg; break;
 		case KEY_TLS_CERT: conf.tls_cert = p.arg; break;
