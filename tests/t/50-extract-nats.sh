@@ -192,7 +192,7 @@ test_expect_success 'JetStream: SIGTERM stops fetching, writes and acknowledges 
 	js_stream "$st" "$s" &&
 	seq 1 50000 | sed "s/.*/{\"n\":&}/" | publines "$s" || exit 1
 	{ etl-extract-nats --stream "$st" --durable d "$U" "$s" >out 2>err; echo $? >status; } &
-	while [ $(wc -l <out) -lt 1000 ]; do sleep 0.05; done &&
+	while [ "$(cat out 2>/dev/null | wc -l)" -lt 1000 ]; do sleep 0.05; done &&
 	pkill -TERM -f "durable d $U $s\$" &&
 	wait_for . status && expect_eq 0 "$(cat status)" "exit status" &&
 	got=$(wc -l <out) &&

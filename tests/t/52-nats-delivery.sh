@@ -88,7 +88,7 @@ test_expect_success "nats-server restarted mid-stream: etl-load-nats --msg-id st
 	consumer=$!
 	{ etl-load-nats --stats --stream $st --msg-id order_id --window 256 --ack-timeout 1s --retry-for 60s \
 		"$PU" "r.{customer_id}" <orders 2>lerr; echo $? >lstatus; } &
-	while [ $(wc -l <consumed) -lt $((N / 5)) ]; do sleep 0.05; done &&
+	while [ "$(cat consumed 2>/dev/null | wc -l)" -lt $((N / 5)) ]; do sleep 0.05; done &&
 	restart_nats &&
 	wait_for . lstatus &&
 	expect_eq 0 "$(cat lstatus)" "etl-load-nats exit status" &&
