@@ -83,7 +83,7 @@ test_expect_success "durable: kill -9 of the back pipeline mid-stream and a rest
 	need_pg || exit 1
 	RUNTIME_DIRECTORY=$T
 	export STREAM=RELAY$$ SUBJECT=relay$$ TABLE=relay_events_$$ DURABLE=d
-	pg_run "DROP TABLE IF EXISTS $TABLE" >/dev/null &&
+	pg_run "DROP TABLE IF EXISTS $TABLE" >/dev/null 2>&1 &&
 	bash "$EX/relay.sh" setup "$U" $ETL_TEST_PSQL -q -v ON_ERROR_STOP=1 || exit 1
 	F=$(free_port) || exit 1
 	bash "$EX/relay.sh" durable-front "$U" "127.0.0.1:$F/events" 2>ferr &
