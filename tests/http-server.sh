@@ -1,5 +1,5 @@
 # tests/http-server.sh - start and stop etl-extract-http in a test body
-# (sourced by the tests/t/4x-http-*.sh scripts after lib.sh).
+# (sourced by the tests/t/*.sh scripts that need a server, after lib.sh).
 
 # start_server [OPTION]... : etl-extract-http on a free port of 127.0.0.1,
 # output in $T/out, stderr in $T/err; sets $PORT and $SERVER.

@@ -175,23 +175,8 @@ test_expect_success 'a UTF-8 byte-order mark at the start of each file is skippe
 	expect_grep "^etl-batch: mid:2: invalid JSON" err
 '
 
-# start_server [OPTION]... : etl-extract-http on a free port; $PORT, $SERVER
-start_server() {
-	for _ in 1 2 3; do
-		PORT=$(free_port) || return 1
-		etl-extract-http "$@" "127.0.0.1:$PORT" >out 2>err &
-		SERVER=$!
-		for _ in $(seq 1 400); do
-			(echo >"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && return 0
-			kill -0 $SERVER 2>/dev/null || break
-			sleep 0.05
-		done
-		grep -q "cannot listen" err || break
-	done
-	echo "the server did not start:"; cat err
-	return 1
-}
-stop_server() { kill -TERM "$SERVER" 2>/dev/null; wait "$SERVER"; }
+# start_server, stop_server: etl-extract-http on a free port ($PORT, $SERVER)
+. "$ETL_TOP/tests/http-server.sh"
 status_of() {  # CURL-ARGS... : the HTTP status of one POST
 	curl -s -o resp -w "%{http_code}" "$@" "http://127.0.0.1:$PORT/"
 }

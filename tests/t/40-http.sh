@@ -7,28 +7,8 @@
 . "$(dirname "$0")/../lib.sh"
 X=${ETL_TRANSFORMS:-$ETL_TOP/build/obj}/examples
 
-# start_server [OPTION]... : etl-extract-http on a free port, output in
-# $T/out, stderr in $T/err; sets $PORT and $SERVER.
-start_server() {
-	for _ in 1 2 3; do
-		PORT=$(free_port) || return 1
-		etl-extract-http "$@" "127.0.0.1:$PORT${SERVER_PATH:-}" >out 2>err &
-		SERVER=$!
-		for _ in $(seq 1 400); do
-			(echo >"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && return 0
-			kill -0 $SERVER 2>/dev/null || break
-			sleep 0.05
-		done
-		# Another process took the port between free_port and bind: again.
-		grep -q "cannot listen" err || break
-	done
-	echo "the server did not start:"; cat err
-	return 1
-}
-stop_server() {
-	kill -TERM "$SERVER" 2>/dev/null
-	wait "$SERVER"
-}
+# start_server, stop_server: etl-extract-http on a free port ($PORT, $SERVER)
+. "$ETL_TOP/tests/http-server.sh"
 # post BODY [CURL OPTION]... : prints "STATUS BODY"
 post() {
 	local body=$1; shift

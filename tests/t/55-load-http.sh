@@ -12,27 +12,8 @@ RECEIVER_PY=$ETL_TOP/tests/http-receiver.py
 big=50000
 [ "${ETL_SANITIZE:-}" = 1 ] && big=10000
 
-# start_server [OPTION]... : etl-extract-http on a free port, output in
-# $T/out, stderr in $T/err; sets $PORT and $SERVER.
-start_server() {
-	for _ in 1 2 3; do
-		PORT=$(free_port) || return 1
-		etl-extract-http "$@" "127.0.0.1:$PORT" >out 2>err &
-		SERVER=$!
-		for _ in $(seq 1 400); do
-			(echo >"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && return 0
-			kill -0 $SERVER 2>/dev/null || break
-			sleep 0.05
-		done
-		grep -q "cannot listen" err || break
-	done
-	echo "the server did not start:"; cat err
-	return 1
-}
-stop_server() {
-	kill -TERM "$SERVER" 2>/dev/null
-	wait "$SERVER"
-}
+# start_server, stop_server: etl-extract-http on a free port ($PORT, $SERVER)
+. "$ETL_TOP/tests/http-server.sh"
 
 # start_receiver MODE : tests/http-receiver.py; the records it accepted in
 # $T/got; sets $RPORT and $RECEIVER.
