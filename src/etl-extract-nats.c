@@ -382,6 +382,7 @@ pull_subscribe(jsCtx **js)
 	natsSubscription *sub = NULL;
 	jsSubOptions so;
 	jsErrCode jerr = 0;
+	struct retry r;
 	natsStatus s;
 
 	if (natsConnection_JetStream(js, nc, NULL) != NATS_OK)
@@ -394,7 +395,24 @@ pull_subscribe(jsCtx **js)
 		so.Config.AckWait = conf.ack_wait_ms * 1000000;
 	if (conf.max_in_flight_given)
 		so.Config.MaxAckPending = conf.max_in_flight;
-	s = js_PullSubscribe(&sub, *js, conf.subject, conf.durable, NULL, &so, &jerr);
+	retry_init(&r, conf.nats.retry_for_ms);
+	/* A cluster electing a leader, or a server that just went away,
+	 * answers late: that is transient, retried like a lost connection. */
+	while ((s = js_PullSubscribe(&sub, *js, conf.subject, conf.durable, NULL,
+	    &so, &jerr)) != NATS_OK && !sig_stop &&
+	    (s == NATS_TIMEOUT || s == NATS_CONNECTION_CLOSED ||
+	    s == NATS_CONNECTION_DISCONNECTED || s == NATS_NO_RESPONDERS)) {
+		long delay = retry_failed(&r, 0);
+
+		if (delay < 0)
+			msg_die(EXIT_TEMPFAIL, conf.stream, "cannot consume %s as %s: %s"
+			    " (gave up after %d attempts)", conf.subject, conf.durable,
+			    natsconn_error(s), r.attempt);
+		msg_warn(conf.stream, "cannot consume %s as %s: %s; retrying in %ld ms",
+		    conf.subject, conf.durable, natsconn_error(s), delay);
+		retry_sleep_ms(delay);
+		jerr = 0;
+	}
 	if (s != NATS_OK)
 		msg_die(jerr == JSStreamNotFoundErr ? EXIT_UNAVAILABLE : EXIT_CONFIG, conf.stream,
 		    "cannot consume %s as %s: %s", conf.subject, conf.durable, natsconn_error(s));

@@ -71,7 +71,7 @@ durable-front)
 	shift $(($# < 2 ? $# : 2))
 	fifo acks
 	etl-extract-http --ack-fifo "$FIFO" "$@" "$listen" |
-		etl-load-nats --stream "$stream" "$nats" "$subject" >"$FIFO"
+		etl-load-nats --stream "$stream" "$nats" "$subject" 1<>"$FIFO"
 	;;
 durable-back)
 	[ $# -ge 2 ] || usage
@@ -80,7 +80,7 @@ durable-back)
 	fifo acks
 	etl-extract-nats --stream "$stream" --durable "$durable" --envelope --ack-fifo "$FIFO" "$@" \
 		"$nats" "$subject" |
-		etl-load-sql --ignore-duplicates --ignore-unknown -t "$table" "$db" >"$FIFO"
+		etl-load-sql --ignore-duplicates --ignore-unknown -t "$table" "$db" 1<>"$FIFO"
 	;;
 *)
 	usage

@@ -25,7 +25,9 @@ run=${RUNTIME_DIRECTORY:-$(mktemp -d "${TMPDIR:-/tmp}/etl-loader.XXXXXX")}
 acks=$run/acks.$$
 mkfifo -m 600 "$acks"
 trap 'rm -f "$acks"' EXIT
+# The loader opens the FIFO read-write (1<>): opening it write-only would
+# wait for a reader for ever if the source had already exited.
 etl-extract-nats --stream ORDERS --durable loaders --ack-fifo "$acks" "$@" \
 	"$nats" 'orders.*' |
 	etl-map "$so" |
-	etl-load-sql --ignore-duplicates -T 200ms -t orders "$db" >"$acks"
+	etl-load-sql --ignore-duplicates -T 200ms -t orders "$db" 1<>"$acks"

@@ -23,4 +23,4 @@ acks=$run/acks.$$
 mkfifo -m 600 "$acks"
 trap 'rm -f "$acks"' EXIT
 etl-extract-http --ack-fifo "$acks" "$@" "$listen" |
-	etl-load-nats --stream ORDERS --msg-id order_id "$nats" orders.new >"$acks"
+	etl-load-nats --stream ORDERS --msg-id order_id "$nats" orders.new 1<>"$acks"
