@@ -60,6 +60,8 @@ classify(unsigned int code)
 	case 8022: case 8028:  /* TiDB: transaction retryable */
 	case 4031:  /* disconnected for inactivity */
 	case 1047:  /* Galera: WSREP has not yet prepared node for application use */
+	case ER_ERROR_DURING_COMMIT:  /* Galera: the node left the primary
+	                               * component while committing; rolled back */
 		return DB_TRANSIENT;
 	case ER_DUP_ENTRY: case ER_BAD_NULL_ERROR: case ER_WARN_DATA_OUT_OF_RANGE:
 	case WARN_DATA_TRUNCATED: case ER_TRUNCATED_WRONG_VALUE:
