@@ -47,9 +47,9 @@ LIBS_common = $(shell $(PKG_CONFIG) --libs jansson zlib yajl) -pthread -lm
 LIBS_etl-map = -ldl
 LIBS_etl-load-sql = $(shell $(PKG_CONFIG) --libs libpq libmariadb sqlite3 2>/dev/null)
 LIBS_etl-extract-http = $(shell $(PKG_CONFIG) --libs libmicrohttpd gnutls nettle libseccomp 2>/dev/null)
-LIBS_etl-load-http = $(shell $(PKG_CONFIG) --libs libcurl nettle 2>/dev/null)
-LIBS_etl-extract-nats = $(shell $(PKG_CONFIG) --libs libnats libmicrohttpd nettle 2>/dev/null)
-LIBS_etl-load-nats = $(shell $(PKG_CONFIG) --libs libnats 2>/dev/null)
+LIBS_etl-load-http = $(shell $(PKG_CONFIG) --libs libcurl nettle libseccomp 2>/dev/null)
+LIBS_etl-extract-nats = $(shell $(PKG_CONFIG) --libs libnats libmicrohttpd nettle libseccomp 2>/dev/null)
+LIBS_etl-load-nats = $(shell $(PKG_CONFIG) --libs libnats libseccomp 2>/dev/null)
 LIBS_all = $(LIBS_etl-map) $(LIBS_etl-load-sql) $(LIBS_etl-extract-http) $(LIBS_etl-load-http) $(LIBS_etl-extract-nats)
 
 .PHONY: all check check-san install uninstall bench clean demo fuzz

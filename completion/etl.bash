@@ -23,10 +23,11 @@ _etl_options() {
 	etl-extract-nats)
 		echo "--queue --stream --durable -e --exit-at-end --ack-fifo --ack-wait
 			--ack-timeout --max-in-flight --batch --envelope --creds --token-file
-			--retry-for --reject --max-rejects" ;;
+			--retry-for --user --no-seccomp --reject --max-rejects" ;;
 	etl-load-nats)
 		echo "--stream --msg-id --create --retention --replicas --duplicate-window
-			--window --ack-timeout --creds --token-file --retry-for $_etl_input" ;;
+			--window --ack-timeout --creds --token-file --retry-for --user --no-seccomp
+			$_etl_input" ;;
 	etl-load-sql)
 		echo "-t --table -n --rows -T --max-delay --upsert --ignore-duplicates
 			--create --add-columns --ignore-unknown --init --sql --retry-for --job
@@ -34,7 +35,7 @@ _etl_options() {
 	etl-load-http)
 		echo "-c --concurrency -H --header --ndjson --token-file --hmac-secret-file
 			--hmac-header --cacert --capath --cert --key --timeout --retry-for
-			$_etl_input" ;;
+			--user --no-seccomp $_etl_input" ;;
 	esac
 	echo "-h -V -q -v $_etl_common"
 }

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -34,8 +35,8 @@ struct confine_conf confine_conf = { .user = NULL, .seccomp = !CONFINE_SANITIZED
 /*
  * What a server does once started.  A name this architecture lacks (open
  * on arm64) is skipped.  Calls allowed only with some arguments (clone,
- * openat, prctl, prlimit64, tgkill, socket) are added with their
- * conditions below: 65 names and those 6 on x86-64.  tests/t/40, 41, 47
+ * openat, prctl, prlimit64, tgkill, ioctl, socket) are added with their
+ * conditions below: 66 names and those 7 on x86-64.  tests/t/40, 41, 47
  * and 48 under strace -f use 41 of them (glibc 2.36, libmicrohttpd
  * 0.9.75, GnuTLS 3.7); the rest are the same calls' other forms (ppoll
  * for poll, statx for fstat) that another libc or path may pick, and what
@@ -53,7 +54,7 @@ const char *const confine_syscalls[] = {
 	/* signals, and who it is */
 	"rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "rt_sigtimedwait",
 	"sigaltstack",
-	"getpid", "gettid", "getuid", "geteuid", "getgid", "getegid", "getgroups",
+	"getpid", "gettid", "getuid", "geteuid", "getgid", "getegid", "getgroups", "uname",
 	"getrlimit",
 	/* waiting and time */
 	"poll", "ppoll", "pselect6", "epoll_create1", "epoll_ctl", "epoll_wait",
@@ -83,6 +84,35 @@ confine_allow_socket(int family)
 {
 	if (n_families < MAX_FAMILIES)
 		families[n_families++] = family;
+}
+
+void
+confine_client(void)
+{
+	confine_allow_socket(AF_INET);
+	confine_allow_socket(AF_INET6);
+	confine_allow_socket(AF_UNIX);
+	confine_allow("getdents64");  /* a CA directory, read on each connection */
+	confine();
+}
+
+void
+confine_still_readable(const char *what, const char *path)
+{
+	struct passwd *pw;
+	int fd, e;
+
+	if (!path || strcmp(path, "-") == 0)
+		return;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+		close(fd);
+		return;
+	}
+	e = errno;
+	pw = getpwuid(geteuid());
+	msg_die(EXIT_CONFIG, what, "%s: cannot be read as %s: %s (it is read later:"
+	    " make it readable by that user, or see --user)",
+	    path, pw ? pw->pw_name : "this user", strerror(e));
 }
 
 /* ---- dropping root --------------------------------------------------------- */
@@ -181,6 +211,9 @@ allow_conditional(scmp_filter_ctx ctx)
 	/* Reading its limits (getrlimit, sysconf), never changing them. */
 	rc = rc ? rc : seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prlimit64), 1,
 	    SCMP_A2(SCMP_CMP_EQ, 0, 0));
+	/* isatty(3), the one question asked of a terminal (lib/reader.c). */
+	rc = rc ? rc : seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+	    SCMP_A1(SCMP_CMP_EQ, TCGETS, 0));
 	/* Naming its own threads. */
 	rc = rc ? rc : seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1,
 	    SCMP_A0(SCMP_CMP_EQ, PR_SET_NAME, 0));
@@ -192,8 +225,16 @@ allow_conditional(scmp_filter_ctx ctx)
 	for (int i = 0; i < n_families; i++)
 		rc = rc ? rc : seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
 		    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)families[i], 0));
-	if (n_families > 0)
+	if (n_families > 0) {
 		rc = rc ? rc : allow(ctx, "connect");
+		rc = rc ? rc : allow(ctx, "getpeername");
+		/* glibc's resolver sends the A and AAAA queries together. */
+		rc = rc ? rc : allow(ctx, "sendmmsg");
+	}
+	for (int i = 0; i < n_families; i++)
+		if (families[i] == AF_UNIX)  /* libcurl's resolver thread wakes it */
+			rc = rc ? rc : seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socketpair), 1,
+			    SCMP_A0(SCMP_CMP_EQ, AF_UNIX, 0));
 	return rc;
 }
 

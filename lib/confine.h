@@ -51,6 +51,20 @@ extern struct confine_conf confine_conf;
  * them: for programs that open connections once confined. */
 void confine_allow_socket(int family);
 
+/* For a client: sockets of AF_INET, AF_INET6 and AF_UNIX (the name
+ * service's), connecting them and asking whom they reach, then confine().
+ * Whatever it must open as root (secrets, the first input, FIFOs) it
+ * opens before; what a library reads again later (a CA file on each new
+ * TLS connection, a NATS credentials file on each reconnection) must be
+ * readable by --user. */
+void confine_client(void);
+
+/* After confine(): exit 78 with a message unless PATH (NULL or "-":
+ * nothing to check), a file or folder read later (by a library, on each
+ * new connection; an input named after the first), can still be read.
+ * WHAT names it for the message. */
+void confine_still_readable(const char *what, const char *path);
+
 /* Allow one more system call by NAME, for a program's own needs. */
 void confine_allow(const char *name);
 

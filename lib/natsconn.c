@@ -2,6 +2,7 @@
 #include "natsconn.h"
 #include "secret.h"
 #include "buf.h"
+#include "confine.h"
 #include "exitcode.h"
 #include "msg.h"
 #include "retry.h"
@@ -171,6 +172,17 @@ build_options(const struct natsconn_conf *conf)
 	return o;
 }
 
+static natsOptions *prepared;
+
+void
+natsconn_prepare(const struct natsconn_conf *conf)
+{
+	redact(conf->urls);
+	if (nats_Open(-1) != NATS_OK)
+		msg_die(EXIT_SOFTWARE, NULL, "cannot start the NATS client library");
+	prepared = build_options(conf);
+}
+
 natsConnection *
 natsconn_open(const struct natsconn_conf *conf)
 {
@@ -179,10 +191,12 @@ natsconn_open(const struct natsconn_conf *conf)
 	natsStatus s;
 	struct retry r;
 
-	redact(conf->urls);
-	if (nats_Open(-1) != NATS_OK)
-		msg_die(EXIT_SOFTWARE, NULL, "cannot start the NATS client library");
-	o = build_options(conf);
+	if (!prepared)
+		natsconn_prepare(conf);
+	o = prepared;
+	prepared = NULL;
+	/* The client library reads it again on each connection. */
+	confine_still_readable("--creds", conf->creds_path);
 	retry_init(&reconnecting, conf->retry_for_ms);
 	retry_init(&r, conf->retry_for_ms);
 	while ((s = natsConnection_Connect(&nc, o)) != NATS_OK) {

@@ -24,7 +24,12 @@ struct natsconn_conf {
 
 extern char natsconn_where[256];  /* the URLs without credentials */
 
-/* Connect (exit 69 when the server stays unreachable for --retry-for, 78
+/* Start the client library and build the options: the secrets (--token-
+ * file) are read here, so a program confines itself (lib/confine.h)
+ * between this and natsconn_open. */
+void natsconn_prepare(const struct natsconn_conf *conf);
+
+/* Connect (natsconn_prepare first if the program did not; exit 69 when the server stays unreachable for --retry-for, 78
  * for a refused login or unreadable credentials). */
 natsConnection *natsconn_open(const struct natsconn_conf *conf);
 

@@ -24,6 +24,7 @@
 #define _GNU_SOURCE  /* timegm */
 #include "ack.h"
 #include "buf.h"
+#include "confine.h"
 #include "exitcode.h"
 #include "httpbody.h"
 #include "jsonout.h"
@@ -47,7 +48,7 @@
 enum {
 	KEY_QUEUE = OPT_LONG, KEY_STREAM, KEY_DURABLE, KEY_ACK_FIFO, KEY_ACK_WAIT,
 	KEY_ACK_TIMEOUT, KEY_MAX_IN_FLIGHT, KEY_BATCH, KEY_ENVELOPE, KEY_CREDS,
-	KEY_TOKEN_FILE, KEY_RETRY_FOR,
+	KEY_TOKEN_FILE, KEY_RETRY_FOR, KEY_USER, KEY_NO_SECCOMP,
 };
 
 static const struct opt options[] = {
@@ -64,6 +65,7 @@ static const struct opt options[] = {
 	{ KEY_CREDS, "creds", "FILE", "log in with this NATS credentials file" },
 	{ KEY_TOKEN_FILE, "token-file", "FILE", "log in with the token in FILE" },
 	{ KEY_RETRY_FOR, "retry-for", "DURATION", "reconnect this long, then exit 75 (default 5m)" },
+	CONFINE_OPTIONS(KEY_USER, KEY_NO_SECCOMP),
 	{ 0, NULL, NULL, NULL }
 };
 
@@ -544,7 +546,6 @@ run_jetstream(void)
 	if (!(held.ring = calloc(held.size, sizeof *held.ring)))
 		msg_die(EXIT_SOFTWARE, NULL, "out of memory");
 	if (conf.ack_fifo) {
-		ack_open(conf.ack_fifo);
 		ack_start(&(struct ack_handlers){ acks_committed, acks_ended, NULL });
 	}
 	retry_init(&r, conf.nats.retry_for_ms);
@@ -637,6 +638,8 @@ parse_options(int argc, char **argv)
 		case KEY_CREDS: conf.nats.creds_path = p.arg; break;
 		case KEY_TOKEN_FILE: conf.nats.token_path = p.arg; break;
 		case KEY_RETRY_FOR: conf.nats.retry_for_ms = opt_duration_ms(&p); break;
+		case KEY_USER: confine_conf.user = p.arg; break;
+		case KEY_NO_SECCOMP: confine_conf.seccomp = 0; break;
 		}
 	}
 	if (argc - p.ind < 2)
@@ -671,6 +674,10 @@ main(int argc, char **argv)
 {
 	parse_options(argc, argv);
 	stats_set_extra(stats_fields);
+	if (conf.ack_fifo)
+		ack_open(conf.ack_fifo);  /* before confinement, for good */
+	natsconn_prepare(&conf.nats);
+	confine_client();  /* before the first byte from a server */
 	nc = natsconn_open(&conf.nats);
 	msg_on_exit(flush_nats);
 	if (conf.stream)

@@ -22,6 +22,7 @@
  * finished and put back on the free list.  The lock guards only the free
  * list, the queue and the flags that say who waits for whom.
  */
+#include "confine.h"
 #include "exitcode.h"
 #include "fields.h"
 #include "line.h"
@@ -54,7 +55,7 @@
 enum {
 	KEY_NDJSON = OPT_LONG, KEY_TOKEN_FILE, KEY_HMAC_SECRET_FILE,
 	KEY_HMAC_HEADER, KEY_CACERT, KEY_CAPATH, KEY_CERT, KEY_KEY, KEY_TIMEOUT,
-	KEY_RETRY_FOR,
+	KEY_RETRY_FOR, KEY_USER, KEY_NO_SECCOMP,
 };
 
 static const struct opt options[] = {
@@ -70,6 +71,7 @@ static const struct opt options[] = {
 	{ KEY_KEY, "key", "FILE", "the client certificate's private key (PEM)" },
 	{ KEY_TIMEOUT, "timeout", "DURATION", "a request not answered this long is retried (default 30s)" },
 	{ KEY_RETRY_FOR, "retry-for", "DURATION", "retry transient failures this long (default 5m)" },
+	CONFINE_OPTIONS(KEY_USER, KEY_NO_SECCOMP),
 	{ 0, NULL, NULL, NULL }
 };
 
@@ -1020,6 +1022,8 @@ parse_options(int argc, char **argv, int *first_file)
 		case KEY_KEY: conf.key = p.arg; break;
 		case KEY_TIMEOUT: conf.timeout_ms = opt_duration_ms(&p); break;
 		case KEY_RETRY_FOR: conf.retry_for_ms = opt_duration_ms(&p); break;
+		case KEY_USER: confine_conf.user = p.arg; break;
+		case KEY_NO_SECCOMP: confine_conf.seccomp = 0; break;
 		}
 	}
 	if (p.ind >= argc)
@@ -1151,6 +1155,21 @@ no_flush(void *arg)
 	(void)arg;
 }
 
+/* No root, the system call filter (lib/confine.h).  libcurl reads the
+ * TLS files again for each new connection, and the reader opens the
+ * inputs after the first in turn: all must stay readable. */
+static void
+confine_self(char **inputs, int n)
+{
+	confine_client();
+	for (int i = 1; i < n; i++)
+		confine_still_readable("input", inputs[i]);
+	confine_still_readable("--cacert", conf.cacert);
+	confine_still_readable("--capath", conf.capath);
+	confine_still_readable("--cert", conf.cert);
+	confine_still_readable("--key", conf.key);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1165,6 +1184,9 @@ main(int argc, char **argv)
 	setup();
 	r = reader_open(argv + first, argc - first, opt_common.max_line);
 	reader_on_wait(r, no_flush, NULL);
+	/* Secrets read, reject file and first input open: give up the rest
+	 * before the first byte from the network (lib/confine.h). */
+	confine_self(argv + first, argc - first);
 	if (pthread_create(&sender, NULL, sender_main, NULL) != 0)
 		msg_die(EXIT_SOFTWARE, NULL, "cannot start a thread");
 	while ((st = reader_next(r, &line, -1)) != READER_EOF) {

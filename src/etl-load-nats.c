@@ -17,6 +17,7 @@
  * hold end to end.
  */
 #include "buf.h"
+#include "confine.h"
 #include "exitcode.h"
 #include "jsonout.h"
 #include "line.h"
@@ -39,7 +40,7 @@
 enum {
 	KEY_STREAM = OPT_LONG, KEY_MSG_ID, KEY_CREATE, KEY_RETENTION, KEY_REPLICAS,
 	KEY_DUPLICATE_WINDOW, KEY_WINDOW, KEY_ACK_TIMEOUT, KEY_CREDS, KEY_TOKEN_FILE,
-	KEY_RETRY_FOR,
+	KEY_RETRY_FOR, KEY_USER, KEY_NO_SECCOMP,
 };
 
 static const struct opt options[] = {
@@ -54,6 +55,7 @@ static const struct opt options[] = {
 	{ KEY_CREDS, "creds", "FILE", "log in with this NATS credentials file" },
 	{ KEY_TOKEN_FILE, "token-file", "FILE", "log in with the token in FILE" },
 	{ KEY_RETRY_FOR, "retry-for", "DURATION", "retry lost connections this long, then exit 75 (default 5m)" },
+	CONFINE_OPTIONS(KEY_USER, KEY_NO_SECCOMP),
 	{ 0, NULL, NULL, NULL }
 };
 
@@ -528,6 +530,8 @@ parse_options(int argc, char **argv)
 		case KEY_CREDS: conf.nats.creds_path = p.arg; break;
 		case KEY_TOKEN_FILE: conf.nats.token_path = p.arg; break;
 		case KEY_RETRY_FOR: conf.nats.retry_for_ms = opt_duration_ms(&p); break;
+		case KEY_USER: confine_conf.user = p.arg; break;
+		case KEY_NO_SECCOMP: confine_conf.seccomp = 0; break;
 		}
 	}
 	if (argc - p.ind < 2)
@@ -554,6 +558,10 @@ main(int argc, char **argv)
 
 	stats_set_extra(stats_fields);
 	r = reader_open(argv + first, argc - first, opt_common.max_line);
+	natsconn_prepare(&conf.nats);
+	confine_client();  /* before the first byte from a server */
+	for (int i = first + 1; i < argc; i++)
+		confine_still_readable("input", argv[i]);
 	nc = natsconn_open(&conf.nats);
 	if (conf.stream)
 		open_stream();

@@ -5,7 +5,8 @@
 # The scratch folders are root's alone (mode 700), so a server that still
 # needed a path after dropping root would fail here.  That the filter
 # refuses what it should (execve, files for writing, sockets, ptrace,
-# fork) is shown by tests/unit/test-confine.c.
+# fork) is shown by tests/unit/test-confine.c.  The clients (etl-load-http,
+# etl-load-nats, etl-extract-nats) are at the end.
 . "$(dirname "$0")/../lib.sh"
 
 # Sanitizer builds install no filter (the man page says so).
@@ -183,4 +184,79 @@ test_expect_success 'the example service unit is hardened: systemd-analyze secur
 	score=$(sed -n "s/^.*Overall exposure level for etl-webhook\.service: \([0-9.]*\) .*$/\1/p" report) &&
 	echo "exposure $score" && test -n "$score" &&
 	expect_eq 1 "$(awk -v s="$score" "BEGIN { print (s <= 1.5) }")" "exposure $score at most 1.5"
+'
+
+# The clients: etl-load-http, etl-load-nats and etl-extract-nats confine
+# themselves the same way, with sockets of the Internet families and the
+# name service's allowed (tests/unit/test-confine.c shows which others
+# are refused).  Each runs here against a real server, reached by the name
+# localhost, and keeps working under the filter through retries and a
+# restarted server.
+expect_confined() {  # PID PROGRAM
+	expect_eq "$want_seccomp" "$(status_field "$1" Seccomp)" "Seccomp of $2" &&
+	expect_eq 1 "$(status_field "$1" NoNewPrivs)" "NoNewPrivs of $2" &&
+	if [ "$(id -u)" -eq 0 ]; then expect_identity "$1" nobody; fi
+}
+
+test_expect_success 'etl-load-http runs confined, as nobody when root, and retries 503s and 429s under the filter' '
+	python3 "$ETL_TOP/tests/http-receiver.py" pattern port got 2>receiver.err &
+	for _ in $(seq 1 200); do [ -s port ] && break; sleep 0.05; done
+	RPORT=$(cat port) && mkfifo in || exit 1
+	etl-load-http -c 16 "http://localhost:$RPORT/" in >acks 2>load.err &
+	LOADER=$!
+	exec 3>in && echo "{\"id\":0}" >&3 &&
+	wait_for "\"id\": *0" got &&
+	expect_confined $LOADER etl-load-http &&
+	seq 1 2000 | sed "s/.*/{\"id\":&}/" >&3 && echo "{\"\$etl\":{\"upto\":2000}}" >&3 &&
+	exec 3>&- &&
+	expect_status 0 wait $LOADER &&
+	expect_eq 2001 "$(grep -o "\"id\": *[0-9]*" got | sort -u | wc -l)" "records received" &&
+	expect_output acks "{\"\$etl\":{\"upto\":2000}}" &&
+	expect_grep "HTTP 503; retrying" load.err && expect_grep "HTTP 429; retrying" load.err
+'
+
+test_expect_success 'etl-load-nats and etl-extract-nats run confined, as nobody when root, and reconnect to a restarted nats-server' '
+	command -v nats-server >/dev/null || { echo "no nats-server"; exit 77; }
+	"$ETL_TOP/tests/nats.sh" start "$T/nats" >/dev/null || exit 1
+	trap "\"\$ETL_TOP/tests/nats.sh\" stop \"\$T/nats\"; reap_jobs" EXIT
+	. "$T/nats/env" && U=$(echo "$ETL_TEST_NATSURL" | sed "s/127\.0\.0\.1/localhost/") &&
+	mkfifo in || exit 1
+	etl-load-nats --stream C --create "$U" c.x in >/dev/null 2>load.err &
+	LOADER=$!
+	exec 3>in && echo "{\"n\":0}" >&3 &&
+	for _ in $(seq 1 200); do
+		python3 "$ETL_TOP/tests/natsclient.py" req "$ETL_TEST_NATSURL" "\$JS.API.STREAM.INFO.C" |
+			grep -q "\"messages\":1," && break
+		sleep 0.05
+	done
+	# Neither the extractor nor the restarted server may hold the FIFO open.
+	etl-extract-nats --stream C --durable d "$U" c.x >out 2>extract.err 3>&- &
+	EXTRACTOR=$!
+	wait_for "\"n\":0" out &&
+	expect_confined $LOADER etl-load-nats && expect_confined $EXTRACTOR etl-extract-nats &&
+	"$ETL_TOP/tests/nats.sh" restart "$T/nats" >/dev/null 3>&- &&
+	seq 1 2000 | sed "s/.*/{\"n\":&}/" >&3 && exec 3>&- &&
+	expect_status 0 wait $LOADER &&
+	for _ in $(seq 1 400); do [ "$(wc -l <out)" -ge 2001 ] && break; sleep 0.05; done &&
+	kill -TERM $EXTRACTOR && expect_status 0 wait $EXTRACTOR &&
+	expect_eq "$(seq 0 2000)" "$(sed "s/^{\"n\":\([0-9]*\)}$/\1/" out | sort -n | uniq)" "messages received" &&
+	expect_eq 2001 "$(wc -l <out)" "lines" &&
+	expect_grep "connection lost; reconnecting" extract.err
+'
+
+test_expect_success 'started as root, a file read after confinement that the user cannot read is exit 78, named at the start' '
+	need_root
+	mkdir -m 700 private && echo "not a certificate" >private/ca.pem && echo "{}" >private/in2 &&
+	echo "{}" >in1 &&
+	expect_status 78 etl-load-http --cacert "$T/private/ca.pem" https://localhost:1/ </dev/null 2>e1 &&
+	expect_grep "^etl-load-http: --cacert: $T/private/ca.pem: cannot be read as nobody: Permission denied \\(it is read later: make it readable by that user, or see --user\\)$" e1 &&
+	expect_status 78 etl-load-http http://localhost:1/ in1 "$T/private/in2" 2>e2 &&
+	expect_grep "^etl-load-http: input: $T/private/in2: cannot be read as nobody: Permission denied" e2 &&
+	expect_status 78 etl-load-nats nats://localhost:1 s in1 "$T/private/in2" 2>e3 &&
+	expect_grep "^etl-load-nats: input: $T/private/in2: cannot be read as nobody: Permission denied" e3 &&
+	expect_status 78 etl-extract-nats --creds "$T/private/ca.pem" nats://localhost:1 s 2>e4 &&
+	expect_grep "^etl-extract-nats: --creds: $T/private/ca.pem: cannot be read as nobody" e4 &&
+	expect_status 75 etl-load-http --user root --retry-for 1s --cacert "$T/private/ca.pem" https://localhost:1/ <in1 2>e5 &&
+	expect_grep "keeping root" e5 && expect_grep "Couldn.t connect to server" e5 &&
+	! grep "cannot be read" e5
 '

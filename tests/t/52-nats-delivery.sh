@@ -16,6 +16,8 @@ js_stream() {
 	req "\$JS.API.STREAM.CREATE.$1" "{\"name\":\"$1\",\"subjects\":[\"$2\"],\"storage\":\"file\"}" |
 		grep -q "\"created\"" || { echo "cannot create stream $1"; return 1; }
 }
+# sqlite3 that waits for a lock a loader killed a moment ago leaves behind
+sq() { sqlite3 -cmd ".timeout 10000" "$@"; }
 ack_pending() { req "\$JS.API.CONSUMER.INFO.$1.$2" | jq .num_ack_pending; }
 # A nats-server of the test's own, to stop and restart: its URL in $PU.
 private_nats() {
@@ -70,13 +72,13 @@ test_expect_success "kill -9 of a consuming pipeline, then a restart: all $N mes
 	while [ "$(sqlite3 events.db "SELECT count(*) FROM events" 2>/dev/null || echo 0)" -lt $((N / 10)) ]; do sleep 0.02; done
 	pkill -9 -f "durable d $U $s\$"; pkill -9 -f "sqlite:$T/events.db\$"
 	wait $pipeline
-	before=$(sqlite3 events.db "SELECT count(*) FROM events") &&
+	before=$(sq events.db "SELECT count(*) FROM events") &&
 	echo "$before rows before the restart" &&
 	sleep 2 &&
 	timeout 120 etl-extract-nats -e --envelope --ack-fifo acks --stream "$st" --durable d "$U" "$s" 2>err2 |
 		timeout 120 etl-load-sql -t events --ignore-unknown --ignore-duplicates sqlite:events.db >acks &&
-	expect_eq "$N $N 1 $N" "$(sqlite3 events.db "SELECT count(*), count(DISTINCT seq), min(seq), max(seq) FROM events" | tr "|" " ")" "rows, distinct, first, last" &&
-	expect_eq $N "$(sqlite3 events.db "SELECT count(DISTINCT json_extract(data, \"$.order_id\")) FROM events")" "distinct orders"
+	expect_eq "$N $N 1 $N" "$(sq events.db "SELECT count(*), count(DISTINCT seq), min(seq), max(seq) FROM events" | tr "|" " ")" "rows, distinct, first, last" &&
+	expect_eq $N "$(sq events.db "SELECT count(DISTINCT json_extract(data, \"$.order_id\")) FROM events")" "distinct orders"
 '
 
 test_expect_success "nats-server restarted mid-stream: etl-load-nats --msg-id stores $N messages once, etl-extract-nats gets them all" '

@@ -14,6 +14,8 @@
 #include <pwd.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <netinet/in.h>
+#include <sys/ioctl.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -21,7 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-enum { ALLOWED = 0, REFUSED = 70 };
+enum { ALLOWED = 0, REFUSED = 70, CLIENT = -1 /* confine_client() */ };
 
 static char scratch[] = "/tmp/test-confine.XXXXXX";
 static char existing[sizeof scratch + 16];
@@ -103,6 +105,63 @@ try_unix_socket(void)
 	return socket(AF_UNIX, SOCK_STREAM, 0) >= 0 ? 0 : 1;
 }
 
+static int listening_port;  /* a loopback listener of the parent's */
+
+static int
+try_connect(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(listening_port),
+	    .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in peer;
+	socklen_t len = sizeof peer;
+
+	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0)
+		return 1;
+	return getpeername(fd, (struct sockaddr *)&peer, &len) == 0 &&
+	    peer.sin_port == a.sin_port ? 0 : 2;
+}
+
+static int
+try_inet6_socket(void)
+{
+	return socket(AF_INET6, SOCK_DGRAM, 0) >= 0 ? 0 : 1;
+}
+
+static int
+try_socketpair(void)
+{
+	int sv[2];
+
+	return socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0 ? 0 : 1;
+}
+
+static int
+try_netlink_socket(void)
+{
+	return socket(AF_NETLINK, SOCK_RAW, 0) >= 0 ? 0 : 1;
+}
+
+static int
+try_packet_socket(void)
+{
+	return socket(AF_PACKET, SOCK_RAW, 0) >= 0 ? 0 : 1;
+}
+
+static int
+try_isatty(void)
+{
+	return isatty(STDIN_FILENO) >= 0 ? 0 : 1;  /* answered, not refused */
+}
+
+static int
+try_ioctl_other(void)
+{
+	int on = 1;
+
+	return ioctl(STDIN_FILENO, FIONBIO, &on) == 0 ? 0 : 1;
+}
+
 static int
 try_ptrace(void)
 {
@@ -148,9 +207,13 @@ expect(const char *title, int (*try)(void), int socket_family, int want)
 		dup2(err[1], STDERR_FILENO);
 		close(err[0]);
 		confine_conf.seccomp = 1;  /* under sanitizers too: the child _exits */
-		if (socket_family)
-			confine_allow_socket(socket_family);
-		confine();
+		if (socket_family == CLIENT) {
+			confine_client();
+		} else {
+			if (socket_family)
+				confine_allow_socket(socket_family);
+			confine();
+		}
 		_exit(try());
 	}
 	close(err[1]);
@@ -197,6 +260,20 @@ expect_dropped(const char *user)
 	    "started as root, runs as %s with its groups", user);
 }
 
+/* A listener on 127.0.0.1 for try_connect; its port. */
+static int
+listen_loopback(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof a;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(fd, 16) != 0 ||
+	    getsockname(fd, (struct sockaddr *)&a, &len) != 0)
+		abort();
+	return ntohs(a.sin_port);
+}
+
 int
 main(void)
 {
@@ -212,6 +289,7 @@ main(void)
 	close(fd);
 	chmod(existing, 0666);  /* writable by nobody: only the filter stops it */
 
+	listening_port = listen_loopback();
 	expect("memory, pipes, threads", try_everyday, 0, ALLOWED);
 	expect("opening a file read-only", try_open_read, 0, ALLOWED);
 	expect("execve", try_execve, 0, REFUSED);
@@ -221,6 +299,20 @@ main(void)
 	expect("a new socket", try_socket, 0, REFUSED);
 	expect("a socket of the family allowed", try_socket, AF_INET, ALLOWED);
 	expect("a socket of another family", try_unix_socket, AF_INET, REFUSED);
+	expect("isatty", try_isatty, 0, ALLOWED);
+	expect("another ioctl", try_ioctl_other, 0, REFUSED);
+	/* A client (etl-load-http, the NATS programs): the Internet families
+	 * and the name service's, never the kernel's own. */
+	expect("a client connects over TCP", try_connect, CLIENT, ALLOWED);
+	expect("a client's AF_INET6 socket", try_inet6_socket, CLIENT, ALLOWED);
+	expect("a client's AF_UNIX socket", try_unix_socket, CLIENT, ALLOWED);
+	expect("a client's socketpair", try_socketpair, CLIENT, ALLOWED);
+	expect("a client's netlink socket", try_netlink_socket, CLIENT, REFUSED);
+	expect("a client's packet socket", try_packet_socket, CLIENT, REFUSED);
+	expect("a client's execve", try_execve, CLIENT, REFUSED);
+	expect("a client creating a file", try_create, CLIENT, REFUSED);
+	expect("socketpair of a server", try_socketpair, 0, REFUSED);
+	expect("connect of a server", try_connect, 0, REFUSED);
 	expect("ptrace", try_ptrace, 0, REFUSED);
 	expect("fork", try_fork, 0, REFUSED);
 	expect("setuid", try_setuid, 0, REFUSED);
