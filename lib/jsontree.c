@@ -353,13 +353,14 @@ plain_text(const char *p, size_t n)
 }
 
 /* The end of the string whose text starts at P (after its quote), or NULL
- * if it has an escape, a tab or line break, or no end. */
+ * if it has an escape, a tab or line break, or no end.  In a PLAIN text
+ * (see yajlread_check_plain) there are none of those to look for. */
 static const char *
-plain_string_end(const char *p, const char *end)
+plain_string_end(const char *p, const char *end, int plain)
 {
 	const char *q = memchr(p, '"', end - p);
 
-	return q && plain_text(p, q - p) ? q : NULL;
+	return q && (plain || plain_text(p, q - p)) ? q : NULL;
 }
 
 /* The end of the JSON number at P, or NULL if there is none there. */
@@ -394,14 +395,14 @@ number_end(const char *p, const char *end)
 /* The scalar value at *P (not a container), advancing *P past it; NULL
  * to decline. */
 static json_t *
-flat_value(struct tree *t, const char **pp, const char *end)
+flat_value(struct tree *t, const char **pp, const char *end, int plain)
 {
 	const char *p = *pp, *q;
 	size_t n;
 
 	switch (*p) {
 	case '"':
-		if (!(q = plain_string_end(p + 1, end)))
+		if (!(q = plain_string_end(p + 1, end, plain)))
 			return NULL;
 		*pp = q + 1;
 		return json_stringn_nocheck(p + 1, q - p - 1);
@@ -427,7 +428,7 @@ flat_value(struct tree *t, const char **pp, const char *end)
 
 /* DATA[0..LEN) as a flat object, or NULL to decline. */
 static json_t *
-flat_object(struct tree *t, const char *data, size_t len)
+flat_object(struct tree *t, const char *data, size_t len, int plain)
 {
 	const char *p = data, *end = data + len, *key, *q;
 	json_t *obj, *v;
@@ -443,14 +444,14 @@ flat_object(struct tree *t, const char *data, size_t len)
 		goto closed;
 	}
 	for (;;) {
-		if (p == end || *p != '"' || !(q = plain_string_end(p + 1, end)))
+		if (p == end || *p != '"' || !(q = plain_string_end(p + 1, end, plain)))
 			break;
 		key = p + 1;
 		p = skip_blanks(q + 1, end);
 		if (p == end || *p != ':')
 			break;
 		p = skip_blanks(p + 1, end);
-		if (p == end || !(v = flat_value(t, &p, end)))
+		if (p == end || !(v = flat_value(t, &p, end, plain)))
 			break;
 		/* No NUL in the key: yajlread_check passed no control byte. */
 		if (json_object_setn_new_nocheck(obj, key, q - key, v) != 0)
@@ -481,11 +482,12 @@ jsontree_parse(const char *data, size_t len)
 {
 	struct tree *t;
 	json_t *v;
+	int plain;
 
-	if (yajlread_check(data, len, NULL, 0) != YAJLREAD_VALID)
+	if (yajlread_check_plain(data, len, &plain, NULL, 0) != YAJLREAD_VALID)
 		return NULL;
 	t = thread_tree();
-	if ((v = flat_object(t, data, len)))
+	if ((v = flat_object(t, data, len, plain)))
 		return v;
 	t->root = NULL;
 	t->depth = 0;

@@ -91,9 +91,19 @@ plain_block(const unsigned char *p)
 enum yajlread_check
 yajlread_check(const char *data, size_t len, char *err, size_t errsize)
 {
+	int plain;
+
+	return yajlread_check_plain(data, len, &plain, err, errsize);
+}
+
+enum yajlread_check
+yajlread_check_plain(const char *data, size_t len, int *plain, char *err,
+    size_t errsize)
+{
 	const unsigned char *p = (const unsigned char *)data, *end = p + len;
 	int surrogate = 0;
 
+	*plain = 1;
 	while (p < end) {
 		size_t n;
 
@@ -113,6 +123,8 @@ yajlread_check(const char *data, size_t len, char *err, size_t errsize)
 			return YAJLREAD_INVALID;
 		}
 		if (*p < 0x80) {
+			if (*p == '\\' || *p < 0x20)
+				*plain = 0;
 			if (*p == '\\' && end - p > 2 && p[1] == 'u' &&
 			    (p[2] == 'd' || p[2] == 'D'))
 				surrogate = 1;
