@@ -24,13 +24,15 @@ start_reply() {
 	SERVER=$(cat server.pid)
 	[ -n "$SERVER" ] || { echo "no server pid"; return 1; }
 }
-# post BODY [CURL OPTION]... : prints "STATUS BODY"
+# post BODY [CURL OPTION]... : prints "STATUS BODY" (each call its own
+# file for the body: some run in the background, at the same time)
 post() {
-	local body=$1
+	local body=$1 out
 	shift
-	curl -s -o resp -w "%{http_code}" -H "Content-Type: application/json" \
+	out=$(mktemp resp.XXXXXX) &&
+	curl -s -o "$out" -w "%{http_code}" -H "Content-Type: application/json" \
 		--data-binary "$body" "$@" "http://127.0.0.1:$PORT/" &&
-	printf " %s\n" "$(cat resp)"
+	printf " %s\n" "$(cat "$out")"
 }
 order() {  # ID [PRODUCT] : an order as etl-map order.so takes it
 	printf '{"order_id":%s,"product_id":%s,"quantity":1,"amount":9.5,"shipping":1,"tax":0.5,"shipping_address":"1 Main St"}' \
