@@ -3,8 +3,9 @@
 # --reply-fifo -> etl-map md5.so -> back) against AIStore's walkthrough
 # transform server (Python http.server, written out below as it is there)
 # and a Node.js server computing the same digest, with 1 KB and 1 MB bodies,
-# 64 keep-alive connections, in one run.  Every response's body is checked
-# against md5sum of the body sent.
+# 64 keep-alive connections, in one run: BENCH_ROUNDS rounds (default 3)
+# of BENCH_SECONDS (default 10) per contender and size, medians reported.
+# Every response's body is checked against md5sum of the body sent.
 # Targets: >= 5x server.py and >= 1.2x Node at 1 KB; >= 1x Node at 1 MB;
 # p99 under 10 ms at 1 KB.
 . "$(dirname "$0")/bench-lib.sh"
@@ -83,23 +84,49 @@ http.createServer((req, res) => {
 }).listen(Number(process.argv[2]), '127.0.0.1');
 JS
 
-# serve NAME COMMAND...: start it on a free port ($p), run 1 KB and 1 MB.
-serve() {
-	local name=$1 pid
+# start NAME COMMAND...: run it on a free port, kept in ${NAME}_port.
+start() {
+	local name=$1 p
 	shift
 	p=$(port)
 	"$@" "$p" >/dev/null 2>"$work/$name.err" &
-	pid=$!
+	pids="$pids $!"
+	eval "${name}_pid=\$! ${name}_port=$p"
 	wait_up "$p" || { cat "$work/$name.err"; echo "$name did not start"; exit 1; }
-	read -r "${name}_1k_rps" "${name}_1k_p99" "${name}_1k_ok" "${name}_1k_bad" < <(run_wrk "$p" 1k)
-	read -r "${name}_1m_rps" "${name}_1m_p99" "${name}_1m_ok" "${name}_1m_bad" < <(run_wrk "$p" 1m)
-	kill -TERM $pid; wait $pid 2>/dev/null
 }
-serve etl env MD5_SO="$top/build/obj/examples/md5.so" "$top/examples/aistore/md5-server.sh"
-serve py python3 "$work/server.py"
-serve node node "$work/server.js"
+start etl env MD5_SO="$top/build/obj/examples/md5.so" "$top/examples/aistore/md5-server.sh"
+start py python3 "$work/server.py"
+start node node "$work/server.js"
+
+# Rounds: in each, every contender in turn at each size, the order turning
+# round by round, so that the other work on a shared machine falls on all
+# of them alike; each figure is the median of the rounds.
+rounds=${BENCH_ROUNDS:-3}
+names=(etl py node)
+for r in $(seq 1 "$rounds"); do
+	for s in 1k 1m; do
+		for i in 0 1 2; do
+			n=${names[$(((i + r) % 3))]}
+			eval "p=\$${n}_port"
+			run_wrk "$p" "$s" >>"$work/$n-$s.runs"
+		done
+	done
+done
+kill -TERM $etl_pid $py_pid $node_pid 2>/dev/null
+wait $etl_pid $py_pid $node_pid 2>/dev/null
+
+# median FILE COLUMN; total FILE COLUMN
+median() { sort -g -k "$2" "$1" | awk -v c="$2" '{ v[NR] = $c } END { print v[int((NR + 1) / 2)] }'; }
+total() { awk -v c="$2" '{ t += $c } END { print t + 0 }' "$1"; }
+for n in etl py node; do
+	for s in 1k 1m; do
+		eval "${n}_${s}_rps=$(median "$work/$n-$s.runs" 1) ${n}_${s}_p99=$(median "$work/$n-$s.runs" 2)"
+		eval "${n}_${s}_ok=$(total "$work/$n-$s.runs" 3) ${n}_${s}_bad=$(total "$work/$n-$s.runs" 4)"
+	done
+done
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
+echo "median of $rounds rounds of ${seconds}s each"
 for s in 1k 1m; do
 	eval "e=\$etl_${s}_rps ep=\$etl_${s}_p99 py=\$py_${s}_rps node=\$node_${s}_rps"
 	printf '%-36s %6sx  (etl %.0f req/s, server.py %.0f req/s)\n' "md5 server vs server.py, $s" "$(ratio "$e" "$py")" "$e" "$py"

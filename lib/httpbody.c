@@ -1,11 +1,11 @@
 /* httpbody.c - request bodies to records (see httpbody.h). */
 #include "httpbody.h"
+#include "b64.h"
 #include "jsonout.h"
 #include "line.h"
 #include "utf8.h"
 
 #include <microhttpd.h>
-#include <nettle/base64.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -309,11 +309,10 @@ httpbody_envelope_value(const char *body, size_t len)
 		return v;
 	if ((v = json_stringn(body, len)))
 		return v;
-	b64 = malloc(BASE64_ENCODE_RAW_LENGTH(len) + 1);
+	b64 = malloc(B64_ENCODED_LENGTH(len) + 1);
 	if (!b64)
 		return json_null();
-	base64_encode_raw((char *)b64, len, (const uint8_t *)body);
-	v = json_stringn(b64, BASE64_ENCODE_RAW_LENGTH(len));
+	v = json_stringn(b64, b64_encode(b64, body, len));
 	free(b64);
 	return v;
 }
@@ -339,6 +338,8 @@ valid_utf8(const char *s, size_t len)
 void
 httpbody_raw_record(const char *body, size_t len, struct buf *out)
 {
+	static const char tail[] = "\",\"body_encoding\":\"base64\"}\n";
+
 	buf_adds(out, "{\"body\":");
 	if (valid_utf8(body, len)) {
 		jsonout_string(out, body, len);
@@ -346,8 +347,7 @@ httpbody_raw_record(const char *body, size_t len, struct buf *out)
 		return;
 	}
 	buf_addc(out, '"');
-	buf_reserve(out, BASE64_ENCODE_RAW_LENGTH(len));
-	base64_encode_raw(out->data + out->len, len, (const uint8_t *)body);
-	out->len += BASE64_ENCODE_RAW_LENGTH(len);
-	buf_adds(out, "\",\"body_encoding\":\"base64\"}\n");
+	buf_reserve(out, B64_ENCODED_LENGTH(len) + sizeof tail);
+	out->len += b64_encode(out->data + out->len, body, len);
+	buf_add(out, tail, sizeof tail - 1);
 }

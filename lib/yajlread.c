@@ -64,6 +64,22 @@ plain_word(const unsigned char *p)
 	return (((w - ones * 0x20) | w | ((x - ones) & ~x)) & high) == 0;
 }
 
+/* Are the 32 bytes at P all plain?  The same test on four words at once,
+ * one branch: a long string goes by at several bytes a cycle. */
+static int
+plain_block(const unsigned char *p)
+{
+	const uint64_t ones = 0x0101010101010101u, high = ones * 0x80;
+	uint64_t w, x, seen = 0;
+
+	for (int i = 0; i < 4; i++) {
+		memcpy(&w, p + 8 * i, sizeof w);
+		x = w ^ (ones * '\\');
+		seen |= (w - ones * 0x20) | w | ((x - ones) & ~x);
+	}
+	return (seen & high) == 0;
+}
+
 /*
  * What yajl lets through and JSON does not: bytes that are not UTF-8 (yajl
  * checks a sequence's shape, not overlong forms, surrogates or the range),
@@ -75,12 +91,26 @@ plain_word(const unsigned char *p)
 enum yajlread_check
 yajlread_check(const char *data, size_t len, char *err, size_t errsize)
 {
+	int plain;
+
+	return yajlread_check_plain(data, len, &plain, err, errsize);
+}
+
+enum yajlread_check
+yajlread_check_plain(const char *data, size_t len, int *plain, char *err,
+    size_t errsize)
+{
 	const unsigned char *p = (const unsigned char *)data, *end = p + len;
 	int surrogate = 0;
 
+	*plain = 1;
 	while (p < end) {
 		size_t n;
 
+		if (end - p >= 32 && plain_block(p)) {
+			p += 32;
+			continue;
+		}
 		if (end - p >= 8 && plain_word(p)) {
 			p += 8;
 			continue;
@@ -93,6 +123,8 @@ yajlread_check(const char *data, size_t len, char *err, size_t errsize)
 			return YAJLREAD_INVALID;
 		}
 		if (*p < 0x80) {
+			if (*p == '\\' || *p < 0x20)
+				*plain = 0;
 			if (*p == '\\' && end - p > 2 && p[1] == 'u' &&
 			    (p[2] == 'd' || p[2] == 'D'))
 				surrogate = 1;

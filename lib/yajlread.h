@@ -46,6 +46,11 @@ enum yajlread_check {
 enum yajlread_check yajlread_check(const char *data, size_t len, char *err,
     size_t errsize);
 
+/* The same, and *PLAIN 1 when the text has no backslash, tab, CR or LF at
+ * all: every string in it is then exactly its bytes. */
+enum yajlread_check yajlread_check_plain(const char *data, size_t len,
+    int *plain, char *err, size_t errsize);
+
 enum yajlread_result {
 	YAJLREAD_OK,              /* one value, then only blanks */
 	YAJLREAD_CANCELLED,       /* a callback returned 0 */

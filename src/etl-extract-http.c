@@ -157,6 +157,7 @@ static struct {
  * waits, suspended, on one of the output's lists until acknowledged. */
 struct request {
 	struct buf body;
+	size_t declared;                /* Content-Length, else 0 */
 	int too_large;
 	int answered;
 	struct MHD_Connection *conn;
@@ -366,9 +367,10 @@ reply_checkpoint(struct request *req)
 }
 
 /* Hand LINES (N records) to the output; 0, or -1 when it cannot take them.
- * With --ack-fifo, REQ is suspended until the loader acknowledges them. */
+ * With --ack-fifo, REQ is suspended until the loader acknowledges them.
+ * LINES may come back holding another buffer (emptied): free it. */
 static int
-output_append(const struct buf *lines, long n, struct request *req)
+output_append(struct buf *lines, long n, struct request *req)
 {
 	struct timespec deadline;
 	int rc = 0;
@@ -388,7 +390,15 @@ output_append(const struct buf *lines, long n, struct request *req)
 		pthread_mutex_unlock(&output.lock);
 		return -1;
 	}
-	buf_add(&output.pending, lines->data, lines->len);
+	if (output.pending.len == 0 && lines->len > output.pending.cap) {
+		/* Take the lines' buffer rather than copy a large body. */
+		struct buf idle = output.pending;
+
+		output.pending = *lines;
+		*lines = idle;
+	} else {
+		buf_add(&output.pending, lines->data, lines->len);
+	}
 	if (conf.ack_fifo) {
 		/* Under the lock, so no acknowledgement can come before it waits. */
 		req->records = n;
@@ -937,6 +947,7 @@ finish_request(struct MHD_Connection *c, const char *url, const char *method,
 	struct buf lines = BUF_INIT;
 	const char *reason = NULL;
 	char err[512];
+	size_t handed;
 	long n;
 	int status, kind;
 
@@ -967,12 +978,13 @@ finish_request(struct MHD_Connection *c, const char *url, const char *method,
 	}
 	stats_add(&stats.records_in, n);
 	req->conn = c;
+	handed = lines.len;
 	if (output_append(&lines, n, req) != 0) {
 		buf_free(&lines);
 		stats_add(&backpressure, 1);
 		return answer_error(c, 503, "the output cannot take records now");
 	}
-	stats_add(&handed_bytes, lines.len);
+	stats_add(&handed_bytes, handed);
 	buf_free(&lines);
 	if (conf.ack_fifo)
 		return MHD_YES;  /* suspended: answer_settled answers it */
@@ -1634,12 +1646,19 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 		}
 		if (!(req = calloc(1, sizeof *req)))
 			return MHD_NO;
+		if (length)
+			req->declared = strtoull(length, NULL, 10);
 		*state = req;
 		atomic_fetch_add(&in_flight, 1);
 		return MHD_YES;  /* libmicrohttpd answers Expect: 100-continue */
 	}
 	if (*upload_size > 0) {
 		/* The raw body is bounded too: a compressed one by --max-body. */
+		/* Sized once from Content-Length (within --max-body) when
+		 * the body starts, not grown and copied from 256 bytes. */
+		if (!req->body.data && req->declared > *upload_size)
+			buf_reserve(&req->body, req->declared < conf.max_body
+			    ? req->declared : conf.max_body);
 		if (!req->too_large && req->body.len + *upload_size <= conf.max_body)
 			buf_add(&req->body, upload, *upload_size);
 		else

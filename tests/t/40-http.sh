@@ -135,6 +135,18 @@ test_expect_success '--envelope wraps method, path, query, headers, remote, time
 	sed -n 3p out | jq -e ".body == \"plain words\""
 '
 
+test_expect_success '--envelope: a body that is not UTF-8 is its base64, 1 MB and 64 KiB + 1 alike' '
+	start_server --envelope --max-body 2M &&
+	head -c 1048577 /dev/urandom >big && head -c 65537 /dev/urandom >edge &&
+	for f in big edge; do
+		curl -s -o /dev/null -H "Content-Type: application/octet-stream" --data-binary @$f "http://127.0.0.1:$PORT/" || exit 1
+	done &&
+	stop_server && expect_lines 2 out &&
+	sed -n 1p out | jq -r .body | base64 -d >big.back && expect_file_eq big big.back &&
+	sed -n 2p out | jq -r .body | tr -d "\n" >edge.text && base64 -w 0 <edge >edge.want &&
+	expect_file_eq edge.want edge.text
+'
+
 test_expect_success 'IPv6 loopback and systemd socket activation' '
 	PORT=$(free_port) || exit 1
 	etl-extract-http "[::1]:$PORT" >out 2>err &

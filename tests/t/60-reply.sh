@@ -24,13 +24,15 @@ start_reply() {
 	SERVER=$(cat server.pid)
 	[ -n "$SERVER" ] || { echo "no server pid"; return 1; }
 }
-# post BODY [CURL OPTION]... : prints "STATUS BODY"
+# post BODY [CURL OPTION]... : prints "STATUS BODY" (each call its own
+# file for the body: some run in the background, at the same time)
 post() {
-	local body=$1
+	local body=$1 out
 	shift
-	curl -s -o resp -w "%{http_code}" -H "Content-Type: application/json" \
+	out=$(mktemp resp.XXXXXX) &&
+	curl -s -o "$out" -w "%{http_code}" -H "Content-Type: application/json" \
 		--data-binary "$body" "$@" "http://127.0.0.1:$PORT/" &&
-	printf " %s\n" "$(cat resp)"
+	printf " %s\n" "$(cat "$out")"
 }
 order() {  # ID [PRODUCT] : an order as etl-map order.so takes it
 	printf '{"order_id":%s,"product_id":%s,"quantity":1,"amount":9.5,"shipping":1,"tax":0.5,"shipping_address":"1 Main St"}' \
@@ -136,6 +138,21 @@ test_expect_success 'big records cross the reader'"'"'s buffers whole (3 MB thro
 	printf "{\"big\":\"%s\"}" "$(cat big)" >body &&
 	curl -s -o resp -w "%{http_code}\n" --data-binary @body "http://127.0.0.1:$PORT/" >code &&
 	expect_eq 200 "$(cat code)" && printf "[%s]" "$(cat body)" >want && expect_file_eq want resp
+'
+
+test_expect_success '--raw-body at realistic sizes: 1 MB and 8 MB, either side of 64 KiB, back byte for byte through cat' '
+	start_reply "cat" --raw-body --max-body 16M --reply-field body &&
+	for n in 1 2 3 4 5 6 7 65535 65536 65537 1048575 1048576 1048577 8388608; do
+		head -c $n /dev/urandom >"random.$n" &&
+		curl -s -o "random.$n.back" --data-binary @"random.$n" "http://127.0.0.1:$PORT/" &&
+		expect_file_eq "random.$n" "random.$n.back" || exit 1
+	done &&
+	kill -TERM $SERVER && wait &&
+	start_reply "tee records" --raw-body --max-body 16M &&
+	head -c 1048577 /dev/urandom >random && curl -s -o /dev/null --data-binary @random "http://127.0.0.1:$PORT/" &&
+	head -n 1 records | jq -r .body | base64 -d >decoded && expect_file_eq random decoded &&
+	expect_eq base64 "$(head -n 1 records | jq -r .body_encoding)" &&
+	head -n 1 records | jq -r .body | tr -d "\n" >text && base64 -w 0 <random >want && expect_file_eq want text
 '
 
 test_expect_success 'a foreign filter that passes control lines untouched (jq) works' '

@@ -405,6 +405,65 @@ test_bytes_in_words(void)
 	    " jansson (%d taken by jsontree)", count, taken);
 }
 
+/*
+ * Long strings, as etl-extract-http --raw-body makes of a body: 1 MB and
+ * 8 MB of base64, lengths either side of 64 KiB, and a byte that matters
+ * (an escape, a tab, a control byte, a quote, UTF-8) at every place of the
+ * first and last words of the string (the last only, at 8 MB).  Clean ones
+ * must be taken.
+ */
+static void
+test_long_strings(void)
+{
+	static const size_t lengths[] = {
+		65535, 65536, 65537, 1 << 20, (1 << 20) + 3, 8 << 20,
+	};
+	static const char *bytes[] = {
+		"\\", "\\n", "\\u0041", "\t", "\x01", "\"", "\xc3\xa9", "\x80",
+	};
+	static const char alphabet[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	struct buf text = BUF_INIT;
+	int bad = 0, count = 0, clean_taken = 0, parsed;
+
+	for (size_t l = 0; l < sizeof lengths / sizeof lengths[0]; l++) {
+		size_t n = lengths[l], head = strlen("{\"body\":\"");
+
+		text.len = 0;
+		buf_adds(&text, "{\"body\":\"");
+		buf_reserve(&text, n);
+		for (size_t i = 0; i < n; i++)
+			text.data[text.len++] = alphabet[next_random() % 64];
+		buf_adds(&text, "\",\"body_encoding\":\"base64\", \"n\": 1}");
+		count++;
+		if (!agrees(text.data, text.len, &parsed))
+			bad++;
+		clean_taken += parsed;
+		for (size_t k = 0; k < sizeof bytes / sizeof bytes[0]; k++) {
+			size_t places[] = { 0, 1, 7, 8, 9, 15, 16, n - 9, n - 8, n - 1, n };
+
+			for (size_t j = 0; j < sizeof places / sizeof places[0]; j++) {
+				struct buf t = BUF_INIT;
+				size_t at = head + places[j];
+
+				if (n > (2 << 20) && places[j] != n - 1)
+					continue;  /* jansson takes a while on 8 MB */
+				buf_add(&t, text.data, at);
+				buf_adds(&t, bytes[k]);
+				buf_add(&t, text.data + at, text.len - at);
+				count++;
+				if (!agrees(t.data, t.len, &parsed))
+					bad++;
+				buf_free(&t);
+			}
+		}
+	}
+	buf_free(&text);
+	check(bad == 0 && clean_taken == (int)(sizeof lengths / sizeof lengths[0]),
+	    "%d records with strings of 64 KiB to 8 MB: jsontree agrees with"
+	    " jansson, and takes the clean ones itself", count);
+}
+
 /* Two threads parse at once, each with its own handle. */
 static void *
 parse_many(void *arg)
@@ -451,6 +510,7 @@ main(void)
 	test_suite();
 	test_random_numbers();
 	test_bytes_in_words();
+	test_long_strings();
 	test_damaged();
 	test_threads();
 	return 0;
