@@ -151,3 +151,18 @@ test_expect_success 'kill -9 etl-load-sql under load: every order answered 202 i
 	kill_under_load etl-load-sql "etl-map $X/order.so | etl-load-sql -t ack_orders \"$ETL_TEST_PGURL\"" \
 		"pg_run \"SELECT order_id FROM ack_orders\""
 '
+
+test_expect_success 'a server that cannot start leaves no loader waiting on the FIFO: the loader opens it read-write (1<>), as the README shows' '
+	mkfifo acks &&
+	python3 -c "
+import socket, sys, time
+s = socket.socket(); s.bind((\"127.0.0.1\", 0)); s.listen(1)
+print(s.getsockname()[1], flush=True); time.sleep(120)" >port &
+	for _ in $(seq 1 100); do [ -s port ] && break; sleep 0.05; done
+	P=$(cat port) &&
+	timeout 30 bash -o pipefail -c "etl-extract-http --ack-fifo acks 127.0.0.1:$P 2>err |
+		etl-load-sql -t orders sqlite:orders.db 1<>acks"
+	status=$?
+	expect_eq 1 "$([ $status -ne 0 ] && [ $status -ne 124 ] && echo 1)" "exit status $status: failed, and not by the timeout" &&
+	expect_grep "cannot listen" err
+'
