@@ -5,14 +5,30 @@
 #include "retry.h"
 #include "stats.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 enum { RETRY_FIRST_MS = 100, RETRY_MAX_MS = 10000 };
+
+/* Each process its own jitter: copies of a pipeline started together must
+ * not retry in step. */
+static void
+seed(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	srand((unsigned)ts.tv_sec ^ (unsigned)ts.tv_nsec ^ ((unsigned)getpid() << 16));
+}
 
 void
 retry_init(struct retry *r, long long limit_ms)
 {
+	static pthread_once_t seeded = PTHREAD_ONCE_INIT;
+
+	pthread_once(&seeded, seed);
 	r->limit_ms = limit_ms;
 	r->first_failure = 0;
 	r->attempt = 0;

@@ -1151,7 +1151,6 @@ main(int argc, char **argv)
 	int first;
 
 	parse_options(argc, argv, &first);
-	srand((unsigned)time(NULL) ^ (unsigned)getpid());
 	backend = db_backend_for(&url);
 	connect_with_retry(EXIT_UNAVAILABLE);
 	if (conf.init_file)
