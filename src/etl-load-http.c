@@ -166,7 +166,12 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct request *free_list;
 static struct control *controls, **controls_tail = &controls;
 static int input_done;           /* no more requests will be queued */
+static long long free_slots;     /* on the free list */
 static int reader_waiting;       /* for a free slot: write to wake_pipe */
+/* The main thread waiting for a slot is woken once this many are free, or
+ * when a sender has nothing left to do: waking it for every slot would
+ * make it and the senders take turns on a core for every request. */
+static long long reader_wake_at = 1;
 static int wake_pipe[2];
 
 /* Control lines leave in order: taken off the list and written under it. */
@@ -223,18 +228,25 @@ start(struct request *req)
 	atomic_fetch_add(&requests_sent, 1);
 }
 
+/* Wake the main thread if it waits for a free slot and WAKE says so; the
+ * lock is held and is released here. */
+static void
+wake_reader_unlock(int wake)
+{
+	wake = wake && reader_waiting;
+	if (wake)
+		reader_waiting = 0;
+	pthread_mutex_unlock(&lock);
+	if (wake && write(wake_pipe[1], "", 1) < 0 && errno != EAGAIN)
+		msg_die(EXIT_SOFTWARE, NULL, "wake pipe: %s", strerror(errno));
+}
+
 /* Wake the main thread if it waits for a free slot. */
 static void
 wake_reader(void)
 {
-	int wake;
-
 	pthread_mutex_lock(&lock);
-	wake = reader_waiting;
-	reader_waiting = 0;
-	pthread_mutex_unlock(&lock);
-	if (wake && write(wake_pipe[1], "", 1) < 0 && errno != EAGAIN)
-		msg_die(EXIT_SOFTWARE, NULL, "wake pipe: %s", strerror(errno));
+	wake_reader_unlock(1);
 }
 
 /* Back to the main thread's free list. */
@@ -246,8 +258,8 @@ release(struct request *req)
 	req->pending = 0;
 	req->next = free_list;
 	free_list = req;
-	pthread_mutex_unlock(&lock);
-	wake_reader();
+	free_slots++;
+	wake_reader_unlock(free_slots >= reader_wake_at);
 }
 
 /* Take what the main thread queued; start it unless the run is stopping. */
@@ -687,7 +699,8 @@ run_sender(struct sender *s)
 		pthread_mutex_lock(&lock);
 		sleep = s->sleeping = s->queue_head == NULL && !s->news &&
 		    input_done == done;
-		pthread_mutex_unlock(&lock);
+		/* About to wait: the main thread need not wait for more slots. */
+		wake_reader_unlock(sleep && free_slots > 0);
 		wait_and_act(s, sleep ? wait_ms : 0);
 		pthread_mutex_lock(&lock);
 		s->sleeping = 0;
@@ -776,6 +789,7 @@ take_slot(void)
 		pthread_mutex_lock(&lock);
 	}
 	free_list = req->next;
+	free_slots--;
 	pthread_mutex_unlock(&lock);
 	req->body.len = 0;
 	req->records = 0;
@@ -791,6 +805,7 @@ return_slot(struct request *req)
 	pthread_mutex_lock(&lock);
 	req->next = free_list;
 	free_list = req;
+	free_slots++;
 	pthread_mutex_unlock(&lock);
 }
 
@@ -1277,6 +1292,8 @@ setup(void)
 		pool[i].next = free_list;
 		free_list = &pool[i];
 	}
+	free_slots = conf.concurrency;
+	reader_wake_at = conf.concurrency / 8 > 1 ? conf.concurrency / 8 : 1;
 	open_pipe(wake_pipe);
 	fields = fields_new();
 }
