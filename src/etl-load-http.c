@@ -262,7 +262,21 @@ release(struct request *req)
 	wake_reader_unlock(free_slots >= reader_wake_at);
 }
 
-/* Take what the main thread queued; start it unless the run is stopping. */
+/* The seq of the bad record that stops the run (while failing). */
+static unsigned long long
+stopped_at(void)
+{
+	unsigned long long seq;
+
+	pthread_mutex_lock(&lock);
+	seq = failed_seq;
+	pthread_mutex_unlock(&lock);
+	return seq;
+}
+
+/* Take what the main thread queued; start it unless the run stops at an
+ * earlier record (another sender may have stopped it while this one had
+ * not yet taken what came before). */
 static int
 take_queued(struct sender *s)
 {
@@ -280,7 +294,7 @@ take_queued(struct sender *s)
 		next = req->next;
 		req->busy = 1;
 		retry_init(&req->retry, conf.retry_for_ms);
-		if (!failing)
+		if (!failing || req->seq < stopped_at())
 			start(req);
 	}
 	return done;
@@ -495,18 +509,6 @@ finished(struct request *req, CURLcode rc)
 	msg_die(EXIT_UNAVAILABLE, conf.redacted, "%s: the server answered HTTP %ld%s%s"
 	    " (redirects are not followed)", where, status,
 	    req->answer_len ? ": " : "", answer_text(req));
-}
-
-/* The seq of the bad record that stops the run (while failing). */
-static unsigned long long
-stopped_at(void)
-{
-	unsigned long long seq;
-
-	pthread_mutex_lock(&lock);
-	seq = failed_seq;
-	pthread_mutex_unlock(&lock);
-	return seq;
 }
 
 /* Start S's retries that are due; the ms until the next one, or -1. */

@@ -19,6 +19,10 @@ MODE:
            back in another order than the requests went out.
   hold     each request waits 1 s, then 204.
   never    reads each request and never answers it.
+  closing  204 for every record, but each keep-alive connection is closed
+           after its 7th answer (with Connection: close), and the first
+           request of an id ending in 3 is read and not answered: its
+           connection is closed at once.
 """
 import email.utils
 import http.server
@@ -53,6 +57,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_response(status)
         for name, value in headers:
             self.send_header(name, value)
+        self.served = getattr(self, "served", 0) + 1
+        if mode == "closing" and self.served % 7 == 0:
+            self.send_header("Connection", "close")
+            self.close_connection = True
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -87,6 +95,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.accept(records)
         if mode == "hold":
             time.sleep(1)
+            return self.accept(records)
+        if mode == "closing":
+            rid = records[0].get("id", 0)
+            if rid % 10 == 3 and first_time(rid):
+                self.close_connection = True
+                return
             return self.accept(records)
         r = records[0]
         rid = r.get("id", 0)
