@@ -53,6 +53,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -152,6 +153,8 @@ struct sender {
 	int pipe[2];                 /* wakes it from epoll_wait */
 	double curl_timer_at;        /* monotonic s; -1: no timer */
 	int index;
+	unsigned char *watch;        /* per socket: WATCH_* */
+	size_t watch_len;
 	/* Under the lock: */
 	struct request *queue_head, **queue_tail;
 	int news;                    /* a control line to look at */
@@ -595,24 +598,91 @@ any_busy(struct sender *s)
  * tells libcurl only about the sockets that are ready
  * (curl_multi_socket_action): the work per wake-up does not grow with -c.
  */
+/*
+ * A socket stays in the epoll set while its connection waits in libcurl's
+ * cache between two requests: libcurl drops it (CURL_POLL_REMOVE) after
+ * every transfer and asks for it again with the next, and taking it out
+ * and putting it back each time cost two or three epoll_ctl calls per
+ * request.  What the set holds for each socket is kept here; an event on a
+ * socket libcurl does not watch (an idle connection the server closed)
+ * takes it out.  Every socket libcurl uses is opened by open_socket, which
+ * forgets what a closed socket of the same number had.
+ */
+enum { WATCH_IN = 1, WATCH_OUT = 2, WATCH_WANTED = 4 };
+
+static unsigned char *
+watch_of(struct sender *s, curl_socket_t fd)
+{
+	if ((size_t)fd >= s->watch_len) {
+		size_t n = (size_t)fd + 64;
+		unsigned char *w = realloc(s->watch, n);
+
+		if (!w)
+			msg_die(EXIT_SOFTWARE, NULL, "out of memory");
+		memset(w + s->watch_len, 0, n - s->watch_len);
+		s->watch = w;
+		s->watch_len = n;
+	}
+	return &s->watch[fd];
+}
+
+static void
+unwatch(struct sender *s, curl_socket_t fd)
+{
+	unsigned char *w = watch_of(s, fd);
+
+	if (*w & (WATCH_IN | WATCH_OUT))
+		epoll_ctl(s->epoll_fd, EPOLL_CTL_DEL, fd, NULL);
+	*w = 0;
+}
+
 static int
 on_socket(CURL *easy, curl_socket_t fd, int what, void *arg, void *socketp)
 {
 	struct sender *s = arg;
+	unsigned char *w = watch_of(s, fd), want;
 	struct epoll_event ev = { 0 };
 
 	(void)easy, (void)socketp;
 	if (what == CURL_POLL_REMOVE) {
-		epoll_ctl(s->epoll_fd, EPOLL_CTL_DEL, fd, NULL);
+		/* Kept in the set while only reading: an idle connection's
+		 * socket is quiet until the server closes it. */
+		if ((*w & (WATCH_IN | WATCH_OUT)) == WATCH_IN)
+			*w = WATCH_IN;
+		else
+			unwatch(s, fd);
 		return 0;
 	}
-	ev.data.fd = fd;
-	ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0) |
-	    (what & CURL_POLL_OUT ? EPOLLOUT : 0);
-	if (epoll_ctl(s->epoll_fd, EPOLL_CTL_MOD, fd, &ev) < 0 &&
-	    (errno != ENOENT || epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0))
-		msg_die(EXIT_SOFTWARE, NULL, "epoll_ctl: %s", strerror(errno));
+	want = (what & CURL_POLL_IN ? WATCH_IN : 0) |
+	    (what & CURL_POLL_OUT ? WATCH_OUT : 0);
+	if ((*w & (WATCH_IN | WATCH_OUT)) != want) {
+		int op = *w & (WATCH_IN | WATCH_OUT) ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+
+		ev.data.fd = fd;
+		ev.events = (want & WATCH_IN ? EPOLLIN : 0) |
+		    (want & WATCH_OUT ? EPOLLOUT : 0);
+		/* The other one if the set disagrees with what we noted. */
+		if (epoll_ctl(s->epoll_fd, op, fd, &ev) < 0 &&
+		    epoll_ctl(s->epoll_fd, op == EPOLL_CTL_MOD ? EPOLL_CTL_ADD
+		    : EPOLL_CTL_MOD, fd, &ev) < 0)
+			msg_die(EXIT_SOFTWARE, NULL, "epoll_ctl: %s", strerror(errno));
+	}
+	*w = want | WATCH_WANTED;
 	return 0;
+}
+
+/* Every socket of S's connections: a new one is in no epoll set. */
+static curl_socket_t
+open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *addr)
+{
+	struct sender *s = arg;
+	curl_socket_t fd;
+
+	(void)purpose;
+	fd = socket(addr->family, addr->socktype, addr->protocol);
+	if (fd != CURL_SOCKET_BAD)
+		*watch_of(s, fd) = 0;
+	return fd;
 }
 
 static int
@@ -665,6 +735,10 @@ wait_and_act(struct sender *s, long wait_ms)
 		if (fd == s->pipe[0]) {
 			while (read(fd, drain, sizeof drain) > 0)
 				;
+			continue;
+		}
+		if (!(*watch_of(s, fd) & WATCH_WANTED)) {
+			unwatch(s, fd);
 			continue;
 		}
 		if (events[i].events & EPOLLIN)
@@ -1205,6 +1279,8 @@ setup_easy(struct request *req)
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, req);
+	curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+	curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, req->sender);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, req->error);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, keep_answer);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, req);
@@ -1295,7 +1371,7 @@ setup(void)
 		free_list = &pool[i];
 	}
 	free_slots = conf.concurrency;
-	reader_wake_at = conf.concurrency / 8 > 1 ? conf.concurrency / 8 : 1;
+	reader_wake_at = conf.concurrency / 4 > 1 ? conf.concurrency / 4 : 1;
 	open_pipe(wake_pipe);
 	fields = fields_new();
 }

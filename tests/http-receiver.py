@@ -23,6 +23,7 @@ MODE:
            after its 7th answer (with Connection: close), and the first
            request of an id ending in 3 is read and not answered: its
            connection is closed at once.
+  idle     204 for every record; a connection idle for 0.3 s is closed.
 """
 import email.utils
 import http.server
@@ -96,6 +97,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if mode == "hold":
             time.sleep(1)
             return self.accept(records)
+        if mode == "idle":
+            return self.accept(records)
         if mode == "closing":
             rid = records[0].get("id", 0)
             if rid % 10 == 3 and first_time(rid):
@@ -124,6 +127,8 @@ class Server(http.server.ThreadingHTTPServer):
     request_queue_size = 128
 
 
+if mode == "idle":
+    Handler.timeout = 0.3
 server = Server(("127.0.0.1", 0), Handler)
 with open(portfile + ".tmp", "w") as f:
     f.write("%d\n" % server.server_address[1])

@@ -4,11 +4,10 @@
 # NDJSON batches, 50k records at -c 64) and a scripted receiver
 # (tests/http-receiver.py) answering 503, 429 with Retry-After and 400 in a
 # pattern, answering in random order, holding answers, never answering, or
-# closing keep-alive connections and dropping requests (at -c 64 the
-# requests are spread over two event loops: ordering and the first bad
-# record must hold across them);
-# connection refused; TLS verification; local bad input; SIGTERM; the
-# password in the URL.
+# closing busy or idle keep-alive connections and dropping requests (at -c
+# 64 the requests are spread over two event loops: ordering and the first
+# bad record must hold across them); connection refused; TLS verification;
+# local bad input; SIGTERM; the password in the URL.
 . "$(dirname "$0")/../lib.sh"
 RECEIVER_PY=$ETL_TOP/tests/http-receiver.py
 # Large runs are smaller under the sanitizers, which are slower.
@@ -157,6 +156,22 @@ test_expect_success 'a receiver that closes each keep-alive connection after 7 a
 	expect_eq "$(seq 1 5000)" "$(ids got)" "ids received" &&
 	grep -F "\$etl" in >want && expect_file_eq want acks &&
 	expect_grep "\"records_in\":5000,\"records_out\":5000,\"rejected\":0" load.err
+'
+
+test_expect_success 'a receiver that closes idle keep-alive connections: no busy loop while idle, the next records go out on new ones' '
+	{ start_receiver idle && mkfifo fifo || exit 1; }
+	sh -c "echo \$\$ >pid; exec \"\$@\"" sh etl-load-http -c 64 "http://127.0.0.1:$RPORT/" fifo >acks 2>load.err &
+	job=$! &&
+	exec 3>fifo && records 1 200 200 >&3 &&
+	wait_for "upto" acks && sleep 1 &&
+	ticks() { awk "{ print \$14 + \$15 }" /proc/$(cat pid)/stat; } &&
+	before=$(ticks) && sleep 1.5 && after=$(ticks) &&
+	{ [ $((after - before)) -lt 10 ] || { echo "$((after - before)) ticks of CPU while idle"; exit 1; }; } &&
+	records 201 400 200 >&3 && exec 3>&- &&
+	expect_status 0 wait $job &&
+	expect_eq "$(seq 1 400)" "$(ids got)" "ids received" &&
+	expect_output acks "{\"\$etl\":{\"upto\":200}}
+{\"\$etl\":{\"upto\":400}}"
 '
 
 test_expect_success 'two refused records in flight at once, without --reject: the first is reported after all before it' '
