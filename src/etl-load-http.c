@@ -2,25 +2,30 @@
  * etl-load-http - POST NDJSON records to an HTTP endpoint.
  *
  * Each record is one POST of application/json; a batch line is one POST of
- * a JSON array (or NDJSON with --ndjson).  Two threads share the work.  The
- * main thread reads the input (lib/reader.c), checks each record, builds
- * request bodies and their signatures into a pool of -c request slots, and
- * queues them.  The sender thread is one event loop on one libcurl multi
- * handle: it starts what is queued on keep-alive connections, reads each
- * finished transfer's status in one place, and decides there: a 2xx is
- * delivered; 408, 429, 5xx and connection errors are tried again by the one
- * retry policy (lib/retry.h) after a backoff scheduled in the loop, never
- * slept; any other 4xx is a data error (--reject, or exit 65).
+ * a JSON array (or NDJSON with --ndjson).  The main thread reads the input
+ * (lib/reader.c), checks each record, builds request bodies and their
+ * signatures into a pool of -c request slots, and queues them.  Up to
+ * SENDERS_MAX sender threads each run one event loop on one libcurl multi
+ * handle, for their share of the slots and their own keep-alive
+ * connections: libcurl's work per transfer is most of the cost of a small
+ * POST, and one loop alone cannot keep up with a fast server.  A sender
+ * starts what is queued for it, reads each finished transfer's status in
+ * one place, and decides there: a 2xx is delivered; 408, 429, 5xx and
+ * connection errors are tried again by the one retry policy (lib/retry.h)
+ * after a backoff scheduled in the loop, never slept; any other 4xx is a
+ * data error (--reject, or exit 65).
  *
  * A control line waits until every request read before it is finished,
- * whatever order the responses come in: a request carries its input
- * position (seq) and a control line the number of requests before it, so
- * it is written once no unfinished request has a smaller seq.
+ * whatever order the responses come in and whichever sender has them: a
+ * request carries its input position (seq) and a control line the number
+ * of requests before it, so it is written once no pending request has a
+ * smaller seq.  Whichever sender finishes the last such request writes it.
  *
  * A slot is owned by one thread at a time: by the main thread while free or
- * being filled, by the sender from the moment it is queued until it is
- * finished and put back on the free list.  The lock guards only the free
- * list, the queue and the flags that say who waits for whom.
+ * being filled, by its sender from the moment it is queued until it is
+ * finished and put back on the free list.  The lock guards the free list,
+ * the queues, the control lines, each slot's pending flag and the flags
+ * that say who waits for whom.
  */
 #include "confine.h"
 #include "exitcode.h"
@@ -49,6 +54,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -96,11 +102,18 @@ static struct {
  * their Content-Type. */
 static struct curl_slist *json_headers, *ndjson_headers;
 static struct hmac_sha256_ctx hmac_key;  /* keyed once, copied per body */
+static CURLU *url_parsed;        /* conf.url, parsed once for every request */
+static int no_proxy_env;         /* no proxy variable set: none to look up */
 
 enum { ANSWER_KEEP = 200 };  /* bytes of a refusal's body kept for the reject */
 
+struct sender;
+
 struct request {
 	CURL *easy;
+	CURLU *url;                  /* its own copy of url_parsed */
+	struct sender *sender;       /* the event loop that sends it */
+	int pending;                 /* queued and not yet finished (lock) */
 	struct buf body;
 	size_t records;              /* in the body */
 	int batch;                   /* the body is a batch line's */
@@ -129,26 +142,53 @@ struct control {
 	char text[];
 };
 
+/*
+ * One event loop: a multi handle, the epoll set of its sockets, and the
+ * slots pool[i] with i % senders == its index.
+ */
+enum { SENDERS_MAX = 2 };
+
+struct sender {
+	pthread_t thread;
+	CURLM *multi;
+	int epoll_fd;
+	int pipe[2];                 /* wakes it from epoll_wait */
+	double curl_timer_at;        /* monotonic s; -1: no timer */
+	int index;
+	unsigned char *watch;        /* per socket: WATCH_* */
+	size_t watch_len;
+	/* Under the lock: */
+	struct request *queue_head, **queue_tail;
+	int news;                    /* a control line to look at */
+	int sleeping;                /* in epoll_wait: write to pipe */
+};
+
 static struct request *pool;
-static CURLM *multi;
+static struct sender sender_loops[SENDERS_MAX];
+static int senders = 1;
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct request *free_list;
-static struct request *queue_head, **queue_tail = &queue_head;
-static struct control *controls_in, **controls_in_tail = &controls_in;
+static struct control *controls, **controls_tail = &controls;
 static int input_done;           /* no more requests will be queued */
-static int sender_sleeping;      /* in epoll_wait: write to sender_pipe */
+static long long free_slots;     /* on the free list */
 static int reader_waiting;       /* for a free slot: write to wake_pipe */
-static int wake_pipe[2], sender_pipe[2];
+/* The main thread waiting for a slot is woken once this many are free, or
+ * when a sender has nothing left to do: waking it for every slot would
+ * make it and the senders take turns on a core for every request. */
+static long long reader_wake_at = 1;
+static int wake_pipe[2];
+
+/* Control lines leave in order: taken off the list and written under it. */
+static pthread_mutex_t output_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* The main thread's. */
 static unsigned long long next_seq;
 static struct fields *fields;
 
-/* The sender's. */
-static struct control *controls, **controls_tail = &controls;
+/* The senders'. */
 static atomic_int failing;       /* a bad record stops the run: drain */
-static unsigned long long failed_seq;
+static unsigned long long failed_seq;  /* set under the lock, before failing */
 static char *failed_where, *failed_reason;
 static struct buf failed_body;
 static atomic_ullong requests_sent, retries;
@@ -163,7 +203,7 @@ stats_fields(struct buf *line)
 	buf_adds(line, s);
 }
 
-/* ---- the sender: one event loop on one multi handle ------------------ */
+/* ---- the senders: one event loop on one multi handle each ------------- */
 
 static size_t
 keep_answer(char *data, size_t size, size_t n, void *arg)
@@ -187,24 +227,31 @@ start(struct request *req)
 	req->error[0] = '\0';
 	req->retry_at = 0;
 	req->sending = 1;
-	if ((rc = curl_multi_add_handle(multi, req->easy)) != CURLM_OK)
+	if ((rc = curl_multi_add_handle(req->sender->multi, req->easy)) != CURLM_OK)
 		msg_die(EXIT_SOFTWARE, NULL, "curl_multi_add_handle: %s",
 		    curl_multi_strerror(rc));
 	atomic_fetch_add(&requests_sent, 1);
+}
+
+/* Wake the main thread if it waits for a free slot and WAKE says so; the
+ * lock is held and is released here. */
+static void
+wake_reader_unlock(int wake)
+{
+	wake = wake && reader_waiting;
+	if (wake)
+		reader_waiting = 0;
+	pthread_mutex_unlock(&lock);
+	if (wake && write(wake_pipe[1], "", 1) < 0 && errno != EAGAIN)
+		msg_die(EXIT_SOFTWARE, NULL, "wake pipe: %s", strerror(errno));
 }
 
 /* Wake the main thread if it waits for a free slot. */
 static void
 wake_reader(void)
 {
-	int wake;
-
 	pthread_mutex_lock(&lock);
-	wake = reader_waiting;
-	reader_waiting = 0;
-	pthread_mutex_unlock(&lock);
-	if (wake && write(wake_pipe[1], "", 1) < 0 && errno != EAGAIN)
-		msg_die(EXIT_SOFTWARE, NULL, "wake pipe: %s", strerror(errno));
+	wake_reader_unlock(1);
 }
 
 /* Back to the main thread's free list. */
@@ -213,36 +260,46 @@ release(struct request *req)
 {
 	req->busy = 0;
 	pthread_mutex_lock(&lock);
+	req->pending = 0;
 	req->next = free_list;
 	free_list = req;
-	pthread_mutex_unlock(&lock);
-	wake_reader();
+	free_slots++;
+	wake_reader_unlock(free_slots >= reader_wake_at);
 }
 
-/* Take what the main thread queued; start it unless the run is stopping. */
+/* The seq of the bad record that stops the run (while failing). */
+static unsigned long long
+stopped_at(void)
+{
+	unsigned long long seq;
+
+	pthread_mutex_lock(&lock);
+	seq = failed_seq;
+	pthread_mutex_unlock(&lock);
+	return seq;
+}
+
+/* Take what the main thread queued; start it unless the run stops at an
+ * earlier record (another sender may have stopped it while this one had
+ * not yet taken what came before). */
 static int
-take_queued(void)
+take_queued(struct sender *s)
 {
 	struct request *req, *next;
 	int done;
 
 	pthread_mutex_lock(&lock);
-	req = queue_head;
-	queue_head = NULL;
-	queue_tail = &queue_head;
-	if (controls_in) {
-		*controls_tail = controls_in;
-		controls_tail = controls_in_tail;
-		controls_in = NULL;
-		controls_in_tail = &controls_in;
-	}
+	req = s->queue_head;
+	s->queue_head = NULL;
+	s->queue_tail = &s->queue_head;
+	s->news = 0;
 	done = input_done;
 	pthread_mutex_unlock(&lock);
 	for (; req; req = next) {
 		next = req->next;
 		req->busy = 1;
 		retry_init(&req->retry, conf.retry_for_ms);
-		if (!failing)
+		if (!failing || req->seq < stopped_at())
 			start(req);
 	}
 	return done;
@@ -274,11 +331,16 @@ answer_text(struct request *req)
 static void
 warn_retry(const char *where, const char *why, long delay)
 {
+	static pthread_mutex_t warn_lock = PTHREAD_MUTEX_INITIALIZER;
 	static double last;
 	double now = stats_now_coarse();
+	int loud;
 
-	if (now - last >= 1) {
+	pthread_mutex_lock(&warn_lock);
+	if ((loud = now - last >= 1))
 		last = now;
+	pthread_mutex_unlock(&warn_lock);
+	if (loud) {
 		msg_warn(conf.redacted, "%s: %s; retrying in %ld ms", where, why, delay);
 	} else {
 		msg_info(conf.redacted, "%s: %s; retrying in %ld ms", where, why, delay);
@@ -367,15 +429,22 @@ refused(struct request *req, long status)
 			reject_body(where, reason, req->body.data, req->body.len);
 		return;
 	}
-	/* The run stops here: first let what is in flight finish. */
-	if (!failing) {
+	/* The run stops here: first let what is in flight finish.  Another
+	 * sender may have stopped it at a later record: this one is the
+	 * first bad record then. */
+	pthread_mutex_lock(&lock);
+	if (!failing || req->seq < failed_seq) {
+		free(failed_where);
+		free(failed_reason);
 		failed_seq = req->seq;
 		failed_where = strdup(where);
 		failed_reason = strdup(reason);
+		failed_body.len = 0;
 		buf_add(&failed_body, req->body.data, req->body.len);
 		failing = 1;  /* last: the main thread reads the above after it */
-		wake_reader();
 	}
+	pthread_mutex_unlock(&lock);
+	wake_reader();
 }
 
 static int
@@ -405,7 +474,7 @@ finished(struct request *req, CURLcode rc)
 	curl_off_t retry_after = 0;
 
 	curl_easy_getinfo(req->easy, CURLINFO_RESPONSE_CODE, &status);
-	curl_multi_remove_handle(multi, req->easy);
+	curl_multi_remove_handle(req->sender->multi, req->easy);
 	req->sending = 0;
 	if (rc != CURLE_OK) {
 		snprintf(why, sizeof why, "%s", req->error[0] ? req->error
@@ -447,18 +516,18 @@ finished(struct request *req, CURLcode rc)
 	    req->answer_len ? ": " : "", answer_text(req));
 }
 
-/* Start the retries that are due; the ms until the next one, or -1. */
+/* Start S's retries that are due; the ms until the next one, or -1. */
 static long
-start_due_retries(void)
+start_due_retries(struct sender *s)
 {
 	double now = stats_now(), next = 0;
 
-	for (long long i = 0; i < conf.concurrency; i++) {
+	for (long long i = s->index; i < conf.concurrency; i += senders) {
 		struct request *req = &pool[i];
 
 		if (!req->busy || req->sending || req->retry_at == 0)
 			continue;
-		if (req->retry_at <= now && (!failing || req->seq < failed_seq))
+		if (req->retry_at <= now && (!failing || req->seq < stopped_at()))
 			start(req);
 		else if (next == 0 || req->retry_at < next)
 			next = req->retry_at;
@@ -466,96 +535,176 @@ start_due_retries(void)
 	return next == 0 ? -1 : (long)((next - now) * 1000) + 1;
 }
 
-/* Write the control lines whose requests are all finished. */
+/* Write the control lines whose requests are all finished, in order,
+ * whichever sender gets here first. */
 static void
 write_controls(void)
 {
 	unsigned long long first_unfinished = ULLONG_MAX;
-	int wrote = 0;
+	struct control *ready = NULL, **tail = &ready, *c;
 
-	for (long long i = 0; i < conf.concurrency; i++)
-		if (pool[i].busy && pool[i].seq < first_unfinished)
-			first_unfinished = pool[i].seq;
-	if (failing && failed_seq < first_unfinished)
-		first_unfinished = failed_seq;
-	while (controls && controls->after <= first_unfinished) {
-		struct control *c = controls;
-
-		writer_line(&writer_stdout, c->text, c->len);
-		if (!(controls = c->next))
-			controls_tail = &controls;
-		free(c);
-		wrote = 1;
+	pthread_mutex_lock(&output_lock);
+	pthread_mutex_lock(&lock);
+	if (controls) {
+		for (long long i = 0; i < conf.concurrency; i++)
+			if (pool[i].pending && pool[i].seq < first_unfinished)
+				first_unfinished = pool[i].seq;
+		if (failing && failed_seq < first_unfinished)
+			first_unfinished = failed_seq;
+		while (controls && controls->after <= first_unfinished) {
+			*tail = controls;
+			tail = &controls->next;
+			if (!(controls = controls->next))
+				controls_tail = &controls;
+		}
+		*tail = NULL;
 	}
-	if (wrote)
+	pthread_mutex_unlock(&lock);
+	if (ready) {
+		for (; ready; ready = c) {
+			c = ready->next;
+			writer_line(&writer_stdout, ready->text, ready->len);
+			free(ready);
+		}
 		writer_flush(&writer_stdout);
+	}
+	pthread_mutex_unlock(&output_lock);
 }
 
-/* While the run stops at a bad record: is anything still being sent, or
- * retried because it came before that record? */
+/* While the run stops at a bad record: is anything of S's still being
+ * sent, or retried because it came before that record? */
 static int
-in_flight(void)
+in_flight(struct sender *s)
 {
-	for (long long i = 0; i < conf.concurrency; i++)
+	unsigned long long stop = stopped_at();
+
+	for (long long i = s->index; i < conf.concurrency; i += senders)
 		if (pool[i].busy && (pool[i].sending ||
-		    (pool[i].retry_at && pool[i].seq < failed_seq)))
+		    (pool[i].retry_at && pool[i].seq < stop)))
 			return 1;
 	return 0;
 }
 
 static int
-any_busy(void)
+any_busy(struct sender *s)
 {
-	for (long long i = 0; i < conf.concurrency; i++)
+	for (long long i = s->index; i < conf.concurrency; i += senders)
 		if (pool[i].busy)
 			return 1;
 	return 0;
 }
 
 /*
- * The loop waits in epoll for the sockets libcurl asks it to watch, its
- * timer, the retries due and the main thread's news (sender_pipe), and
+ * Each loop waits in epoll for the sockets libcurl asks it to watch, its
+ * timer, the retries due and the main thread's news (its pipe), and
  * tells libcurl only about the sockets that are ready
  * (curl_multi_socket_action): the work per wake-up does not grow with -c.
  */
-static int epoll_fd;
-static double curl_timer_at = -1;  /* monotonic s; -1: no timer */
+/*
+ * A socket stays in the epoll set while its connection waits in libcurl's
+ * cache between two requests: libcurl drops it (CURL_POLL_REMOVE) after
+ * every transfer and asks for it again with the next, and taking it out
+ * and putting it back each time cost two or three epoll_ctl calls per
+ * request.  What the set holds for each socket is kept here; an event on a
+ * socket libcurl does not watch (an idle connection the server closed)
+ * takes it out.  Every socket libcurl uses is opened by open_socket, which
+ * forgets what a closed socket of the same number had.
+ */
+enum { WATCH_IN = 1, WATCH_OUT = 2, WATCH_WANTED = 4 };
+
+static unsigned char *
+watch_of(struct sender *s, curl_socket_t fd)
+{
+	if ((size_t)fd >= s->watch_len) {
+		size_t n = (size_t)fd + 64;
+		unsigned char *w = realloc(s->watch, n);
+
+		if (!w)
+			msg_die(EXIT_SOFTWARE, NULL, "out of memory");
+		memset(w + s->watch_len, 0, n - s->watch_len);
+		s->watch = w;
+		s->watch_len = n;
+	}
+	return &s->watch[fd];
+}
+
+static void
+unwatch(struct sender *s, curl_socket_t fd)
+{
+	unsigned char *w = watch_of(s, fd);
+
+	if (*w & (WATCH_IN | WATCH_OUT))
+		epoll_ctl(s->epoll_fd, EPOLL_CTL_DEL, fd, NULL);
+	*w = 0;
+}
 
 static int
-on_socket(CURL *easy, curl_socket_t s, int what, void *arg, void *socketp)
+on_socket(CURL *easy, curl_socket_t fd, int what, void *arg, void *socketp)
 {
+	struct sender *s = arg;
+	unsigned char *w = watch_of(s, fd), want;
 	struct epoll_event ev = { 0 };
 
-	(void)easy, (void)arg, (void)socketp;
+	(void)easy, (void)socketp;
 	if (what == CURL_POLL_REMOVE) {
-		epoll_ctl(epoll_fd, EPOLL_CTL_DEL, s, NULL);
+		/* Kept in the set while only reading: an idle connection's
+		 * socket is quiet until the server closes it. */
+		if ((*w & (WATCH_IN | WATCH_OUT)) == WATCH_IN)
+			*w = WATCH_IN;
+		else
+			unwatch(s, fd);
 		return 0;
 	}
-	ev.data.fd = s;
-	ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0) |
-	    (what & CURL_POLL_OUT ? EPOLLOUT : 0);
-	if (epoll_ctl(epoll_fd, EPOLL_CTL_MOD, s, &ev) < 0 &&
-	    (errno != ENOENT || epoll_ctl(epoll_fd, EPOLL_CTL_ADD, s, &ev) < 0))
-		msg_die(EXIT_SOFTWARE, NULL, "epoll_ctl: %s", strerror(errno));
+	want = (what & CURL_POLL_IN ? WATCH_IN : 0) |
+	    (what & CURL_POLL_OUT ? WATCH_OUT : 0);
+	if ((*w & (WATCH_IN | WATCH_OUT)) != want) {
+		int op = *w & (WATCH_IN | WATCH_OUT) ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+
+		ev.data.fd = fd;
+		ev.events = (want & WATCH_IN ? EPOLLIN : 0) |
+		    (want & WATCH_OUT ? EPOLLOUT : 0);
+		/* The other one if the set disagrees with what we noted. */
+		if (epoll_ctl(s->epoll_fd, op, fd, &ev) < 0 &&
+		    epoll_ctl(s->epoll_fd, op == EPOLL_CTL_MOD ? EPOLL_CTL_ADD
+		    : EPOLL_CTL_MOD, fd, &ev) < 0)
+			msg_die(EXIT_SOFTWARE, NULL, "epoll_ctl: %s", strerror(errno));
+	}
+	*w = want | WATCH_WANTED;
 	return 0;
+}
+
+/* Every socket of S's connections: a new one is in no epoll set. */
+static curl_socket_t
+open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *addr)
+{
+	struct sender *s = arg;
+	curl_socket_t fd;
+
+	(void)purpose;
+	fd = socket(addr->family, addr->socktype, addr->protocol);
+	if (fd != CURL_SOCKET_BAD)
+		*watch_of(s, fd) = 0;
+	return fd;
 }
 
 static int
 on_timer(CURLM *m, long timeout_ms, void *arg)
 {
-	(void)m, (void)arg;
-	curl_timer_at = timeout_ms < 0 ? -1 : stats_now() + timeout_ms / 1000.0;
+	struct sender *s = arg;
+
+	(void)m;
+	s->curl_timer_at = timeout_ms < 0 ? -1 : stats_now() + timeout_ms / 1000.0;
 	return 0;
 }
 
-/* Decide on every transfer libcurl has finished. */
+/* Decide on every transfer of S that libcurl has finished. */
 static void
-read_finished(void)
+read_finished(struct sender *s)
 {
 	CURLMsg *m;
 	int left;
 
-	while ((m = curl_multi_info_read(multi, &left))) {
+	while ((m = curl_multi_info_read(s->multi, &left))) {
 		struct request *req;
 
 		if (m->msg != CURLMSG_DONE)
@@ -567,27 +716,31 @@ read_finished(void)
 
 /* Wait up to WAIT_MS for sockets or news, and hand libcurl what is ready. */
 static void
-wait_and_act(long wait_ms)
+wait_and_act(struct sender *s, long wait_ms)
 {
 	struct epoll_event events[64];
 	int n, running;
 	char drain[64];
 
-	if (curl_timer_at >= 0) {
-		long t = (long)((curl_timer_at - stats_now()) * 1000) + 1;
+	if (s->curl_timer_at >= 0) {
+		long t = (long)((s->curl_timer_at - stats_now()) * 1000) + 1;
 
-		if (curl_timer_at <= stats_now())
+		if (s->curl_timer_at <= stats_now())
 			t = 0;
 		if (t < wait_ms)
 			wait_ms = t;
 	}
-	n = epoll_wait(epoll_fd, events, 64, (int)wait_ms);
+	n = epoll_wait(s->epoll_fd, events, 64, (int)wait_ms);
 	for (int i = 0; i < n; i++) {
 		int fd = events[i].data.fd, flags = 0;
 
-		if (fd == sender_pipe[0]) {
+		if (fd == s->pipe[0]) {
 			while (read(fd, drain, sizeof drain) > 0)
 				;
+			continue;
+		}
+		if (!(*watch_of(s, fd) & WATCH_WANTED)) {
+			unwatch(s, fd);
 			continue;
 		}
 		if (events[i].events & EPOLLIN)
@@ -596,40 +749,64 @@ wait_and_act(long wait_ms)
 			flags |= CURL_CSELECT_OUT;
 		if (events[i].events & (EPOLLERR | EPOLLHUP))
 			flags |= CURL_CSELECT_ERR;
-		curl_multi_socket_action(multi, fd, flags, &running);
+		curl_multi_socket_action(s->multi, fd, flags, &running);
 	}
-	if (curl_timer_at >= 0 && curl_timer_at <= stats_now()) {
-		curl_timer_at = -1;
-		curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	if (s->curl_timer_at >= 0 && s->curl_timer_at <= stats_now()) {
+		s->curl_timer_at = -1;
+		curl_multi_socket_action(s->multi, CURL_SOCKET_TIMEOUT, 0, &running);
 	}
 }
 
-static void *
-sender_main(void *arg)
+/* One sender's loop, until the input is done and its slots are free, or
+ * the run stops at a bad record and nothing before it is in flight. */
+static void
+run_sender(struct sender *s)
 {
-	(void)arg;
 	for (;;) {
-		int done = take_queued(), sleep;
-		long wait_ms = start_due_retries();
+		int done = take_queued(s), sleep;
+		long wait_ms = start_due_retries(s);
 
 		write_controls();
-		if (failing && !in_flight())
+		if (failing && !in_flight(s))
 			break;
 		/* Everything queued before input_done was taken with it. */
-		if (done && !any_busy())
+		if (done && !any_busy(s))
 			break;
 		if (wait_ms < 0 || wait_ms > 1000)
 			wait_ms = 1000;
 		pthread_mutex_lock(&lock);
-		sleep = sender_sleeping = queue_head == NULL && controls_in == NULL &&
+		sleep = s->sleeping = s->queue_head == NULL && !s->news &&
 		    input_done == done;
-		pthread_mutex_unlock(&lock);
-		wait_and_act(sleep ? wait_ms : 0);
+		/* About to wait: the main thread need not wait for more slots. */
+		wake_reader_unlock(sleep && free_slots > 0);
+		wait_and_act(s, sleep ? wait_ms : 0);
 		pthread_mutex_lock(&lock);
-		sender_sleeping = 0;
+		s->sleeping = 0;
 		pthread_mutex_unlock(&lock);
-		read_finished();
+		read_finished(s);
 	}
+	write_controls();
+}
+
+static void *
+other_sender_main(void *arg)
+{
+	run_sender(arg);
+	return NULL;
+}
+
+/* The first sender: it starts the others, and reports once all are done. */
+static void *
+sender_main(void *arg)
+{
+	(void)arg;
+	for (int i = 1; i < senders; i++)
+		if (pthread_create(&sender_loops[i].thread, NULL, other_sender_main,
+		    &sender_loops[i]) != 0)
+			msg_die(EXIT_SOFTWARE, NULL, "cannot start a thread");
+	run_sender(&sender_loops[0]);
+	for (int i = 1; i < senders; i++)
+		pthread_join(sender_loops[i].thread, NULL);
 	/* The run stops at a refused record: now that what was in flight is
 	 * done, say so and exit 65, even while the main thread waits for a
 	 * live stream's next line. */
@@ -654,8 +831,9 @@ finish_sending(void)
 	pthread_mutex_lock(&lock);
 	input_done = 1;
 	pthread_mutex_unlock(&lock);
-	if (write(sender_pipe[1], "", 1) < 0 && errno != EAGAIN)
-		msg_die(EXIT_SOFTWARE, NULL, "wake pipe: %s", strerror(errno));
+	for (int i = 0; i < senders; i++)
+		if (write(sender_loops[i].pipe[1], "", 1) < 0 && errno != EAGAIN)
+			msg_die(EXIT_SOFTWARE, NULL, "wake pipe: %s", strerror(errno));
 	pthread_join(sender, NULL);
 }
 
@@ -689,6 +867,7 @@ take_slot(void)
 		pthread_mutex_lock(&lock);
 	}
 	free_list = req->next;
+	free_slots--;
 	pthread_mutex_unlock(&lock);
 	req->body.len = 0;
 	req->records = 0;
@@ -704,19 +883,19 @@ return_slot(struct request *req)
 	pthread_mutex_lock(&lock);
 	req->next = free_list;
 	free_list = req;
+	free_slots++;
 	pthread_mutex_unlock(&lock);
 }
 
+/* Wake S if it sleeps; the lock is held and is released here. */
 static void
-wake_sender(void)
+wake_sender_unlock(struct sender *s)
 {
-	int wake;
+	int wake = s->sleeping;
 
-	pthread_mutex_lock(&lock);
-	wake = sender_sleeping;
-	sender_sleeping = 0;
+	s->sleeping = 0;
 	pthread_mutex_unlock(&lock);
-	if (wake && write(sender_pipe[1], "", 1) < 0 && errno != EAGAIN)
+	if (wake && write(s->pipe[1], "", 1) < 0 && errno != EAGAIN)
 		msg_die(EXIT_SOFTWARE, NULL, "wake pipe: %s", strerror(errno));
 }
 
@@ -752,10 +931,10 @@ queue_request(struct request *req)
 	curl_easy_setopt(req->easy, CURLOPT_HTTPHEADER, headers);
 	req->next = NULL;
 	pthread_mutex_lock(&lock);
-	*queue_tail = req;
-	queue_tail = &req->next;
-	pthread_mutex_unlock(&lock);
-	wake_sender();
+	req->pending = 1;
+	*req->sender->queue_tail = req;
+	req->sender->queue_tail = &req->next;
+	wake_sender_unlock(req->sender);
 }
 
 static void
@@ -770,10 +949,10 @@ queue_control(const char *text, size_t len)
 	c->next = NULL;
 	memcpy(c->text, text, len);
 	pthread_mutex_lock(&lock);
-	*controls_in_tail = c;
-	controls_in_tail = &c->next;
-	pthread_mutex_unlock(&lock);
-	wake_sender();
+	*controls_tail = c;
+	controls_tail = &c->next;
+	sender_loops[0].news = 1;  /* any sender can write it */
+	wake_sender_unlock(&sender_loops[0]);
 }
 
 
@@ -1052,7 +1231,7 @@ parse_options(int argc, char **argv, int *first_file)
 		msg_die(EXIT_UNAVAILABLE, conf.redacted, "--cacert, --capath, --cert"
 		    " and --key need an https:// URL; refusing to send in clear");
 	curl_free(scheme);
-	curl_url_cleanup(u);
+	url_parsed = u;
 
 	for (int ndjson = 0; ndjson < 2; ndjson++) {
 		struct curl_slist *list = NULL;
@@ -1061,6 +1240,10 @@ parse_options(int argc, char **argv, int *first_file)
 			list = add_header(list, ndjson ? "Content-Type: application/x-ndjson"
 			    : "Content-Type: application/json");
 		list = add_header(list, "Expect:");  /* no 100-continue round trip */
+		/* A header of ours, not CURLOPT_USERAGENT, which libcurl would
+		 * format anew for every request. */
+		if (!has_header(user, "User-Agent"))
+			list = add_header(list, "User-Agent: etl-load-http/" ETL_VERSION);
 		if (conf.token) {
 			struct buf auth = BUF_INIT;
 
@@ -1086,17 +1269,28 @@ setup_easy(struct request *req)
 
 	if (!e)
 		msg_die(EXIT_SOFTWARE, NULL, "curl_easy_init failed");
-	curl_easy_setopt(e, CURLOPT_URL, conf.url);
+	/* The URL parsed once (conf.url passed the same parser above), not
+	 * again for every transfer as CURLOPT_URL would. */
+	if (!(req->url = curl_url_dup(url_parsed)))
+		msg_die(EXIT_SOFTWARE, NULL, "out of memory");
+	curl_easy_setopt(e, CURLOPT_CURLU, req->url);
+	/* libcurl reads the proxy variables again for every transfer; when
+	 * none is set, saying so once spares that (and changes nothing). */
+	if (no_proxy_env) {
+		curl_easy_setopt(e, CURLOPT_PROXY, "");
+		curl_easy_setopt(e, CURLOPT_NOPROXY, "");
+	}
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, req);
+	curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+	curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, req->sender);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, req->error);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, keep_answer);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, req);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)conf.timeout_ms);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)conf.timeout_ms);
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-	curl_easy_setopt(e, CURLOPT_USERAGENT, "etl-load-http/" ETL_VERSION);
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
 	if (conf.cacert)
@@ -1118,32 +1312,71 @@ setup_easy(struct request *req)
 }
 
 static void
+open_pipe(int fds[2])
+{
+	if (pipe(fds) < 0 || fcntl(fds[0], F_SETFL, O_NONBLOCK) < 0 ||
+	    fcntl(fds[1], F_SETFL, O_NONBLOCK) < 0)
+		msg_die(EXIT_SOFTWARE, NULL, "pipe: %s", strerror(errno));
+}
+
+/* Sender S's multi handle, epoll set and pipe, for SLOTS connections. */
+static void
+setup_sender(struct sender *s, int index, long slots)
+{
+	s->index = index;
+	s->curl_timer_at = -1;
+	s->queue_tail = &s->queue_head;
+	if (!(s->multi = curl_multi_init()))
+		msg_die(EXIT_SOFTWARE, NULL, "cannot initialise libcurl");
+	/* One connection per slot stays open: none is closed and reopened. */
+	curl_multi_setopt(s->multi, CURLMOPT_MAXCONNECTS, slots);
+	curl_multi_setopt(s->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+	curl_multi_setopt(s->multi, CURLMOPT_SOCKETDATA, s);
+	curl_multi_setopt(s->multi, CURLMOPT_TIMERFUNCTION, on_timer);
+	curl_multi_setopt(s->multi, CURLMOPT_TIMERDATA, s);
+	open_pipe(s->pipe);
+	if ((s->epoll_fd = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
+	    epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, s->pipe[0],
+	    &(struct epoll_event){ .events = EPOLLIN, .data.fd = s->pipe[0] }) < 0)
+		msg_die(EXIT_SOFTWARE, NULL, "epoll: %s", strerror(errno));
+}
+
+/* Is any variable set that libcurl reads for a proxy to an http(s) URL? */
+static int
+proxy_env_set(void)
+{
+	static const char *const names[] = {
+		"http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY",
+		"all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY",
+	};
+
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (getenv(names[i]))
+			return 1;
+	return 0;
+}
+
+static void
 setup(void)
 {
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
-	    !(multi = curl_multi_init()))
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		msg_die(EXIT_SOFTWARE, NULL, "cannot initialise libcurl");
-	curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, (long)conf.concurrency);
+	no_proxy_env = !proxy_env_set();
+	senders = conf.concurrency < SENDERS_MAX ? (int)conf.concurrency : SENDERS_MAX;
+	for (int i = 0; i < senders; i++)
+		setup_sender(&sender_loops[i], i,
+		    (long)((conf.concurrency - i + senders - 1) / senders));
 	if (!(pool = calloc(conf.concurrency, sizeof *pool)))
 		msg_die(EXIT_SOFTWARE, NULL, "out of memory");
 	for (long long i = conf.concurrency - 1; i >= 0; i--) {
+		pool[i].sender = &sender_loops[i % senders];
 		setup_easy(&pool[i]);
 		pool[i].next = free_list;
 		free_list = &pool[i];
 	}
-	for (int i = 0; i < 2; i++) {
-		int *fds = i ? sender_pipe : wake_pipe;
-
-		if (pipe(fds) < 0 || fcntl(fds[0], F_SETFL, O_NONBLOCK) < 0 ||
-		    fcntl(fds[1], F_SETFL, O_NONBLOCK) < 0)
-			msg_die(EXIT_SOFTWARE, NULL, "pipe: %s", strerror(errno));
-	}
-	if ((epoll_fd = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
-	    epoll_ctl(epoll_fd, EPOLL_CTL_ADD, sender_pipe[0],
-	    &(struct epoll_event){ .events = EPOLLIN, .data.fd = sender_pipe[0] }) < 0)
-		msg_die(EXIT_SOFTWARE, NULL, "epoll: %s", strerror(errno));
-	curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, on_socket);
-	curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, on_timer);
+	free_slots = conf.concurrency;
+	reader_wake_at = conf.concurrency / 4 > 1 ? conf.concurrency / 4 : 1;
+	open_pipe(wake_pipe);
 	fields = fields_new();
 }
 
@@ -1179,7 +1412,6 @@ main(int argc, char **argv)
 	int first;
 
 	parse_options(argc, argv, &first);
-	srand((unsigned)time(NULL) ^ (unsigned)getpid());
 	stats_set_extra(stats_fields);
 	setup();
 	r = reader_open(argv + first, argc - first, opt_common.max_line);

@@ -19,6 +19,11 @@ MODE:
            back in another order than the requests went out.
   hold     each request waits 1 s, then 204.
   never    reads each request and never answers it.
+  closing  204 for every record, but each keep-alive connection is closed
+           after its 7th answer (with Connection: close), and the first
+           request of an id ending in 3 is read and not answered: its
+           connection is closed at once.
+  idle     204 for every record; a connection idle for 0.3 s is closed.
 """
 import email.utils
 import http.server
@@ -53,6 +58,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_response(status)
         for name, value in headers:
             self.send_header(name, value)
+        self.served = getattr(self, "served", 0) + 1
+        if mode == "closing" and self.served % 7 == 0:
+            self.send_header("Connection", "close")
+            self.close_connection = True
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -88,6 +97,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if mode == "hold":
             time.sleep(1)
             return self.accept(records)
+        if mode == "idle":
+            return self.accept(records)
+        if mode == "closing":
+            rid = records[0].get("id", 0)
+            if rid % 10 == 3 and first_time(rid):
+                self.close_connection = True
+                return
+            return self.accept(records)
         r = records[0]
         rid = r.get("id", 0)
         if "bad" in r:
@@ -110,6 +127,8 @@ class Server(http.server.ThreadingHTTPServer):
     request_queue_size = 128
 
 
+if mode == "idle":
+    Handler.timeout = 0.3
 server = Server(("127.0.0.1", 0), Handler)
 with open(portfile + ".tmp", "w") as f:
     f.write("%d\n" % server.server_address[1])

@@ -3,9 +3,11 @@
 # (HMAC signatures and bearer tokens verified end to end, records, batches,
 # NDJSON batches, 50k records at -c 64) and a scripted receiver
 # (tests/http-receiver.py) answering 503, 429 with Retry-After and 400 in a
-# pattern, answering in random order, holding answers, or never answering;
-# connection refused; TLS verification; local bad input; SIGTERM; the
-# password in the URL.
+# pattern, answering in random order, holding answers, never answering, or
+# closing busy or idle keep-alive connections and dropping requests (at -c
+# 64 the requests are spread over two event loops: ordering and the first
+# bad record must hold across them); connection refused; TLS verification;
+# local bad input; SIGTERM; the password in the URL.
 . "$(dirname "$0")/../lib.sh"
 RECEIVER_PY=$ETL_TOP/tests/http-receiver.py
 # Large runs are smaller under the sanitizers, which are slower.
@@ -128,6 +130,57 @@ test_expect_success 'at -c 64, a control line comes out only after every request
 	done ) &&
 	grep -F "\$etl" in >want && expect_file_eq want acks &&
 	expect_eq "$(seq 1 3000)" "$(ids got)" "ids received"
+'
+
+test_expect_success 'at -c 64 with 503, 429 and 400 answers: every good record once, each control line only after its records' '
+	start_receiver pattern &&
+	records 1 3000 100 | awk -F"[:}]" "\$2 % 50 == 25 { sub(/}/, \",\\\"bad\\\":true}\") } { print }" >in &&
+	( set -o pipefail
+	etl-load-http -c 64 --stats --reject rej --retry-for 30s "http://127.0.0.1:$RPORT/" in 2>load.err |
+	while read -r line; do
+		n=$(echo "$line" | grep -oE "[0-9]+")
+		have=$(ids got | awk -v n="$n" "\$1 <= n" | wc -l)
+		[ "$have" -eq $((n - (n + 25) / 50)) ] || { echo "$line came out when $have of its records had arrived"; exit 1; }
+		echo "$line" >>acks
+	done ) &&
+	grep -F "\$etl" in >want && expect_file_eq want acks &&
+	grep -v bad in | ids /dev/stdin >want && ids got >have && expect_file_eq want have &&
+	expect_lines 60 rej &&
+	expect_grep "\"records_in\":3000,\"records_out\":2940,\"rejected\":60.*\"requests\":4200,\"retries\":1200" load.err
+'
+
+test_expect_success 'a receiver that closes each keep-alive connection after 7 answers and drops requests: 5000 records at -c 64, each once, in order' '
+	start_receiver closing &&
+	records 1 5000 500 >in &&
+	etl-load-http -c 64 --stats --retry-for 30s "http://127.0.0.1:$RPORT/" in >acks 2>load.err &&
+	expect_eq "$(seq 1 5000)" "$(ids got)" "ids received" &&
+	grep -F "\$etl" in >want && expect_file_eq want acks &&
+	expect_grep "\"records_in\":5000,\"records_out\":5000,\"rejected\":0" load.err
+'
+
+test_expect_success 'a receiver that closes idle keep-alive connections: no busy loop while idle, the next records go out on new ones' '
+	{ start_receiver idle && mkfifo fifo || exit 1; }
+	sh -c "echo \$\$ >pid; exec \"\$@\"" sh etl-load-http -c 64 "http://127.0.0.1:$RPORT/" fifo >acks 2>load.err &
+	job=$! &&
+	exec 3>fifo && records 1 200 200 >&3 &&
+	wait_for "upto" acks && sleep 1 &&
+	ticks() { awk "{ print \$14 + \$15 }" /proc/$(cat pid)/stat; } &&
+	before=$(ticks) && sleep 1.5 && after=$(ticks) &&
+	{ [ $((after - before)) -lt 10 ] || { echo "$((after - before)) ticks of CPU while idle"; exit 1; }; } &&
+	records 201 400 200 >&3 && exec 3>&- &&
+	expect_status 0 wait $job &&
+	expect_eq "$(seq 1 400)" "$(ids got)" "ids received" &&
+	expect_output acks "{\"\$etl\":{\"upto\":200}}
+{\"\$etl\":{\"upto\":400}}"
+'
+
+test_expect_success 'two refused records in flight at once, without --reject: the first is reported after all before it' '
+	start_receiver pattern &&
+	records 1 2000 | sed -e "s/{\"id\":1000}/{\"id\":1000,\"bad\":true}/" \
+		-e "s/{\"id\":1001}/{\"id\":1001,\"bad\":true}/" >in &&
+	expect_status 65 etl-load-http -c 64 --retry-for 30s "http://127.0.0.1:$RPORT/" in 2>load.err &&
+	expect_grep "^etl-load-http: in:1000: HTTP 400: \{\"error\":\"bad record 1000\"\}$" load.err &&
+	ids got | awk "\$1 < 1000" >have && expect_eq "$(seq 1 999)" "$(cat have)" "records before the bad one"
 '
 
 test_expect_success 'a receiver that never answers: --timeout, retries, then 75' '
