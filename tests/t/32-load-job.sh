@@ -16,8 +16,9 @@ kill_and_rerun() {  # URL SQL-RUNNER
 	# A slow reader of a file: the kill lands mid-load, between commits.
 	awk "NR % 10000 == 0 { system(\"sleep 0.2\") } { print }" in |
 		etl-load-sql --job nightly -n 3000 -t job_orders "$url" 2>err &
+	local loader=$!  # the pipeline's last command: etl-load-sql itself
 	sleep 1.5
-	pkill -KILL -f "etl-load-sql --job nightly -n 3000 -t job_orders" || { echo "nothing to kill"; return 1; }
+	kill -KILL $loader || { echo "nothing to kill"; return 1; }
 	wait
 	local first
 	first=$($run "SELECT count(*) FROM job_orders")
