@@ -235,11 +235,31 @@ poll_signals(void)
 
 /* ---- core NATS -------------------------------------------------------------- */
 
+/*
+ * Messages taken but not yet destroyed.  The client library hands every
+ * destroyed message to its collector thread, waking it when it sleeps:
+ * destroyed one by one, each message would cost a wake-up and a lock
+ * passed between the two threads.  Destroyed together, once their records
+ * are in the output buffer, they cost one.
+ */
+enum { SPENT_MAX = 1024 };
+static natsMsg *spent[SPENT_MAX];
+static int nspent;
+
+static void
+destroy_spent(void)
+{
+	for (int i = 0; i < nspent; i++)
+		natsMsg_Destroy(spent[i]);
+	nspent = 0;
+}
+
 static void
 run_core(void)
 {
 	natsSubscription *sub = NULL;
 	unsigned long long count = 0;
+	uint64_t queued = 0;
 	natsStatus s;
 
 	s = conf.queue ? natsConnection_QueueSubscribeSync(&sub, nc, conf.subject, conf.queue)
@@ -252,13 +272,19 @@ run_core(void)
 	msg_info(conf.subject, "subscribed");
 	while (!sig_stop) {
 		natsMsg *m = NULL;
-		uint64_t queued = 0;
 
-		natsSubscription_QueuedMsgs(sub, &queued);
+		/* Only this thread takes messages: QUEUED of them are there
+		 * to take without asking again.  When none are, the output is
+		 * flushed before waiting for more. */
+		if (queued == 0)
+			natsSubscription_QueuedMsgs(sub, &queued);
 		if (queued == 0) {
 			writer_flush(&writer_stdout);
+			destroy_spent();
 			poll_signals();
 			natsconn_check();
+		} else {
+			queued--;
 		}
 		s = natsSubscription_NextMsg(&m, sub, 200);
 		if (s == NATS_SLOW_CONSUMER) {
@@ -268,13 +294,19 @@ run_core(void)
 			atomic_store(&dropped, (unsigned long long)lost);
 			msg_warn(conf.subject, "messages dropped: the output is slower than"
 			    " the subject (%lld so far)", (long long)lost);
+			queued = 0;
 			continue;
 		}
-		if (s != NATS_OK)
+		if (s != NATS_OK) {
+			queued = 0;
 			continue;  /* a timeout, or a reconnection in progress */
+		}
 		take_message(m, ++count);
-		natsMsg_Destroy(m);
+		spent[nspent++] = m;
+		if (nspent == SPENT_MAX)
+			destroy_spent();
 	}
+	destroy_spent();
 	/* Stop: what the library has already received is in hand. */
 	natsSubscription_Unsubscribe(sub);
 	natsSubscription_Destroy(sub);
