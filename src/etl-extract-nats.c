@@ -240,11 +240,13 @@ poll_signals(void)
  * destroyed message to its collector thread, waking it when it sleeps:
  * destroyed one by one, each message would cost a wake-up and a lock
  * passed between the two threads.  Destroyed together, once their records
- * are in the output buffer, they cost one.
+ * are in the output buffer, they cost one.  Bounded in number and in
+ * bytes, so that large messages are not held in thousands.
  */
-enum { SPENT_MAX = 1024 };
+enum { SPENT_MAX = 8192, SPENT_BYTES = 8 << 20 };
 static natsMsg *spent[SPENT_MAX];
 static int nspent;
+static size_t spent_bytes;
 
 static void
 destroy_spent(void)
@@ -252,6 +254,7 @@ destroy_spent(void)
 	for (int i = 0; i < nspent; i++)
 		natsMsg_Destroy(spent[i]);
 	nspent = 0;
+	spent_bytes = 0;
 }
 
 static void
@@ -303,7 +306,8 @@ run_core(void)
 		}
 		take_message(m, ++count);
 		spent[nspent++] = m;
-		if (nspent == SPENT_MAX)
+		spent_bytes += (size_t)natsMsg_GetDataLength(m);
+		if (nspent == SPENT_MAX || spent_bytes >= SPENT_BYTES)
 			destroy_spent();
 	}
 	destroy_spent();
