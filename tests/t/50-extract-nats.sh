@@ -121,6 +121,27 @@ test_expect_success "core: $N messages arrive whole and in order; SIGTERM exits 
 	expect_grep "\"messages\":$N,.*\"dropped\":0" out.err
 '
 
+# A burst bigger than a few output buffers and delivery batches, arriving
+# while stdout is not read (a pipe held for 3 s): the library queues it, and
+# every message is written, in order, or counted as dropped in --stats.
+NB=200000
+[ "${ETL_SANITIZE:-}" = 1 ] && NB=40000
+
+test_expect_success "core: a burst of $NB messages while stdout is slow: all written in order, none dropped" '
+	need_nats_here
+	s=$(uniq_name burst)
+	"$ETL_TOP/build/gen-orders" $NB >orders && mkfifo slow || exit 1
+	{ sleep 3; cat; } <slow >out &
+	etl-extract-nats -v --stats "$U" "$s" >slow 2>out.err &
+	SUB=$!
+	wait_for subscribed out.err &&
+	publines "$s" <orders &&
+	while [ $(wc -l <out) -lt $NB ]; do sleep 0.2; done &&
+	stop_sub $SUB && wait &&
+	jq -c . orders | cmp - out &&
+	expect_grep "\"messages\":$NB,.*\"dropped\":0" out.err
+'
+
 # js_stream NAME SUBJECT : a stream for the test (file storage).
 js_stream() {
 	req "\$JS.API.STREAM.CREATE.$1" "{\"name\":\"$1\",\"subjects\":[\"$2\"],\"storage\":\"file\"}" |
@@ -144,6 +165,18 @@ test_expect_success "JetStream: a durable consumer is created, drains $N message
 	expect_eq "0 0" "$(js_consumer "$st" d | jq -r "\"\(.num_pending) \(.num_ack_pending)\"")" "pending, unacknowledged" &&
 	etl-extract-nats -e --stream "$st" --durable d "$U" "$s.>" >out3 &&
 	expect_lines 0 out3
+'
+
+test_expect_success "JetStream: $NB messages read while stdout is slow: none lost, each acknowledged" '
+	need_nats_here
+	st=$(uniq_name S) s=$(uniq_name jsburst) &&
+	js_stream "$st" "$s" &&
+	"$ETL_TOP/build/gen-orders" $NB >orders &&
+	publines "$s" <orders &&
+	etl-extract-nats -e --stats --stream "$st" --durable d "$U" "$s" 2>err |
+		{ sleep 3; cat; } >out &&
+	jq -c . orders | cmp - out &&
+	expect_grep "\"messages\":$NB,\"acked\":$NB," err
 '
 
 test_expect_success 'JetStream: copies with the same durable share the work, none twice' '
