@@ -1,5 +1,6 @@
 /* httpbody.c - request bodies to records (see httpbody.h). */
 #include "httpbody.h"
+#include "jsoncanon.h"
 #include "jsonout.h"
 #include "jsontree.h"
 #include "line.h"
@@ -64,7 +65,11 @@ ndjson_records(const char *body, size_t len, struct buf *out, char *err,
 		line++;
 		while (l > 0 && (p[l - 1] == '\r' || p[l - 1] == ' ' || p[l - 1] == '\t'))
 			l--;
-		if (l > 0) {
+		if (l > 0 && jsoncanon_object(p, l)) {
+			buf_add(out, p, l);  /* already as jsonout writes it */
+			buf_addc(out, '\n');
+			n++;
+		} else if (l > 0) {
 			v = parse(p, l, &e);
 			if (!v) {
 				snprintf(err, errsize, "line %zu: invalid JSON: %s at column %d",
@@ -89,10 +94,16 @@ json_records(const char *body, size_t len, struct buf *out, char *err,
     size_t errsize)
 {
 	json_error_t e;
-	json_t *v = parse(body, len, &e), *elem;
+	json_t *v, *elem;
 	long n = 0;
 	size_t i;
 
+	if (jsoncanon_object(body, len)) {
+		buf_add(out, body, len);  /* already as jsonout writes it */
+		buf_addc(out, '\n');
+		return 1;
+	}
+	v = parse(body, len, &e);
 	if (!v) {
 		/* Not one JSON text: NDJSON, if every line is one. */
 		size_t mark = out->len;
