@@ -44,6 +44,23 @@ test_expect_success 'core: object, array and NDJSON bodies become records, in or
 {\"d\":2}"
 '
 
+test_expect_success 'core: records come out as the JSON writer writes them, compact bodies as they came' '
+	need_nats_here
+	s=$(uniq_name form) &&
+	subscribe out "$U" "$s" &&
+	printf "{\"a\":1,\"a\":2}" | pub "$s" &&
+	printf "{\"n\":1.50,\"m\":-0,\"e\":1e2,\"r\":-0.0}" | pub "$s" &&
+	printf "%s" "{\"s\":\"\\u00e9\\/\\n\"}" | pub "$s" &&
+	printf "{ \"sp\" : [1, 2] }" | pub "$s" &&
+	printf "%s" "{\"ok\":[1,2.5,\"é\",{},true,null],\"z\":1e+20}" | pub "$s" &&
+	wait_for "\"ok\"" out && stop_sub $SUB &&
+	expect_output out "{\"a\":2}
+{\"n\":1.5,\"m\":0,\"e\":100.0,\"r\":-0.0}
+{\"s\":\"é/\\n\"}
+{\"sp\":[1,2]}
+{\"ok\":[1,2.5,\"é\",{},true,null],\"z\":1e+20}"
+'
+
 test_expect_success 'core: hostile bodies are data errors with their subject; the good ones around them pass' '
 	need_nats_here
 	s=$(uniq_name hostile) &&
