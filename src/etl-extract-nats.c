@@ -263,6 +263,7 @@ run_core(void)
 	natsSubscription *sub = NULL;
 	unsigned long long count = 0;
 	uint64_t queued = 0;
+	int64_t lost = 0;
 	natsStatus s;
 
 	s = conf.queue ? natsConnection_QueueSubscribeSync(&sub, nc, conf.subject, conf.queue)
@@ -291,8 +292,6 @@ run_core(void)
 		}
 		s = natsSubscription_NextMsg(&m, sub, 200);
 		if (s == NATS_SLOW_CONSUMER) {
-			int64_t lost = 0;
-
 			natsSubscription_GetDropped(sub, &lost);
 			atomic_store(&dropped, (unsigned long long)lost);
 			msg_warn(conf.subject, "messages dropped: the output is slower than"
@@ -311,6 +310,9 @@ run_core(void)
 			destroy_spent();
 	}
 	destroy_spent();
+	/* The stats line counts every drop, those since the last warning too. */
+	if (natsSubscription_GetDropped(sub, &lost) == NATS_OK)
+		atomic_store(&dropped, (unsigned long long)lost);
 	/* Stop: what the library has already received is in hand. */
 	natsSubscription_Unsubscribe(sub);
 	natsSubscription_Destroy(sub);

@@ -159,6 +159,34 @@ test_expect_success "core: a burst of $NB messages while stdout is slow: all wri
 	expect_grep "\"messages\":$NB,.*\"dropped\":0" out.err
 '
 
+# Past the subscription's pending limit (256 MB) the library drops: 300
+# messages of 1 MB, all published while nothing reads stdout, are more than
+# it keeps.  Each is written or counted as dropped, in the warning and in
+# --stats.  Not under the sanitizers: 300 MB held is too much for them.
+test_expect_success 'core: past the pending limit, every message is written or counted as dropped' '
+	need_nats_here
+	[ "${ETL_SANITIZE:-}" = 1 ] && { echo "skipped under the sanitizers"; exit 0; }
+	s=$(uniq_name drop)
+	big=$(head -c 999000 /dev/zero | tr "\0" a)
+	for i in $(seq 1 300); do printf "{\"n\":%d,\"x\":\"%s\"}\n" $i "$big"; done >big &&
+	mkfifo held && exec 3<>held || exit 1  # held open, never read
+	etl-extract-nats -v --stats "$U" "$s" >held 2>out.err 3>&- &
+	SUB=$!
+	wait_for subscribed out.err &&
+	publines "$s" <big && sleep 1 || exit 1
+	grep --line-buffered -o "^{\"[a-z]*\":[0-9]*" <held >out 3>&- &
+	exec 3>&-
+	wait_for "messages dropped" out.err &&
+	printf "{\"end\":1}" | pub "$s" &&
+	wait_for "end" out &&
+	stop_sub $SUB && wait &&
+	written=$(grep -c "^{\"n\":" out) &&
+	dropped=$(sed -n "s/.*\"dropped\":\([0-9]*\).*/\1/p" out.err) &&
+	expect_eq 300 $((written + dropped)) "written + dropped" &&
+	expect_eq 1 $((dropped > 0)) "some dropped ($dropped)" &&
+	expect_grep "\"messages\":$((written + 1))," out.err
+'
+
 # js_stream NAME SUBJECT : a stream for the test (file storage).
 js_stream() {
 	req "\$JS.API.STREAM.CREATE.$1" "{\"name\":\"$1\",\"subjects\":[\"$2\"],\"storage\":\"file\"}" |
