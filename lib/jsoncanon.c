@@ -19,12 +19,17 @@
 
 enum {
 	MAX_DEPTH = 32,
-	MAX_KEYS = 64,      /* keys per object checked for repeats */
+	MAX_KEYS = 256,     /* keys of the objects open at once */
 	MAX_NUMBER = 40,    /* characters of a number */
 };
 
 struct scan {
 	const unsigned char *p, *end;
+	/* The keys of the objects being read, innermost last, to find a
+	 * repeated key. */
+	const unsigned char *key[MAX_KEYS];
+	size_t keylen[MAX_KEYS];
+	int nkeys;
 };
 
 static int value(struct scan *s, int depth);
@@ -187,9 +192,7 @@ literal(struct scan *s, const char *word, size_t n)
 static int
 object(struct scan *s, int depth, int top)
 {
-	const unsigned char *key[MAX_KEYS];
-	size_t keylen[MAX_KEYS];
-	int nkeys = 0;
+	int first = s->nkeys, k;
 
 	s->p++;
 	if (s->p < s->end && *s->p == '}') {
@@ -197,14 +200,15 @@ object(struct scan *s, int depth, int top)
 		return 1;
 	}
 	for (;;) {
-		if (s->p == s->end || *s->p != '"' || nkeys == MAX_KEYS ||
-		    !string(s, &key[nkeys], &keylen[nkeys]))
+		k = s->nkeys;
+		if (s->p == s->end || *s->p != '"' || k == MAX_KEYS ||
+		    !string(s, &s->key[k], &s->keylen[k]))
 			return 0;
-		for (int i = 0; i < nkeys; i++)
-			if (keylen[i] == keylen[nkeys] &&
-			    memcmp(key[i], key[nkeys], keylen[i]) == 0)
+		for (int i = first; i < k; i++)
+			if (s->keylen[i] == s->keylen[k] &&
+			    memcmp(s->key[i], s->key[k], s->keylen[k]) == 0)
 				return 0;  /* jansson keeps one of the two */
-		nkeys++;
+		s->nkeys++;
 		if (s->p == s->end || *s->p++ != ':' || !value(s, depth + 1))
 			return 0;
 		if (s->p == s->end)
@@ -215,7 +219,10 @@ object(struct scan *s, int depth, int top)
 			return 0;
 	}
 	s->p++;
-	return !(top && nkeys == 1 && keylen[0] == 4 && memcmp(key[0], "$etl", 4) == 0);
+	k = s->nkeys - first;
+	s->nkeys = first;  /* the object is closed: its keys are done with */
+	return !(top && k == 1 && s->keylen[first] == 4 &&
+	    memcmp(s->key[first], "$etl", 4) == 0);
 }
 
 static int
@@ -260,7 +267,10 @@ value(struct scan *s, int depth)
 int
 jsoncanon_object(const char *data, size_t len)
 {
-	struct scan s = { (const unsigned char *)data, (const unsigned char *)data + len };
+	struct scan s;
 
+	s.p = (const unsigned char *)data;
+	s.end = s.p + len;
+	s.nkeys = 0;
 	return len > 0 && *s.p == '{' && object(&s, 0, 1) && s.p == s.end;
 }
