@@ -17,7 +17,9 @@
 # that brought the last line: the rate is the lines after the first read
 # over that time.  Lines that never arrive (a slow consumer's drops) are
 # reported as lost and count for nothing.  Node writes each message's data
-# and a newline to stdout, as a user would.  The ratio is of the medians
+# and a newline to stdout, as a user would (and "subscribed" on stderr once
+# its subscription has reached the server, as etl-extract-nats -v does, so
+# that both are stopped only when subscribed).  The ratio is of the medians
 # over BENCH_NATS_ROUNDS rounds (default 5), each round running both, in
 # alternating order.
 . "$(dirname "$0")/bench-lib.sh"
