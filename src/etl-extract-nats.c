@@ -237,11 +237,35 @@ poll_signals(void)
 
 /* ---- core NATS -------------------------------------------------------------- */
 
+/*
+ * Messages taken but not yet destroyed.  The client library hands every
+ * destroyed message to its collector thread, waking it when it sleeps:
+ * destroyed one by one, each message would cost a wake-up and a lock
+ * passed between the two threads.  Destroyed together, once their records
+ * are in the output buffer, they cost one.  Bounded in number and in
+ * bytes, so that large messages are not held in thousands.
+ */
+enum { SPENT_MAX = 8192, SPENT_BYTES = 8 << 20 };
+static natsMsg *spent[SPENT_MAX];
+static int nspent;
+static size_t spent_bytes;
+
+static void
+destroy_spent(void)
+{
+	for (int i = 0; i < nspent; i++)
+		natsMsg_Destroy(spent[i]);
+	nspent = 0;
+	spent_bytes = 0;
+}
+
 static void
 run_core(void)
 {
 	natsSubscription *sub = NULL;
 	unsigned long long count = 0;
+	uint64_t queued = 0;
+	int64_t lost = 0;
 	natsStatus s;
 
 	s = conf.queue ? natsConnection_QueueSubscribeSync(&sub, nc, conf.subject, conf.queue)
@@ -254,29 +278,43 @@ run_core(void)
 	msg_info(conf.subject, "subscribed");
 	while (!sig_stop) {
 		natsMsg *m = NULL;
-		uint64_t queued = 0;
 
-		natsSubscription_QueuedMsgs(sub, &queued);
+		/* Only this thread takes messages: QUEUED of them are there
+		 * to take without asking again.  When none are, the output is
+		 * flushed before waiting for more. */
+		if (queued == 0)
+			natsSubscription_QueuedMsgs(sub, &queued);
 		if (queued == 0) {
 			writer_flush(&writer_stdout);
+			destroy_spent();
 			poll_signals();
 			natsconn_check();
+		} else {
+			queued--;
 		}
 		s = natsSubscription_NextMsg(&m, sub, 200);
 		if (s == NATS_SLOW_CONSUMER) {
-			int64_t lost = 0;
-
 			natsSubscription_GetDropped(sub, &lost);
 			atomic_store(&dropped, (unsigned long long)lost);
 			msg_warn(conf.subject, "messages dropped: the output is slower than"
 			    " the subject (%lld so far)", (long long)lost);
+			queued = 0;
 			continue;
 		}
-		if (s != NATS_OK)
+		if (s != NATS_OK) {
+			queued = 0;
 			continue;  /* a timeout, or a reconnection in progress */
+		}
 		take_message(m, ++count);
-		natsMsg_Destroy(m);
+		spent[nspent++] = m;
+		spent_bytes += (size_t)natsMsg_GetDataLength(m);
+		if (nspent == SPENT_MAX || spent_bytes >= SPENT_BYTES)
+			destroy_spent();
 	}
+	destroy_spent();
+	/* The stats line counts every drop, those since the last warning too. */
+	if (natsSubscription_GetDropped(sub, &lost) == NATS_OK)
+		atomic_store(&dropped, (unsigned long long)lost);
 	/* Stop: what the library has already received is in hand. */
 	natsSubscription_Unsubscribe(sub);
 	natsSubscription_Destroy(sub);

@@ -44,6 +44,23 @@ test_expect_success 'core: object, array and NDJSON bodies become records, in or
 {\"d\":2}"
 '
 
+test_expect_success 'core: records come out as the JSON writer writes them, compact bodies as they came' '
+	need_nats_here
+	s=$(uniq_name form) &&
+	subscribe out "$U" "$s" &&
+	printf "{\"a\":1,\"a\":2}" | pub "$s" &&
+	printf "{\"n\":1.50,\"m\":-0,\"e\":1e2,\"r\":-0.0}" | pub "$s" &&
+	printf "%s" "{\"s\":\"\\u00e9\\/\\n\"}" | pub "$s" &&
+	printf "{ \"sp\" : [1, 2] }" | pub "$s" &&
+	printf "%s" "{\"ok\":[1,2.5,\"é\",{},true,null],\"z\":1e+20}" | pub "$s" &&
+	wait_for "\"ok\"" out && stop_sub $SUB &&
+	expect_output out "{\"a\":2}
+{\"n\":1.5,\"m\":0,\"e\":100.0,\"r\":-0.0}
+{\"s\":\"é/\\n\"}
+{\"sp\":[1,2]}
+{\"ok\":[1,2.5,\"é\",{},true,null],\"z\":1e+20}"
+'
+
 test_expect_success 'core: hostile bodies are data errors with their subject; the good ones around them pass' '
 	need_nats_here
 	s=$(uniq_name hostile) &&
@@ -121,6 +138,55 @@ test_expect_success "core: $N messages arrive whole and in order; SIGTERM exits 
 	expect_grep "\"messages\":$N,.*\"dropped\":0" out.err
 '
 
+# A burst bigger than a few output buffers and delivery batches, arriving
+# while stdout is not read (a pipe held for 3 s): the library queues it, and
+# every message is written, in order, or counted as dropped in --stats.
+NB=200000
+[ "${ETL_SANITIZE:-}" = 1 ] && NB=40000
+
+test_expect_success "core: a burst of $NB messages while stdout is slow: all written in order, none dropped" '
+	need_nats_here
+	s=$(uniq_name burst)
+	"$ETL_TOP/build/gen-orders" $NB >orders && mkfifo slow || exit 1
+	{ sleep 3; cat; } <slow >out &
+	etl-extract-nats -v --stats "$U" "$s" >slow 2>out.err &
+	SUB=$!
+	wait_for subscribed out.err &&
+	publines "$s" <orders &&
+	while [ $(wc -l <out) -lt $NB ]; do sleep 0.2; done &&
+	stop_sub $SUB && wait &&
+	jq -c . orders | cmp - out &&
+	expect_grep "\"messages\":$NB,.*\"dropped\":0" out.err
+'
+
+# Past the subscription's pending limit (256 MB) the library drops: 300
+# messages of 1 MB, all published while nothing reads stdout, are more than
+# it keeps.  Each is written or counted as dropped, in the warning and in
+# --stats.  Not under the sanitizers: 300 MB held is too much for them.
+test_expect_success 'core: past the pending limit, every message is written or counted as dropped' '
+	need_nats_here
+	[ "${ETL_SANITIZE:-}" = 1 ] && { echo "skipped under the sanitizers"; exit 0; }
+	s=$(uniq_name drop)
+	big=$(head -c 999000 /dev/zero | tr "\0" a)
+	for i in $(seq 1 300); do printf "{\"n\":%d,\"x\":\"%s\"}\n" $i "$big"; done >big &&
+	mkfifo held && exec 3<>held || exit 1  # held open, never read
+	etl-extract-nats -v --stats "$U" "$s" >held 2>out.err 3>&- &
+	SUB=$!
+	wait_for subscribed out.err &&
+	publines "$s" <big && sleep 1 || exit 1
+	grep --line-buffered -o "^{\"[a-z]*\":[0-9]*" <held >out 3>&- &
+	exec 3>&-
+	wait_for "messages dropped" out.err &&
+	printf "{\"end\":1}" | pub "$s" &&
+	wait_for "end" out &&
+	stop_sub $SUB && wait &&
+	written=$(grep -c "^{\"n\":" out) &&
+	dropped=$(sed -n "s/.*\"dropped\":\([0-9]*\).*/\1/p" out.err) &&
+	expect_eq 300 $((written + dropped)) "written + dropped" &&
+	expect_eq 1 $((dropped > 0)) "some dropped ($dropped)" &&
+	expect_grep "\"messages\":$((written + 1))," out.err
+'
+
 # js_stream NAME SUBJECT : a stream for the test (file storage).
 js_stream() {
 	req "\$JS.API.STREAM.CREATE.$1" "{\"name\":\"$1\",\"subjects\":[\"$2\"],\"storage\":\"file\"}" |
@@ -144,6 +210,18 @@ test_expect_success "JetStream: a durable consumer is created, drains $N message
 	expect_eq "0 0" "$(js_consumer "$st" d | jq -r "\"\(.num_pending) \(.num_ack_pending)\"")" "pending, unacknowledged" &&
 	etl-extract-nats -e --stream "$st" --durable d "$U" "$s.>" >out3 &&
 	expect_lines 0 out3
+'
+
+test_expect_success "JetStream: $NB messages read while stdout is slow: none lost, each acknowledged" '
+	need_nats_here
+	st=$(uniq_name S) s=$(uniq_name jsburst) &&
+	js_stream "$st" "$s" &&
+	"$ETL_TOP/build/gen-orders" $NB >orders &&
+	publines "$s" <orders &&
+	etl-extract-nats -e --stats --stream "$st" --durable d "$U" "$s" 2>err |
+		{ sleep 3; cat; } >out &&
+	jq -c . orders | cmp - out &&
+	expect_grep "\"messages\":$NB,\"acked\":$NB," err
 '
 
 test_expect_success 'JetStream: copies with the same durable share the work, none twice' '
