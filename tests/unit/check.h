@@ -6,6 +6,7 @@
 #ifndef ETL_CHECK_H
 #define ETL_CHECK_H
 
+#include <dirent.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -45,5 +46,48 @@ check_bytes(const char *want, size_t wantlen, const char *got, size_t gotlen,
 
 #define CHECK_STR(want, got, title) \
 	check_bytes((want), strlen(want), (got), strlen(got), (title))
+
+/* Every file of JSONTestSuite's parsing cases, read whole, through
+ * AGREES (1: handled right; *TAKEN: the fast path under test took it).
+ * Prints each file that fails, then one check: "N JSONTestSuite files:
+ * WHAT (M taken)". */
+static inline void
+check_json_suite(int (*agrees)(const char *data, size_t len, int *taken),
+    const char *what)
+{
+	static const char dir[] = "tests/data/JSONTestSuite/test_parsing";
+	static char data[300000];
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int files = 0, bad = 0, taken = 0, t;
+
+	if (!d) {
+		printf("skip - %s not found (run from the top directory)\n", dir);
+		return;
+	}
+	while ((e = readdir(d))) {
+		char path[512];
+		size_t n;
+		FILE *f;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+		if (!(f = fopen(path, "rb")))
+			continue;
+		n = fread(data, 1, sizeof data, f);
+		fclose(f);
+		files++;
+		t = 0;
+		if (!agrees(data, n, &t)) {
+			printf("# file: %s\n", e->d_name);
+			bad++;
+		}
+		taken += t;
+	}
+	closedir(d);
+	check(bad == 0 && files > 0, "%d JSONTestSuite files: %s (%d taken)",
+	    files, what, taken);
+}
 
 #endif

@@ -129,44 +129,6 @@ test_table(void)
 	check(!jsoncanon_object(deep, strlen(deep)), "nesting 60 deep is declined");
 }
 
-/* Every file of JSONTestSuite's parsing cases, read whole. */
-static void
-test_suite(void)
-{
-	static const char dir[] = "tests/data/JSONTestSuite/test_parsing";
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	int files = 0, bad = 0, taken = 0, t;
-
-	if (!d) {
-		printf("skip - %s not found (run from the top directory)\n", dir);
-		return;
-	}
-	while ((e = readdir(d))) {
-		static char data[300000];
-		char path[512];
-		size_t n;
-		FILE *f;
-
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-		if (!(f = fopen(path, "rb")))
-			continue;
-		n = fread(data, 1, sizeof data, f);
-		fclose(f);
-		files++;
-		if (!agrees(data, n, &t)) {
-			printf("# file: %s\n", e->d_name);
-			bad++;
-		}
-		taken += t;
-	}
-	closedir(d);
-	check(bad == 0 && files > 0, "%d JSONTestSuite files: what is taken is"
-	    " written back the same (%d taken)", files, taken);
-}
-
 /* Numbers of every form: what jsonout writes is taken, the rest agrees. */
 static void
 test_numbers(void)
@@ -291,7 +253,7 @@ int
 main(void)
 {
 	test_table();
-	test_suite();
+	check_json_suite(agrees, "what is taken is written back the same");
 	test_numbers();
 	test_string_bytes();
 	test_damaged();

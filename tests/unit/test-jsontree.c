@@ -331,44 +331,6 @@ test_damaged(void)
 	    " (%d taken by jsontree)", count, taken);
 }
 
-/* Every file of JSONTestSuite's parsing cases, read whole. */
-static void
-test_suite(void)
-{
-	static const char dir[] = "tests/data/JSONTestSuite/test_parsing";
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	int files = 0, bad = 0, taken = 0, parsed;
-
-	if (!d) {
-		printf("skip - %s not found (run from the top directory)\n", dir);
-		return;
-	}
-	while ((e = readdir(d))) {
-		static char data[300000];
-		char path[512];
-		size_t n;
-		FILE *f;
-
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-		if (!(f = fopen(path, "rb")))
-			continue;
-		n = fread(data, 1, sizeof data, f);
-		fclose(f);
-		files++;
-		if (!agrees(data, n, &parsed)) {
-			printf("# file: %s\n", e->d_name);
-			bad++;
-		}
-		taken += parsed;
-	}
-	closedir(d);
-	check(bad == 0 && files > 0, "%d JSONTestSuite files: jsontree agrees"
-	    " with jansson (%d taken by jsontree)", files, taken);
-}
-
 /*
  * Every byte that matters to the word-at-a-time check (a control byte, a
  * byte from 0x80, a backslash) at every place of the first words of a
@@ -507,7 +469,7 @@ main(void)
 {
 	test_table();
 	test_depth();
-	test_suite();
+	check_json_suite(agrees, "jsontree agrees with jansson");
 	test_random_numbers();
 	test_bytes_in_words();
 	test_long_strings();
