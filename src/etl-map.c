@@ -7,8 +7,12 @@
  * N workers, each with its own transform instance; one output thread takes
  * the mapped chunks back in the same round-robin order, so the output order
  * is the input order.  Queues hold a few chunks each, so memory stays flat
- * on an endless stream, and a partial chunk is dealt out whenever the
- * reader is about to wait, so a lone record is not held back.
+ * on an endless stream.  When the reader is about to wait with a partial
+ * chunk in hand, a lone record must not be held back: if no chunk is out
+ * with the workers, the reader maps it itself (with the next worker's
+ * instance, idle then) and writes it, which spares three thread hand-offs
+ * per request to a service answering small records one at a time;
+ * otherwise it is dealt out like a full one.
  *
  * Rejects and failures are events inside a chunk's output, handled by the
  * output thread at their place: what came before them is written first, as
@@ -580,6 +584,27 @@ static struct worker *workers;
 static int nworkers;
 static struct chunk *filling;     /* the chunk the reader is filling */
 static unsigned long next_seq;    /* the next chunk's number */
+/* Whoever writes to standard output holds OUT_LOCK: the output thread, or
+ * the reader mapping a chunk itself.  IN_FLIGHT counts the chunks dealt
+ * and not yet written; under OUT_LOCK. */
+static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned long in_flight;
+
+/* Map chunk C's lines with instance IN, into C. */
+static void
+map_chunk(struct instance *in, struct chunk *c)
+{
+	in->out = &c->out;
+	in->chunk = c;
+	for (size_t i = 0; i < c->nlines; i++) {
+		const struct chunk_line *l = &c->lines[i];
+
+		if (l->too_long)
+			reject_too_long(in, c->in.data + l->off, l->len, &l->place);
+		else
+			map_line(in, c->in.data + l->off, l->len, &l->place);
+	}
+}
 
 static void *
 worker_main(void *arg)
@@ -590,39 +615,15 @@ worker_main(void *arg)
 	for (;;) {
 		struct chunk *c = queue_take(&w->todo, 1);
 
-		w->in->out = &c->out;
-		w->in->chunk = c;
 		if (c->last) {
+			w->in->out = &c->out;
+			w->in->chunk = c;
 			run_finish(w->in);
 			queue_put(&w->done, c);
 			return NULL;
 		}
-		for (size_t i = 0; i < c->nlines; i++) {
-			const struct chunk_line *l = &c->lines[i];
-
-			if (l->too_long)
-				reject_too_long(w->in, c->in.data + l->off, l->len, &l->place);
-			else
-				map_line(w->in, c->in.data + l->off, l->len, &l->place);
-		}
+		map_chunk(w->in, c);
 		queue_put(&w->done, c);
-	}
-}
-
-static void
-deal(struct chunk *c)
-{
-	queue_put(&workers[next_seq++ % nworkers].todo, c);
-}
-
-/* Before the reader waits: deal out the partial chunk at once. */
-static void
-deal_partial(void *arg)
-{
-	(void)arg;
-	if (filling && filling->nlines > 0) {
-		deal(filling);
-		filling = NULL;
 	}
 }
 
@@ -664,6 +665,55 @@ write_chunk(struct chunk *c)
 	write_upto(c, &done, c->out.len);
 }
 
+static void
+deal(struct chunk *c)
+{
+	pthread_mutex_lock(&out_lock);
+	in_flight++;
+	pthread_mutex_unlock(&out_lock);
+	queue_put(&workers[next_seq++ % nworkers].todo, c);
+}
+
+/* Map and write C here when no chunk is out with the workers: 1 if done. */
+static int
+map_here(struct chunk *c)
+{
+	struct instance *in = workers[next_seq % nworkers].in;
+
+	pthread_mutex_lock(&out_lock);
+	if (in_flight > 0) {
+		pthread_mutex_unlock(&out_lock);
+		return 0;
+	}
+	map_chunk(in, c);
+	write_chunk(c);
+	writer_flush(&writer_stdout);
+	pthread_mutex_unlock(&out_lock);
+	chunk_free(c);
+	return 1;
+}
+
+/* A full chunk goes to the workers. */
+static void
+deal_full(void)
+{
+	deal(filling);
+	filling = NULL;
+}
+
+/* Before the reader waits, and at the end: the partial chunk goes out at
+ * once, mapped here if the workers are idle. */
+static void
+deal_partial(void *arg)
+{
+	(void)arg;
+	if (filling && filling->nlines > 0) {
+		if (!map_here(filling))
+			deal(filling);
+		filling = NULL;
+	}
+}
+
 static void *
 output_main(void *arg)
 {
@@ -678,14 +728,21 @@ output_main(void *arg)
 
 		if (!c) {
 			/* Nothing ready: what we have goes out before we wait. */
+			pthread_mutex_lock(&out_lock);
 			writer_flush(&writer_stdout);
+			pthread_mutex_unlock(&out_lock);
 			c = queue_take(q, 1);
 		}
+		pthread_mutex_lock(&out_lock);
 		write_chunk(c);
+		in_flight--;
+		pthread_mutex_unlock(&out_lock);
 		finished += c->last;
 		chunk_free(c);
 	}
+	pthread_mutex_lock(&out_lock);
 	writer_flush(&writer_stdout);
+	pthread_mutex_unlock(&out_lock);
 	return NULL;
 }
 
@@ -710,7 +767,7 @@ run_parallel(struct reader *r, int argc, char **argv)
 			filling = chunk_new();
 		chunk_add_line(filling, &line, st == READER_TOOLONG);
 		if (filling->nlines >= CHUNK_LINES || filling->in.len >= CHUNK_BYTES)
-			deal_partial(NULL);
+			deal_full();
 	}
 	deal_partial(NULL);
 	for (int i = 0; i < nworkers; i++) {

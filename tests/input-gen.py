@@ -14,6 +14,10 @@
         copy standard input to standard output in writes of 1 to BYTES
         bytes (random sizes, each as small as 1), sleeping MS after every
         K writes: the reader must not depend on how read(2) splits a stream
+    input-gen.py bursts [--lone K] [--burst N] [--pause-ms MS]
+        copy standard input's lines to standard output as K lines written
+        one at a time with a pause of MS after each, then N lines in one
+        go, and again: a stream that comes both alone and in bursts
 """
 import argparse
 import gzip
@@ -97,6 +101,21 @@ def pieces(seed, most, every, pause_ms):
             time.sleep(pause_ms / 1000.0)
 
 
+def bursts(lone, burst, pause_ms):
+    lines = sys.stdin.buffer.readlines()
+    out = sys.stdout.buffer
+    i = 0
+    while i < len(lines):
+        for line in lines[i:i + lone]:
+            out.write(line)
+            out.flush()
+            time.sleep(pause_ms / 1000.0)
+        i += lone
+        out.write(b"".join(lines[i:i + burst]))
+        out.flush()
+        i += burst
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -114,6 +133,10 @@ def main():
     p.add_argument("--max", type=int, default=100000)
     p.add_argument("--pause-every", type=int, default=0)
     p.add_argument("--pause-ms", type=float, default=0)
+    b = sub.add_parser("bursts")
+    b.add_argument("--lone", type=int, default=10)
+    b.add_argument("--burst", type=int, default=10000)
+    b.add_argument("--pause-ms", type=float, default=20)
     a = ap.parse_args()
     try:
         if a.cmd == "sized":
@@ -122,6 +145,8 @@ def main():
             sys.stdout.buffer.write(gzip_sized(a.n))
         elif a.cmd == "line":
             sys.stdout.buffer.write(record(a.id, a.n))
+        elif a.cmd == "bursts":
+            bursts(a.lone, a.burst, a.pause_ms)
         else:
             pieces(a.seed, a.max, a.pause_every, a.pause_ms)
     except BrokenPipeError:

@@ -128,6 +128,26 @@ test_expect_success 'a record arriving alone comes out at once with -j 2' '
 	[ $status -eq 0 ]
 '
 
+test_expect_success '-j 3: records arriving alone are mapped by the reader, bursts by the workers, all in input order' '
+	# where.so tells which thread mapped a record ("main": the reader)
+	# and rejects every record with "bad".
+	printf "%s\n" "#define _GNU_SOURCE" "#include <etl.h>" "#include <unistd.h>" \
+		"static int m(struct etl_context *c, json_t *r) { if (json_object_get(r, \"bad\")) return etl_reject(c, \"bad\"); json_object_set_new(r, \"main\", json_boolean(gettid() == getpid())); return etl_emit(c, json_incref(r)); }" \
+		"ETL_TRANSFORM(.map = m);" | transform where &&
+	for i in $(seq 1 120000); do
+		if [ $((i % 97)) -eq 0 ]; then echo "{\"i\":$i,\"bad\":1}"; else echo "{\"i\":$i}"; fi
+		[ $((i % 20000)) -eq 0 ] && echo "{\"\$etl\":{\"checkpoint\":$i}}"
+	done >in &&
+	etl-map -j 1 where.so --reject rej1 <in >out1 &&
+	python3 "$ETL_TOP/tests/input-gen.py" bursts --lone 12 --burst 30000 --pause-ms 40 <in |
+		etl-map -j 3 where.so --reject rej3 >out3 &&
+	cmp rej1 rej3 && expect_lines 1237 rej1 &&
+	expect_eq "$(sed "s/,\"main\":[a-z]*//" out1)" "$(sed "s/,\"main\":[a-z]*//" out3)" "records and checkpoints in input order" &&
+	lone=$(grep -c "\"main\":true" out3) && burst=$(grep -c "\"main\":false" out3) &&
+	{ [ "$lone" -ge 24 ] && [ "$burst" -ge 30000 ]; } ||
+		{ echo "mapped by the reader: $lone, by the workers: $burst"; exit 1; }
+'
+
 test_expect_success 'memory stays flat with -j 4 on a long stream' '
 	# Under AddressSanitizer RSS is its shadow memory and quarantine; the
 	# bound is checked by the plain build.
