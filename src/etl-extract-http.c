@@ -42,6 +42,7 @@
 #include "exitcode.h"
 #include "httpbody.h"
 #include "jsonout.h"
+#include "jsontree.h"
 #include "line.h"
 #include "metrics.h"
 #include "msg.h"
@@ -904,12 +905,16 @@ query_record(struct MHD_Connection *c, struct buf *lines, char *err, size_t errs
 /*
  * --max-headers counts the request line, each header line and query
  * argument, and HEAD_FIELD_COST bytes a field for libmicrohttpd's own
- * bookkeeping.  Its memory pool is sized HEAD_POOL(limit): twice that and
- * room for the answer, so a request within the limit is always answered;
- * past the limit it is refused (431) before anything is accepted.
+ * bookkeeping.  Its memory pool is sized HEAD_POOL(limit): that and room
+ * for the answer, so a request within the limit is always answered; past
+ * the limit it is refused (431) before anything is accepted.  (The read
+ * buffer grows in place into the pool, and libmicrohttpd's record of a
+ * field is smaller than HEAD_FIELD_COST.)  No larger: libmicrohttpd zeroes
+ * the whole pool before each request of a kept-alive connection, which
+ * was the largest single cost of a small request at twice the limit.
  */
 enum { HEAD_FIELD_COST = 64 };
-#define HEAD_POOL(limit) (2 * (limit) + 16384)
+#define HEAD_POOL(limit) ((limit) + 16384)
 
 static enum MHD_Result
 count_field(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -1097,8 +1102,12 @@ static int
 add_field_value(void *arg, const char *elem, size_t n, size_t index)
 {
 	struct buf *out = arg;
-	json_t *rec = json_loadb(elem, n, LINE_JSON_FLAGS, NULL);
-	json_t *v = json_object_get(rec, conf.reply_field);
+	json_t *rec = jsontree_parse(elem, n);
+	json_t *v;
+
+	if (!rec)
+		rec = json_loadb(elem, n, LINE_JSON_FLAGS, NULL);
+	v = json_object_get(rec, conf.reply_field);
 	char marker[256];
 	const char *enc;
 

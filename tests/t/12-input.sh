@@ -281,6 +281,47 @@ test_expect_success '--max-headers at its edge: 202 within, 431 past it' '
 	expect_file_eq want out
 '
 
+# The worst case for libmicrohttpd's pool, which is sized from the limit:
+# the most fields that fit, each as small as a field can be, at the
+# default limit (32K) and at 256K, then one field more; and a head of one
+# large field at 256K.  Each within the limit is answered and its record
+# handed on.
+test_expect_success '--max-headers: as many tiny fields as the limit allows, at the default and at 256K' '
+	cat >fields.py <<-\PY &&
+	import socket, sys
+	port, limit, more, big = (int(a) for a in sys.argv[1:])
+	fixed = 329 - len("X-Pad") - 64      # the request line and fixed fields
+	names, used = [], fixed
+	while not big and used + len("X%05d" % len(names)) + 1 + 64 <= limit:
+	    used += len("X%05d" % len(names)) + 1 + 64
+	    names.append("X%05d" % len(names))
+	names += ["Y%05d" % i for i in range(more)]
+	pad = "a" * (limit - fixed - len("X-Pad") - 64 + more) if big else ""
+	body = "{\"n\":%d}" % (len(names) + len(pad))
+	head = "".join(n + ": v\r\n" for n in names) + ("X-Pad: %s\r\n" % pad if big else "")
+	s = socket.create_connection(("127.0.0.1", port))
+	try:
+	    s.sendall(("POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+	               "Content-Length: %d\r\n%s\r\n%s" % (len(body), head, body)).encode())
+	    s.settimeout(10)
+	    print(s.recv(100).split(b" ")[1].decode())
+	except OSError:
+	    print("none")
+	PY
+	start_server &&
+	expect_eq 202 "$(python3 fields.py $PORT 32768 0 0)" &&
+	expect_eq 431 "$(python3 fields.py $PORT 32768 1 0)" &&
+	stop_server &&
+	expect_eq "{\"n\":457}" "$(cat out)" &&
+	start_server --max-headers 256K &&
+	expect_eq 202 "$(python3 fields.py $PORT 262144 0 0)" &&
+	expect_eq 431 "$(python3 fields.py $PORT 262144 1 0)" &&
+	expect_eq 202 "$(python3 fields.py $PORT 262144 0 1)" &&
+	expect_eq 431 "$(python3 fields.py $PORT 262144 1 1)" &&
+	stop_server &&
+	expect_lines 2 out
+'
+
 # 200 MB of records (gen-orders; 20 MB under the sanitizers, which are
 # slow): through each program from a gzip file, a pipe in pieces and a
 # plain file; the outputs agree with each other, byte for byte with the
