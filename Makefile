@@ -80,7 +80,9 @@ $(O)/tests/%: $(O)/tests/%.o $(LIBETL)
 
 # Transforms: the examples users copy, and the benchmark's.
 TRANSFORMS = $(patsubst %.c,$(O)/%.so,$(wildcard examples/*.c) bench/total.c)
-LIBS_md5 = $(shell $(PKG_CONFIG) --libs nettle 2>/dev/null)
+# md5.so reads base64 with lib/b64 (built position-independent), linked in.
+LIBS_md5 = $(O)/lib/b64.o $(shell $(PKG_CONFIG) --libs nettle 2>/dev/null) -pthread
+$(O)/examples/md5.so: $(O)/lib/b64.o
 $(O)/examples/%.so: examples/%.c lib/etl.h
 	@mkdir -p $(@D)
 	$(CC) $(STD) $(WARN) $(CFLAGS) $(SAN) -shared -fPIC -Ilib $(shell $(PKG_CONFIG) --cflags jansson) $< -o $@ $(LIBS_$*) -lm

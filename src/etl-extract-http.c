@@ -37,6 +37,7 @@
  */
 #define _GNU_SOURCE  /* struct addrinfo flags, timegm */
 #include "ack.h"
+#include "b64.h"
 #include "buf.h"
 #include "confine.h"
 #include "exitcode.h"
@@ -62,7 +63,6 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <nettle/hmac.h>
-#include <nettle/base64.h>
 #include <nettle/memops.h>
 #include <poll.h>
 #include <pthread.h>
@@ -1119,13 +1119,11 @@ add_field_value(void *arg, const char *elem, size_t n, size_t index)
 	snprintf(marker, sizeof marker, "%s_encoding", conf.reply_field);
 	enc = json_string_value(json_object_get(rec, marker));
 	if (json_is_string(v) && enc && strcmp(enc, "base64") == 0) {
-		struct base64_decode_ctx b64;
-		size_t len = BASE64_DECODE_LENGTH(json_string_length(v));
+		size_t len;
 
-		buf_reserve(out, len);
-		base64_decode_init(&b64);
-		if (!base64_decode_update(&b64, &len, (uint8_t *)out->data + out->len,
-		    json_string_length(v), json_string_value(v)) || !base64_decode_final(&b64)) {
+		buf_reserve(out, B64_DECODED_LENGTH(json_string_length(v)));
+		len = b64_decode(out->data + out->len, json_string_value(v), json_string_length(v));
+		if (len == (size_t)-1) {
 			json_decref(rec);
 			return 2;
 		}
