@@ -106,7 +106,7 @@ static const struct opt options[] = {
 	{ KEY_HEADER_TIMEOUT, "header-timeout", "DURATION", "close a connection whose headers take longer (default 10s)" },
 	{ KEY_BODY_TIMEOUT, "body-timeout", "DURATION", "close a connection whose body takes longer (default 60s)" },
 	{ KEY_QUEUE_TIMEOUT, "queue-timeout", "DURATION", "wait this long for output room, then 503 (default 5s)" },
-	{ KEY_MAX_HEADERS, "max-headers", "SIZE", "largest request line and headers, 64 bytes a field more (default 32K)" },
+	{ KEY_MAX_HEADERS, "max-headers", "SIZE", "largest request line and headers, 64 bytes a field more (default 16K)" },
 	{ KEY_THREADS, "threads", "N", "server threads (default: one per core)" },
 	{ KEY_ACK_FIFO, "ack-fifo", "FIFO", "answer 202 only when the loader acknowledges, read from FIFO" },
 	{ KEY_ACK_TIMEOUT, "ack-timeout", "DURATION", "wait this long for an acknowledgement, then 503 (default 10s)" },
@@ -150,7 +150,7 @@ static struct {
 	.hmac_header = "X-Hub-Signature-256", .max_body = 10 << 20,
 	.max_per_client = 100, .idle_timeout_s = 30, .queue_timeout_ms = 5000,
 	.header_timeout_ms = 10000, .body_timeout_ms = 60000,
-	.max_headers = 32 << 10, .ack_timeout_ms = 10000,
+	.max_headers = 16 << 10, .ack_timeout_ms = 10000,
 	.reply_timeout_ms = 30000, .reply_type = "application/octet-stream",
 };
 
