@@ -2,6 +2,7 @@
 #define _GNU_SOURCE  /* memmem */
 #include "ack.h"
 #include "exitcode.h"
+#include "jsontree.h"
 #include "msg.h"
 
 #include <errno.h>
@@ -51,13 +52,18 @@ ack_checkpoint(struct buf *out)
 int
 ack_parse(const char *line, size_t len, unsigned long long *upto)
 {
-	json_t *v = json_loadb(line, len, 0, NULL);
-	json_t *etl = json_object_get(v, "$etl");
-	json_t *ack = json_object_get(etl, "ack");
-	const char *from = json_string_value(json_object_get(etl, "source"));
-	int ours = json_is_integer(ack) && json_integer_value(ack) >= 0 &&
-	    from && strcmp(from, source) == 0;
+	json_t *v = jsontree_parse(line, len);
+	json_t *etl, *ack;
+	const char *from;
+	int ours;
 
+	if (!v)
+		v = json_loadb(line, len, 0, NULL);
+	etl = json_object_get(v, "$etl");
+	ack = json_object_get(etl, "ack");
+	from = json_string_value(json_object_get(etl, "source"));
+	ours = json_is_integer(ack) && json_integer_value(ack) >= 0 &&
+	    from && strcmp(from, source) == 0;
 	if (ours)
 		*upto = (unsigned long long)json_integer_value(ack);
 	json_decref(v);

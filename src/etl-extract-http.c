@@ -569,7 +569,8 @@ reply_line(const char *line, size_t len, int too_long, void *arg)
 		buf_addc(&gathered.records, '\n');
 		return;
 	case LINE_CONTROL:
-		v = json_loadb(line, len, LINE_JSON_FLAGS, NULL);
+		if (!(v = jsontree_parse(line, len)))
+			v = json_loadb(line, len, LINE_JSON_FLAGS, NULL);
 		rej = json_object_get(json_object_get(v, "$etl"), "reject");
 		if (rej) {
 			if (gathered.rejects.len > 0)
