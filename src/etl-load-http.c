@@ -156,6 +156,8 @@ struct sender {
 	int pipe[2];                 /* wakes it from epoll_wait */
 	double curl_timer_at;        /* monotonic s; -1: no timer */
 	int index;
+	long slots;                  /* of the pool */
+	long in_flight;              /* of them in the multi handle now */
 	unsigned char *watch;        /* per socket: WATCH_* */
 	size_t watch_len;
 	/* Under the lock: */
@@ -228,6 +230,7 @@ start(struct request *req)
 	req->error[0] = '\0';
 	req->retry_at = 0;
 	req->sending = 1;
+	req->sender->in_flight++;
 	if ((rc = curl_multi_add_handle(req->sender->multi, req->easy)) != CURLM_OK)
 		msg_die(EXIT_SOFTWARE, NULL, "curl_multi_add_handle: %s",
 		    curl_multi_strerror(rc));
@@ -477,6 +480,7 @@ finished(struct request *req, CURLcode rc)
 	curl_easy_getinfo(req->easy, CURLINFO_RESPONSE_CODE, &status);
 	curl_multi_remove_handle(req->sender->multi, req->easy);
 	req->sending = 0;
+	req->sender->in_flight--;
 	if (rc != CURLE_OK) {
 		snprintf(why, sizeof why, "%s", req->error[0] ? req->error
 		    : curl_easy_strerror(rc));
@@ -778,8 +782,13 @@ run_sender(struct sender *s)
 		pthread_mutex_lock(&lock);
 		sleep = s->sleeping = s->queue_head == NULL && !s->news &&
 		    input_done == done;
-		/* About to wait: the main thread need not wait for more slots. */
-		wake_reader_unlock(sleep && free_slots > 0);
+		/* About to wait with few requests in flight: the main thread
+		 * need not wait for more free slots.  With many, an answer
+		 * comes soon, and the main thread is woken once a batch of
+		 * slots is free (release): waking it here for every one or
+		 * two made the threads take turns for every few requests. */
+		wake_reader_unlock(sleep && free_slots > 0 &&
+		    s->in_flight <= s->slots / 2);
 		wait_and_act(s, sleep ? wait_ms : 0);
 		pthread_mutex_lock(&lock);
 		s->sleeping = 0;
@@ -1332,6 +1341,7 @@ static void
 setup_sender(struct sender *s, int index, long slots)
 {
 	s->index = index;
+	s->slots = slots;
 	s->curl_timer_at = -1;
 	s->queue_tail = &s->queue_head;
 	if (!(s->multi = curl_multi_init()))
