@@ -7,6 +7,10 @@
 # and checks the input).  wrk replays one prepared request for a fixed time;
 # etl-load-http sends the whole file, start-up and reading included.
 # Targets: at least 0.5x wrk's requests/s; peak RSS at most 32 MB.
+# Both share the two cores with nginx, so the ratio follows the CPU each
+# spends per request, which is also printed (user + system time over the
+# requests made): unlike the rates, it hardly moves when other work shares
+# the machine.
 . "$(dirname "$0")/bench-lib.sh"
 work=$(mktemp -d /tmp/etl-bench-loadhttp.XXXXXX)
 pids=""
@@ -40,13 +44,17 @@ wait_up "$p" || { echo "nginx did not start"; exit 1; }
 # moment of a busy machine; the median of the ratios.  On two cores shared
 # with nginx (and other work) one round's ratio can be off by 2x either
 # way, hence five rounds by default.
-ratios="" etl_all="" wrk_all=""
+ratios="" etl_all="" wrk_all="" etl_cpu="" wrk_cpu=""
 for _ in $(seq 1 "$rounds"); do
-	wrk -t 2 -c 64 -d "${seconds}s" -s "$work/post.lua" "http://127.0.0.1:$p/" >"$work/wrk.out"
+	/usr/bin/time -f "%U %S" -o "$work/wrk.time" \
+		wrk -t 2 -c 64 -d "${seconds}s" -s "$work/post.lua" "http://127.0.0.1:$p/" >"$work/wrk.out"
 	wrk_rps=$(awk '/Requests\/sec/ { print $2 }' "$work/wrk.out")
-	/usr/bin/time -f %e -o "$work/time" etl-load-http -c 64 "http://127.0.0.1:$p/" <"$file" >/dev/null ||
+	wrk_n=$(awk '/requests in/ { print $1 }' "$work/wrk.out")
+	wrk_cpu="$wrk_cpu $(awk -v n="$wrk_n" '{ u = $1; s = $2 } END { printf "%.1f", (u + s) * 1e6 / n }' "$work/wrk.time")"
+	/usr/bin/time -f "%e %U %S" -o "$work/time" etl-load-http -c 64 "http://127.0.0.1:$p/" <"$file" >/dev/null ||
 		{ echo "etl-load-http failed"; exit 1; }
 	etl_rps=$(awk -v n="$n" '{ s = $1 } END { printf "%.0f", n / s }' "$work/time")
+	etl_cpu="$etl_cpu $(awk -v n="$n" '{ u = $2; s = $3 } END { printf "%.1f", (u + s) * 1e6 / n }' "$work/time")"
 	ratios="$ratios $(awk -v a="$etl_rps" -v b="$wrk_rps" 'BEGIN { printf "%.2f", a / b }')"
 	etl_all="$etl_all $etl_rps" wrk_all="$wrk_all $(printf %.0f "$wrk_rps")"
 done
@@ -55,4 +63,6 @@ ratio=$(median "$ratios")
 rss=$(bench_rss "etl-load-http -c 64 http://127.0.0.1:$p/ <$file")
 printf '%-44s %5sx  (rounds:%s; etl req/s:%s; wrk req/s:%s)  peak RSS %s MB  target 0.5x, 32 MB\n' \
 	"etl-load-http -c 64 vs wrk -t 2 -c 64 into nginx 204" "$ratio" "$ratios" "$etl_all" "$wrk_all" "$rss"
+printf '%-44s etl %s us, wrk %s us (medians; rounds etl:%s; wrk:%s)\n' \
+	"  CPU per request (user + system)" "$(median "$etl_cpu")" "$(median "$wrk_cpu")" "$etl_cpu" "$wrk_cpu"
 printf '%s\t%s\t%s\t%s\t%s\n' "etl-load-http vs wrk" "$(median "$etl_all")" "$(median "$wrk_all")" "$ratio" "$rss" >>"$results"

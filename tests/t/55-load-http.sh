@@ -248,6 +248,71 @@ test_expect_success 'headers with -H; the password of the URL is blanked in argv
 	expect_output got "{\"id\":3}"
 '
 
+# start_raw : a receiver that keeps each request exactly as it came, head
+# and body, in $T/raw (one request after another) and answers 204 on
+# keep-alive connections; sets $RAWPORT.
+start_raw() {
+	python3 - raw rawport <<-"EOF" &
+	import socketserver, sys, threading
+	lock = threading.Lock()
+	log = open(sys.argv[1], "ab", buffering=0)
+	class H(socketserver.StreamRequestHandler):
+	    def handle(self):
+	        while True:
+	            head = b""
+	            while not head.endswith(b"\r\n\r\n"):
+	                line = self.rfile.readline()
+	                if not line:
+	                    return
+	                head += line
+	            n = [int(l.split(b":")[1]) for l in head.split(b"\r\n")
+	                 if l.lower().startswith(b"content-length:")][0]
+	            body = self.rfile.read(n)
+	            with lock:
+	                log.write(head + body + b"\n")
+	            self.wfile.write(b"HTTP/1.1 204 No Content\r\n\r\n")
+	class S(socketserver.ThreadingTCPServer):
+	    daemon_threads = True
+	s = S(("127.0.0.1", 0), H)
+	open(sys.argv[2] + ".tmp", "w").write("%d\n" % s.server_address[1])
+	__import__("os").rename(sys.argv[2] + ".tmp", sys.argv[2])
+	s.serve_forever()
+	EOF
+	for _ in $(seq 1 200); do [ -s rawport ] && break; sleep 0.05; done
+	RAWPORT=$(cat rawport)
+}
+
+test_expect_success 'a request carries Host, Content-Type and Content-Length, no Accept or User-Agent unless -H gives them; batches and records' '
+	start_raw &&
+	{ records 1 3; echo "[{\"id\":4},{\"id\":5}]"; } >in &&
+	etl-load-http -c 2 "http://127.0.0.1:$RAWPORT/in" in &&
+	expect_eq 4 "$(grep -c "^POST /in HTTP/1.1" raw)" "requests" &&
+	expect_eq 4 "$(grep -c "^Host: 127.0.0.1:$RAWPORT" raw)" "Host headers" &&
+	expect_eq 4 "$(grep -c "^Content-Type: application/json" raw)" "Content-Type headers" &&
+	expect_grep "^Content-Length: 8" raw && expect_grep "^Content-Length: 19" raw &&
+	expect_no_grep "^(Accept|User-Agent|Expect):" raw &&
+	expect_grep "^\[\{\"id\":4\},\{\"id\":5\}\]$" raw &&
+	: >raw && records 6 7 >in &&
+	etl-load-http -c 2 -H "User-Agent: importer/2" -H "Accept: application/json" \
+		--ndjson "http://127.0.0.1:$RAWPORT/" in &&
+	expect_eq 2 "$(grep -c "^User-Agent: importer/2" raw)" "User-Agent headers" &&
+	expect_eq 2 "$(grep -c "^Accept: application/json" raw)" "Accept headers" &&
+	expect_eq 2 "$(grep -ci "^Accept" raw)" "Accept headers of any kind"
+'
+
+test_expect_success 'a record that is valid but not compact goes out as it came; one that is nearly compact but invalid is rejected by the parser' '
+	start_raw &&
+	printf "%s\n" "{ \"id\" : 1 }" "{\"id\":2,\"s\":\"caf\\u00e9 \\\"q\\\"\"}" "{\"id\":3,\"n\":1.50E+3}" \
+		"{\"id\":4,\"n\":-0.0,\"a\":[ ],\"o\":{}}" "{\"id\":5,\"id\":5}" "{\"id\":6,\"n\":-0.5,\"s\":\"ü\"}" >good &&
+	printf "%s\n" "{\"id\":01}" "{\"id\":1,}" "{\"id\":1}}" "{\"id\":1e}" "{\"id\":1,\"id\"}" >bad &&
+	printf "{\"id\":\"\\377\"}\n{\"id\":\"a\\001\"}\n" >>bad &&
+	paste -d "\n" good bad | grep -av "^$" >in && expect_lines 13 in &&
+	etl-load-http -c 4 --reject rej "http://127.0.0.1:$RAWPORT/" in &&
+	grep "^{" raw | sort >have && sort good >want && expect_file_eq want have &&
+	expect_lines 7 rej && expect_eq 7 "$(grep -c "\"error\":\"invalid JSON" rej)" "invalid JSON rejects" &&
+	expect_grep "\"where\":\"in:2\"" rej && expect_grep "\"where\":\"in:13\"" rej
+'
+
 test_expect_success 'invalid input is rejected before it is sent; without --reject it stops the run' '
 	start_receiver slow &&
 	printf "%s\n" "{\"id\":1}" "not json" "{\"id\":" "[{\"id\":2},3]" "[1," "{\"id\":4}" >in &&
