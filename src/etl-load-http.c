@@ -1257,10 +1257,14 @@ parse_options(int argc, char **argv, int *first_file)
 		/* libcurl formats every header it sends byte by byte, for
 		 * every request: a third of its work per request here.  So
 		 * not its default Accept header, which says what a request
-		 * without one means (anything), and no User-Agent unless -H
-		 * gives one. */
+		 * without one means (anything).  A User-Agent stays: some
+		 * APIs (GitHub's) refuse a request without one.  A header of
+		 * ours, not CURLOPT_USERAGENT, which libcurl would format
+		 * anew for every request. */
 		if (!has_header(user, "Accept"))
 			list = add_header(list, "Accept:");
+		if (!has_header(user, "User-Agent"))
+			list = add_header(list, "User-Agent: etl-load-http/" ETL_VERSION);
 		if (conf.token) {
 			struct buf auth = BUF_INIT;
 

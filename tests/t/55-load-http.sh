@@ -282,7 +282,7 @@ start_raw() {
 	RAWPORT=$(cat rawport)
 }
 
-test_expect_success 'a request carries Host, Content-Type and Content-Length, no Accept or User-Agent unless -H gives them; batches and records' '
+test_expect_success 'a request carries Host, Content-Type, Content-Length and etl-load-http as User-Agent, no Accept unless -H gives one; batches and records' '
 	start_raw &&
 	{ records 1 3; echo "[{\"id\":4},{\"id\":5}]"; } >in &&
 	etl-load-http -c 2 "http://127.0.0.1:$RAWPORT/in" in &&
@@ -290,12 +290,14 @@ test_expect_success 'a request carries Host, Content-Type and Content-Length, no
 	expect_eq 4 "$(grep -c "^Host: 127.0.0.1:$RAWPORT" raw)" "Host headers" &&
 	expect_eq 4 "$(grep -c "^Content-Type: application/json" raw)" "Content-Type headers" &&
 	expect_grep "^Content-Length: 8" raw && expect_grep "^Content-Length: 19" raw &&
-	expect_no_grep "^(Accept|User-Agent|Expect):" raw &&
+	expect_eq 4 "$(grep -c "^User-Agent: etl-load-http/[0-9]" raw)" "User-Agent headers" &&
+	expect_no_grep "^(Accept|Expect):" raw &&
 	expect_grep "^\[\{\"id\":4\},\{\"id\":5\}\]$" raw &&
 	: >raw && records 6 7 >in &&
 	etl-load-http -c 2 -H "User-Agent: importer/2" -H "Accept: application/json" \
 		--ndjson "http://127.0.0.1:$RAWPORT/" in &&
 	expect_eq 2 "$(grep -c "^User-Agent: importer/2" raw)" "User-Agent headers" &&
+	expect_eq 2 "$(grep -ci "^User-Agent" raw)" "User-Agent headers of any kind" &&
 	expect_eq 2 "$(grep -c "^Accept: application/json" raw)" "Accept headers" &&
 	expect_eq 2 "$(grep -ci "^Accept" raw)" "Accept headers of any kind"
 '
