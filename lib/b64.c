@@ -6,7 +6,7 @@
 #include <string.h>
 
 #if defined(__x86_64__) && defined(__GNUC__)
-#include <tmmintrin.h>
+#include <immintrin.h>
 #define B64_VECTOR 1
 #endif
 
@@ -20,7 +20,7 @@ enum { BAD = 1u << 24 };
  * values OR'ed together give its three bytes), or BAD. */
 static uint16_t pairs[4096];
 static uint32_t sextet[4][256];
-static int vector;
+static int vector;                /* 0 portable, 1 SSSE3, 2 AVX2 */
 static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
 
 static void
@@ -37,20 +37,25 @@ make_tables(void)
 		for (uint32_t i = 0; i < 64; i++)
 			sextet[place][(unsigned char)alphabet[i]] = i << (6 * (3 - place));
 	}
+	vector = b64_vector_levels();
+}
+
+int
+b64_vector_levels(void)
+{
 #ifdef B64_VECTOR
-	vector = __builtin_cpu_supports("ssse3");
+	__builtin_cpu_init();
+	return __builtin_cpu_supports("avx2") ? 2 : __builtin_cpu_supports("ssse3") ? 1 : 0;
+#else
+	return 0;
 #endif
 }
 
 void
-b64_set_vector(int on)
+b64_set_vector(int level)
 {
 	pthread_once(&tables_once, make_tables);
-#ifdef B64_VECTOR
-	vector = on && __builtin_cpu_supports("ssse3");
-#else
-	(void)on;
-#endif
+	vector = level < b64_vector_levels() ? level : b64_vector_levels();
 }
 
 #ifdef B64_VECTOR
@@ -89,6 +94,39 @@ encode_vector(char *out, const unsigned char *in, size_t n)
 		    _mm_set1_epi8(13)));
 		_mm_storeu_si128((__m128i *)out,
 		    _mm_add_epi8(six, _mm_shuffle_epi8(offset, range)));
+	}
+	return done;
+}
+
+/* The same, 24 bytes to 32 characters: each 128-bit half takes 12
+ * bytes, as above.  Leaves at least 8 bytes, so that each load of 16 at
+ * byte 12 of a step stays inside IN. */
+__attribute__((target("avx2"))) static size_t
+encode_avx2(char *out, const unsigned char *in, size_t n)
+{
+	const __m256i spread = _mm256_setr_epi8(1, 0, 2, 1, 4, 3, 5, 4, 7, 6, 8, 7, 10, 9, 11, 10,
+	    1, 0, 2, 1, 4, 3, 5, 4, 7, 6, 8, 7, 10, 9, 11, 10);
+	const __m256i offset = _mm256_setr_epi8(71, -4, -4, -4, -4, -4, -4, -4, -4, -4, -4,
+	    -19, -16, 65, 0, 0, 71, -4, -4, -4, -4, -4, -4, -4, -4, -4, -4, -19, -16, 65, 0, 0);
+	size_t done = 0;
+
+	for (; n - done >= 32; done += 24, out += 32) {
+		__m256i v = _mm256_inserti128_si256(_mm256_castsi128_si256(
+		    _mm_loadu_si128((const __m128i *)(in + done))),
+		    _mm_loadu_si128((const __m128i *)(in + done + 12)), 1);
+		__m256i hi, lo, six, range;
+
+		v = _mm256_shuffle_epi8(v, spread);
+		hi = _mm256_mulhi_epu16(_mm256_and_si256(v, _mm256_set1_epi32(0x0fc0fc00)),
+		    _mm256_set1_epi32(0x04000040));
+		lo = _mm256_mullo_epi16(_mm256_and_si256(v, _mm256_set1_epi32(0x003f03f0)),
+		    _mm256_set1_epi32(0x01000010));
+		six = _mm256_or_si256(hi, lo);
+		range = _mm256_subs_epu8(six, _mm256_set1_epi8(51));
+		range = _mm256_or_si256(range, _mm256_and_si256(
+		    _mm256_cmpgt_epi8(_mm256_set1_epi8(26), six), _mm256_set1_epi8(13)));
+		_mm256_storeu_si256((__m256i *)out,
+		    _mm256_add_epi8(six, _mm256_shuffle_epi8(offset, range)));
 	}
 	return done;
 }
@@ -140,6 +178,53 @@ decode_vector(unsigned char *out, const char *in, size_t n)
 	}
 	return done;
 }
+
+/*
+ * Thirty-two characters to 24 bytes.  A character is checked by its two
+ * nibbles: BAD_LO[low] has a bit for each kind of high nibble with which
+ * that low nibble is not in the alphabet, and KIND[high] is the bit of
+ * the high nibble's kind (bit 0: no character of the alphabet has it).
+ * Its value is itself plus an offset looked up by its high nibble, '/'
+ * apart (index 0).  Writes 32 bytes per 24 it decodes; returns how many
+ * characters it took, a multiple of 32.
+ */
+__attribute__((target("avx2"))) static size_t
+decode_avx2(unsigned char *out, const char *in, size_t n)
+{
+	const __m256i bad_lo = _mm256_setr_epi8(0x0b, 3, 3, 3, 3, 3, 3, 3, 3, 3, 0x07, 0x15,
+	    0x17, 0x17, 0x17, 0x15, 0x0b, 3, 3, 3, 3, 3, 3, 3, 3, 3, 0x07, 0x15, 0x17, 0x17,
+	    0x17, 0x15);
+	const __m256i kind = _mm256_setr_epi8(1, 1, 2, 4, 8, 16, 8, 16, 1, 1, 1, 1, 1, 1, 1, 1,
+	    1, 1, 2, 4, 8, 16, 8, 16, 1, 1, 1, 1, 1, 1, 1, 1);
+	const __m256i offset = _mm256_setr_epi8(63 - '/', 0, 62 - '+', 52 - '0', -'A', -'A',
+	    26 - 'a', 26 - 'a', 0, 0, 0, 0, 0, 0, 0, 0, 63 - '/', 0, 62 - '+', 52 - '0', -'A',
+	    -'A', 26 - 'a', 26 - 'a', 0, 0, 0, 0, 0, 0, 0, 0);
+	const __m256i gather = _mm256_setr_epi8(2, 1, 0, 6, 5, 4, 10, 9, 8, 14, 13, 12, -1, -1, -1, -1,
+	    2, 1, 0, 6, 5, 4, 10, 9, 8, 14, 13, 12, -1, -1, -1, -1);
+	const __m256i nibble = _mm256_set1_epi8(0x0f);
+	size_t done = 0;
+
+	for (; n - done >= 32; done += 32, out += 24) {
+		__m256i c = _mm256_loadu_si256((const __m256i *)(in + done));
+		__m256i hi = _mm256_and_si256(_mm256_srli_epi32(c, 4), nibble);
+		__m256i lo = _mm256_and_si256(c, nibble);
+		__m256i bad = _mm256_and_si256(_mm256_shuffle_epi8(bad_lo, lo),
+		    _mm256_shuffle_epi8(kind, hi));
+		__m256i index, v;
+
+		if (!_mm256_testz_si256(bad, bad))
+			break;
+		index = _mm256_andnot_si256(_mm256_cmpeq_epi8(c, _mm256_set1_epi8('/')), hi);
+		v = _mm256_add_epi8(c, _mm256_shuffle_epi8(offset, index));
+		v = _mm256_maddubs_epi16(v, _mm256_set1_epi32(0x01400140));
+		v = _mm256_madd_epi16(v, _mm256_set1_epi32(0x00011000));
+		v = _mm256_shuffle_epi8(v, gather);
+		/* Each half's 12 bytes side by side. */
+		v = _mm256_permutevar8x32_epi32(v, _mm256_setr_epi32(0, 1, 2, 4, 5, 6, 7, 7));
+		_mm256_storeu_si256((__m256i *)out, v);
+	}
+	return done;
+}
 #endif
 
 size_t
@@ -151,8 +236,15 @@ b64_encode(char *out, const void *in, size_t n)
 
 	pthread_once(&tables_once, make_tables);
 #ifdef B64_VECTOR
-	if (vector && n >= 16) {
-		size_t took = encode_vector(o, p, n);
+	if (vector == 2 && left >= 32) {
+		size_t took = encode_avx2(o, p, left);
+
+		p += took;
+		o += took / 3 * 4;
+		left -= took;
+	}
+	if (vector >= 1 && left >= 16) {
+		size_t took = encode_vector(o, p, left);
 
 		p += took;
 		o += took / 3 * 4;
@@ -204,11 +296,18 @@ b64_decode(void *out, const char *in, size_t n)
 		pad = p[n - 2] == '=' ? 2 : 1;
 	whole = pad ? n - 4 : n;   /* the groups without padding */
 #ifdef B64_VECTOR
-	/* The vector path writes 16 bytes for 12: stopping 8 characters
-	 * short of the whole groups keeps that inside OUT. */
-	if (vector && whole >= 24) {
-		i = decode_vector(o, in, whole - 8);
+	/* The vector paths write 16 bytes for 12 and 32 for 24: stopping
+	 * 8 and 16 characters short of the whole groups keeps that inside
+	 * OUT. */
+	if (vector == 2 && whole >= 48) {
+		i = decode_avx2(o, in, whole - 16);
 		o += i / 4 * 3;
+	}
+	if (vector >= 1 && whole - i >= 24) {
+		size_t took = decode_vector(o, in + i, whole - i - 8);
+
+		i += took;
+		o += took / 4 * 3;
 	}
 #endif
 	for (; i < whole; i += 4, o += 3) {

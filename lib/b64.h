@@ -6,8 +6,8 @@
  * nettle's coder goes a character at a time through a call, and was most
  * of the CPU a megabyte body cost on its way through a reply pipeline.
  * Where the processor has SSSE3 (every x86-64 of the last fifteen years),
- * this one codes 12 bytes to 16 characters per step in vector registers;
- * elsewhere it looks up two characters at a time (a table of the 4096
+ * this one codes 12 bytes to 16 characters per step in vector registers,
+ * and twice that with AVX2; elsewhere it looks up two characters at a time (a table of the 4096
  * pairs) and reads four at a time.  Both give exactly nettle's text and
  * accept exactly what nettle's decoder accepts in canonical form.
  */
@@ -36,8 +36,10 @@ size_t b64_encode(char *out, const void *in, size_t n);
  */
 size_t b64_decode(void *out, const char *in, size_t n);
 
-/* Tests: 0 makes both directions take the portable path, 1 the vector
- * one where the processor has it. */
-void b64_set_vector(int on);
+/* The vector paths this processor has: 0 none, 1 SSSE3, 2 AVX2 too.
+ * Tests: b64_set_vector(LEVEL) makes both directions take that path
+ * (at most the processor's; 0 the portable one). */
+int b64_vector_levels(void);
+void b64_set_vector(int level);
 
 #endif
