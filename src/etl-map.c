@@ -8,11 +8,12 @@
  * the mapped chunks back in the same round-robin order, so the output order
  * is the input order.  Queues hold a few chunks each, so memory stays flat
  * on an endless stream.  When the reader is about to wait with a partial
- * chunk in hand, a lone record must not be held back: if no chunk is out
- * with the workers, the reader maps it itself (with the next worker's
+ * chunk in hand, a lone record must not be held back: once no chunk is
+ * out with the workers, the reader maps it itself (with the next worker's
  * instance, idle then) and writes it, which spares three thread hand-offs
- * per request to a service answering small records one at a time;
- * otherwise it is dealt out like a full one.
+ * per request to a service answering small records one at a time.  Full
+ * chunks, which come when input arrives faster than it is mapped, go to
+ * the workers.
  *
  * Rejects and failures are events inside a chunk's output, handled by the
  * output thread at their place: what came before them is written first, as
@@ -588,6 +589,7 @@ static unsigned long next_seq;    /* the next chunk's number */
  * the reader mapping a chunk itself.  IN_FLIGHT counts the chunks dealt
  * and not yet written; under OUT_LOCK. */
 static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t all_written = PTHREAD_COND_INITIALIZER;
 static unsigned long in_flight;
 
 /* Map chunk C's lines with instance IN, into C. */
@@ -674,23 +676,21 @@ deal(struct chunk *c)
 	queue_put(&workers[next_seq++ % nworkers].todo, c);
 }
 
-/* Map and write C here when no chunk is out with the workers: 1 if done. */
-static int
+/* Map and write C here, once no chunk is out with the workers (its
+ * output comes after theirs anyway). */
+static void
 map_here(struct chunk *c)
 {
 	struct instance *in = workers[next_seq % nworkers].in;
 
 	pthread_mutex_lock(&out_lock);
-	if (in_flight > 0) {
-		pthread_mutex_unlock(&out_lock);
-		return 0;
-	}
+	while (in_flight > 0)
+		pthread_cond_wait(&all_written, &out_lock);
 	map_chunk(in, c);
 	write_chunk(c);
 	writer_flush(&writer_stdout);
 	pthread_mutex_unlock(&out_lock);
 	chunk_free(c);
-	return 1;
 }
 
 /* A full chunk goes to the workers. */
@@ -702,14 +702,16 @@ deal_full(void)
 }
 
 /* Before the reader waits, and at the end: the partial chunk goes out at
- * once, mapped here if the workers are idle. */
+ * once, mapped here.  (Dealt to workers still busy, it would cost three
+ * hand-offs for a few records, and more partial chunks would pile up
+ * behind it: under a steady stream of small requests the reader would
+ * never find the workers idle again.) */
 static void
 deal_partial(void *arg)
 {
 	(void)arg;
 	if (filling && filling->nlines > 0) {
-		if (!map_here(filling))
-			deal(filling);
+		map_here(filling);
 		filling = NULL;
 	}
 }
@@ -735,7 +737,8 @@ output_main(void *arg)
 		}
 		pthread_mutex_lock(&out_lock);
 		write_chunk(c);
-		in_flight--;
+		if (--in_flight == 0)
+			pthread_cond_signal(&all_written);
 		pthread_mutex_unlock(&out_lock);
 		finished += c->last;
 		chunk_free(c);
