@@ -13,7 +13,7 @@
  * instance, idle then) and writes it, which spares three thread hand-offs
  * per request to a service answering small records one at a time.  Full
  * chunks, which come when input arrives faster than it is mapped, go to
- * the workers.
+ * the workers, and so do partial ones worth a hand-off (see deal_partial).
  *
  * Rejects and failures are events inside a chunk's output, handled by the
  * output thread at their place: what came before them is written first, as
@@ -43,7 +43,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-enum { CHUNK_LINES = 512, CHUNK_BYTES = 256 * 1024, QUEUE_CHUNKS = 4, MAX_JOBS = 64 };
+enum { CHUNK_LINES = 512, CHUNK_BYTES = 256 * 1024, HANDOFF_BYTES = 64 * 1024,
+    QUEUE_CHUNKS = 4, MAX_JOBS = 64 };
 
 static const struct opt options[] = {
 	{ 'j', "jobs", "N", "run N worker threads, each with its own instance (default 1)" },
@@ -78,6 +79,7 @@ struct chunk {
 	struct buf out;
 	struct event *events;
 	size_t nevents, events_cap;
+	size_t work;             /* bytes of its lines that are not control lines */
 	int last;                /* end of input: run finish() */
 };
 
@@ -117,6 +119,8 @@ chunk_add_line(struct chunk *c, const struct line *line, int too_long)
 	}
 	c->lines[c->nlines++] = (struct chunk_line){ c->in.len, line->len,
 	    line->place, too_long };
+	if (line_kind_fast(line->data, line->len) != LINE_CONTROL)
+		c->work += line->len;
 	buf_add(&c->in, line->data, line->len);
 }
 
@@ -702,18 +706,28 @@ deal_full(void)
 }
 
 /* Before the reader waits, and at the end: the partial chunk goes out at
- * once, mapped here.  (Dealt to workers still busy, it would cost three
- * hand-offs for a few records, and more partial chunks would pile up
- * behind it: under a steady stream of small requests the reader would
- * never find the workers idle again.) */
+ * once.  A few records are mapped here: dealt to workers still busy, they
+ * would cost three hand-offs, and more partial chunks would pile up behind
+ * them, so that under a steady stream of small requests the reader would
+ * never find the workers idle again.  Control lines alone (a checkpoint
+ * after a large record), or records worth a hand-off, go to the workers
+ * if they are busy, and the reader reads on. */
 static void
 deal_partial(void *arg)
 {
+	int busy;
+
 	(void)arg;
-	if (filling && filling->nlines > 0) {
+	if (!filling || filling->nlines == 0)
+		return;
+	pthread_mutex_lock(&out_lock);
+	busy = in_flight > 0;
+	pthread_mutex_unlock(&out_lock);
+	if (busy && (filling->work == 0 || filling->work >= HANDOFF_BYTES))
+		deal(filling);
+	else
 		map_here(filling);
-		filling = NULL;
-	}
+	filling = NULL;
 }
 
 static void *
