@@ -8,10 +8,22 @@
 
 #include <dirent.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 static int check_failures;
+
+/* The next number of a xorshift generator whose state is *STATE: the same
+ * sequence on every run, for inputs made at random. */
+static inline uint64_t
+check_random(uint64_t *state)
+{
+	*state ^= *state << 13;
+	*state ^= *state >> 7;
+	*state ^= *state << 17;
+	return *state;
+}
 
 static inline int
 check(int ok, const char *fmt, ...)

@@ -21,10 +21,7 @@ static uint64_t rng = 0x2545f4914f6cdd1dULL;
 static unsigned char
 next_byte(void)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return (unsigned char)(rng >> 24);
+	return (unsigned char)(check_random(&rng) >> 24);
 }
 
 /* Encode IN[0..N) both ways; 1 when the texts are the same. */

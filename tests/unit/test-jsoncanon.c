@@ -17,15 +17,6 @@
 
 static uint64_t rng = 0x2545f4914f6cdd1dULL;
 
-static uint64_t
-next_random(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
-}
-
 /* If jsoncanon takes TEXT, is it what jansson and jsonout make of it?
  * *TAKEN says whether it took it. */
 static int
@@ -138,7 +129,7 @@ test_numbers(void)
 	int bad = 0, missed = 0, count = 0, t;
 
 	for (int i = 0; i < 200000; i++) {
-		uint64_t r = next_random();
+		uint64_t r = check_random(&rng);
 		char text[512];  /* "%.3f" of 1e308 is 313 characters */
 		struct buf b = BUF_INIT;
 		double d;
@@ -221,7 +212,7 @@ test_damaged(void)
 	for (int i = 0; i < 100000; i++) {
 		char text[sizeof record + 4];
 		size_t len = sizeof record - 1, at;
-		uint64_t r = next_random();
+		uint64_t r = check_random(&rng);
 		char c = bytes[(r >> 8) % (sizeof bytes - 1)];
 
 		memcpy(text, record, len);

@@ -20,15 +20,6 @@
 
 static uint64_t rng = 0x9e3779b97f4a7c15ULL;
 
-static uint64_t
-next_random(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
-}
-
 /* The text of V, with reals as their exact bits so -0.0 and 0.0 differ. */
 static void
 exact_text(struct buf *b, const json_t *v)
@@ -239,27 +230,27 @@ static size_t
 random_number(char *out)
 {
 	size_t n = 0;
-	int digits = 1 + next_random() % 22;
+	int digits = 1 + check_random(&rng) % 22;
 
-	if (next_random() % 2)
+	if (check_random(&rng) % 2)
 		out[n++] = '-';
-	if (next_random() % 3 == 0) {
+	if (check_random(&rng) % 3 == 0) {
 		out[n++] = '0';
 	} else {
-		out[n++] = '1' + next_random() % 9;
+		out[n++] = '1' + check_random(&rng) % 9;
 		for (int i = 1; i < digits / 2 + 1; i++)
-			out[n++] = '0' + next_random() % 10;
+			out[n++] = '0' + check_random(&rng) % 10;
 	}
-	if (next_random() % 4) {
+	if (check_random(&rng) % 4) {
 		out[n++] = '.';
 		for (int i = 0; i < digits; i++)
-			out[n++] = '0' + next_random() % 10;
+			out[n++] = '0' + check_random(&rng) % 10;
 	}
-	if (next_random() % 3 == 0) {
-		out[n++] = next_random() % 2 ? 'e' : 'E';
-		if (next_random() % 2)
-			out[n++] = next_random() % 2 ? '-' : '+';
-		n += sprintf(out + n, "%d", (int)(next_random() % 330));
+	if (check_random(&rng) % 3 == 0) {
+		out[n++] = check_random(&rng) % 2 ? 'e' : 'E';
+		if (check_random(&rng) % 2)
+			out[n++] = check_random(&rng) % 2 ? '-' : '+';
+		n += sprintf(out + n, "%d", (int)(check_random(&rng) % 330));
 	}
 	return n;
 }
@@ -299,14 +290,14 @@ test_damaged(void)
 		for (int i = 0; i < 100000; i++, count++) {
 			char text[256];
 			size_t n = strlen(seeds[s]);
-			int edits = 1 + next_random() % 3, parsed;
+			int edits = 1 + check_random(&rng) % 3, parsed;
 
 			memcpy(text, seeds[s], n);
 			while (edits-- > 0) {
-				size_t at = next_random() % n;
-				char c = alphabet[next_random() % (sizeof alphabet - 1)];
+				size_t at = check_random(&rng) % n;
+				char c = alphabet[check_random(&rng) % (sizeof alphabet - 1)];
 
-				switch (next_random() % 3) {
+				switch (check_random(&rng) % 3) {
 				case 0:
 					text[at] = c;
 					break;
@@ -395,7 +386,7 @@ test_long_strings(void)
 		buf_adds(&text, "{\"body\":\"");
 		buf_reserve(&text, n);
 		for (size_t i = 0; i < n; i++)
-			text.data[text.len++] = alphabet[next_random() % 64];
+			text.data[text.len++] = alphabet[check_random(&rng) % 64];
 		buf_adds(&text, "\",\"body_encoding\":\"base64\", \"n\": 1}");
 		count++;
 		if (!agrees(text.data, text.len, &parsed))
