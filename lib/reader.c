@@ -512,6 +512,18 @@ reader_on_wait(struct reader *r, void (*hook)(void *arg), void *arg)
 	r->on_wait_arg = arg;
 }
 
+static void
+wait_quietly(void *arg)
+{
+	(void)arg;
+}
+
+void
+reader_output_elsewhere(struct reader *r)
+{
+	reader_on_wait(r, wait_quietly, NULL);
+}
+
 const char *
 place_format(const struct place *p, char *out, size_t size)
 {

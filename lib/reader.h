@@ -69,6 +69,14 @@ enum reader_status reader_next(struct reader *r, struct line *line,
  */
 void reader_on_wait(struct reader *r, void (*hook)(void *arg), void *arg);
 
+/*
+ * The output belongs to another thread, which flushes it itself: the
+ * reader does nothing before it waits.  Flushing writer_stdout from the
+ * reading thread as well would race with that thread's writes and could
+ * drop a line it had just added (an acknowledgement lost).
+ */
+void reader_output_elsewhere(struct reader *r);
+
 /* Enlarge FD's pipe buffer when FD is a pipe (a speed-up only). */
 void pipe_widen(int fd);
 

@@ -1402,14 +1402,6 @@ setup(void)
 	fields = fields_new();
 }
 
-/* The output belongs to the sender, which flushes it after each control
- * line; the reader must not touch it before it waits. */
-static void
-no_flush(void *arg)
-{
-	(void)arg;
-}
-
 /* No root, the system call filter (lib/confine.h).  libcurl reads the
  * TLS files again for each new connection, and the reader opens the
  * inputs after the first in turn: all must stay readable. */
@@ -1437,7 +1429,7 @@ main(int argc, char **argv)
 	stats_set_extra(stats_fields);
 	setup();
 	r = reader_open(argv + first, argc - first, opt_common.max_line);
-	reader_on_wait(r, no_flush, NULL);
+	reader_output_elsewhere(r);  /* the senders write the control lines */
 	/* Secrets read, reject file and first input open: give up the rest
 	 * before the first byte from the network (lib/confine.h). */
 	confine_self(argv + first, argc - first);

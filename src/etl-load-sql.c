@@ -1166,6 +1166,7 @@ main(int argc, char **argv)
 	fields = fields_new();
 	start_committer();
 	r = reader_open(argv + first, argc - first, opt_common.max_line);
+	reader_output_elsewhere(r);  /* the committer writes the control lines */
 	while ((st = reader_next(r, &line, ms_until_commit_due())) != READER_EOF) {
 		if (st == READER_TIMEOUT) {
 			commit_pending();
