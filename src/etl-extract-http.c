@@ -259,26 +259,25 @@ static int stdout_is_file;        /* a write there never waits for a reader */
 static atomic_int nowait_refused; /* RWF_NOWAIT unsupported (older kernels) */
 
 /*
- * Write BATCH to stdout; the number of bytes written.  The writer thread
- * (WAIT) writes it all, waiting for the pipe as long as it takes.  A
- * request's thread must never wait on a full pipe, or its connections
- * would stall past --queue-timeout: it writes what fits now (RWF_NOWAIT),
- * or all of it to a regular file, and leaves the rest to the writer.
+ * Write BATCH to stdout; the number of bytes written, or -1 with errno
+ * when stdout is broken.  The writer thread (WAIT) writes it all, waiting
+ * for the pipe as long as it takes.  A request's thread must never wait
+ * on a full pipe, or its connections would stall past --queue-timeout: it
+ * writes what fits now (RWF_NOWAIT), or all of it to a regular file, and
+ * leaves the rest to the writer.  Called without the lock.
  */
-static size_t
+static ssize_t
 write_batch(const struct buf *batch, int wait)
 {
 	struct iovec v = { batch->data, batch->len };
 	size_t off = 0;
+	int rc;
 
-	if (output.broken)
-		return batch->len;  /* nobody reads it any more */
 	if (wait || stdout_is_file) {
 		writer_stdout.buf = *batch;
-		if (writer_try_flush(&writer_stdout) < 0)
-			output.broken = errno;
+		rc = writer_try_flush(&writer_stdout);
 		writer_stdout.buf = (struct buf)BUF_INIT;
-		return batch->len;
+		return rc < 0 ? -1 : (ssize_t)batch->len;
 	}
 	while (off < batch->len) {
 		ssize_t n;
@@ -291,13 +290,13 @@ write_batch(const struct buf *batch, int wait)
 		if (n < 0 && errno == EOPNOTSUPP)
 			atomic_store(&nowait_refused, 1);
 		else if (n < 0 && errno != EAGAIN)
-			output.broken = errno;
+			return -1;
 		if (n <= 0)
 			break;
 		off += n;
 		writer_stdout.bytes += n;
 	}
-	return output.broken ? batch->len : off;
+	return (ssize_t)off;
 }
 
 /*
@@ -318,9 +317,20 @@ output_write(int wait)
 		output.pending.len = 0;
 		mark_checkpoint(&batch);
 		output.writing = 1;
-		pthread_mutex_unlock(&output.lock);
-		done = write_batch(&batch, wait);
-		pthread_mutex_lock(&output.lock);
+		if (output.broken) {
+			done = batch.len;  /* nobody reads it any more */
+		} else {
+			ssize_t n;
+			int err;
+
+			pthread_mutex_unlock(&output.lock);
+			n = write_batch(&batch, wait);
+			err = errno;
+			pthread_mutex_lock(&output.lock);
+			if (n < 0 && !output.broken)
+				output.broken = err;
+			done = n < 0 ? batch.len : (size_t)n;
+		}
 		output.writing = 0;
 		if (done < batch.len) {
 			/* The rest, then what came meanwhile, in order. */
