@@ -3,6 +3,7 @@
 #   make                 programs into bin/
 #   make check           every test (tests/run); ends with "N passed, N failed"
 #   make check SANITIZE=1  the same under AddressSanitizer + UBSan (build/san/)
+#   make check SANITIZE=thread  the same under ThreadSanitizer (build/tsan/)
 #   make install PREFIX=/usr/local DESTDIR=
 #   make bench           benchmarks against the tools users would pick instead
 #   make clean
@@ -30,6 +31,10 @@ ifeq ($(SANITIZE),1)
 O = build/san
 BIN = build/san/bin
 SAN = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+else ifeq ($(SANITIZE),thread)
+O = build/tsan
+BIN = build/tsan/bin
+SAN = -fsanitize=thread -fno-omit-frame-pointer
 else
 O = build/obj
 BIN = bin

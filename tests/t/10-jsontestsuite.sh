@@ -9,6 +9,13 @@
 # - no i_ case crashes or hangs.
 . "$(dirname "$0")/../lib.sh"
 suite=$ETL_TOP/tests/data/JSONTestSuite/test_parsing
+# Hundreds of short etl-batch runs with nothing concurrent in them: the
+# ThreadSanitizer run would spend minutes starting processes and learn
+# nothing the plain and AddressSanitizer runs do not.
+if [ "${ETL_SANITIZE:-}" = thread ]; then
+	echo "skip - the JSONTestSuite cases, under ThreadSanitizer"
+	exit 0
+fi
 
 # An input holding only blank lines is an empty stream in NDJSON (blank
 # lines are skipped), and so is one holding only a UTF-8 byte-order mark

@@ -10,7 +10,7 @@
 . "$(dirname "$0")/../lib.sh"
 
 # Sanitizer builds install no filter (the man page says so).
-if [ "${ETL_SANITIZE:-}" = 1 ]; then want_seccomp=0; else want_seccomp=2; fi
+if [ -n "${ETL_SANITIZE:-}" ]; then want_seccomp=0; else want_seccomp=2; fi
 
 # wait_served PORT [SCHEME] : up to 10 s for GET /healthz to be answered.
 # The port accepts connections as soon as it is bound, before the server

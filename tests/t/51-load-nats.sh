@@ -9,7 +9,7 @@ need_nats_here() { need_nats || exit 1; }
 U=${ETL_TEST_NATSURL:-}
 req() { python3 "$ETL_TOP/tests/natsclient.py" req "$U" "$@"; }
 N=100000
-[ "${ETL_SANITIZE:-}" = 1 ] && N=20000
+[ -n "${ETL_SANITIZE:-}" ] && N=20000
 uniq_name() { echo "$1$$x$RANDOM"; }
 js_info() { req "\$JS.API.STREAM.INFO.$1"; }
 js_count() { js_info "$1" | jq .state.messages; }

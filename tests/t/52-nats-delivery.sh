@@ -8,7 +8,7 @@
 need_nats_here() { need_nats || exit 1; }
 U=${ETL_TEST_NATSURL:-}
 N=20000
-[ "${ETL_SANITIZE:-}" = 1 ] && N=5000
+[ -n "${ETL_SANITIZE:-}" ] && N=5000
 uniq_name() { echo "$1$$x$RANDOM"; }
 req() { python3 "$ETL_TOP/tests/natsclient.py" req "$U" "$@"; }
 publines() { python3 "$ETL_TOP/tests/natsclient.py" lines "$U" "$@"; }

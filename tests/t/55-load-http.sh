@@ -12,7 +12,7 @@
 RECEIVER_PY=$ETL_TOP/tests/http-receiver.py
 # Large runs are smaller under the sanitizers, which are slower.
 big=50000
-[ "${ETL_SANITIZE:-}" = 1 ] && big=10000
+[ -n "${ETL_SANITIZE:-}" ] && big=10000
 
 # start_server, stop_server: etl-extract-http on a free port ($PORT, $SERVER)
 . "$ETL_TOP/tests/http-server.sh"

@@ -8,7 +8,7 @@
 U=${ETL_TEST_NATSURL:-}
 EX=$ETL_TOP/examples/relay
 N=3000
-[ "${ETL_SANITIZE:-}" = 1 ] && N=1000
+[ -n "${ETL_SANITIZE:-}" ] && N=1000
 export RUNTIME_DIRECTORY  # the example's FIFOs, in the test's folder
 # post PORT N ANSWERED : POST events {"n":1}..{"n":N}, one at a time on a
 # keep-alive connection; the n of each answered 202 to ANSWERED
