@@ -25,7 +25,6 @@
 
 enum { ALLOWED = 0, REFUSED = 70, CLIENT = -1 /* confine_client() */ };
 
-
 #if defined(__SANITIZE_THREAD__)
 #define THREAD_SANITIZER 1
 #else
@@ -281,6 +280,40 @@ listen_loopback(void)
 	return ntohs(a.sin_port);
 }
 
+/* What the filter allows and refuses, each in a child of its own. */
+static void
+filter_cases(void)
+{
+	listening_port = listen_loopback();
+	expect("memory, pipes, threads", try_everyday, 0, ALLOWED);
+	expect("opening a file read-only", try_open_read, 0, ALLOWED);
+	expect("execve", try_execve, 0, REFUSED);
+	expect("creating a file", try_create, 0, REFUSED);
+	expect("opening a file for writing", try_open_write, 0, REFUSED);
+	expect("opening a file read-only with O_TRUNC", try_truncate, 0, REFUSED);
+	expect("a new socket", try_socket, 0, REFUSED);
+	expect("a socket of the family allowed", try_socket, AF_INET, ALLOWED);
+	expect("a socket of another family", try_unix_socket, AF_INET, REFUSED);
+	expect("isatty", try_isatty, 0, ALLOWED);
+	expect("another ioctl", try_ioctl_other, 0, REFUSED);
+	/* A client (etl-load-http, the NATS programs): the Internet families
+	 * and the name service's, never the kernel's own. */
+	expect("a client connects over TCP", try_connect, CLIENT, ALLOWED);
+	expect("a client's AF_INET6 socket", try_inet6_socket, CLIENT, ALLOWED);
+	expect("a client's AF_UNIX socket", try_unix_socket, CLIENT, ALLOWED);
+	expect("a client's socketpair", try_socketpair, CLIENT, ALLOWED);
+	expect("a client's netlink socket", try_netlink_socket, CLIENT, REFUSED);
+	expect("a client's packet socket", try_packet_socket, CLIENT, REFUSED);
+	expect("a client's execve", try_execve, CLIENT, REFUSED);
+	expect("a client creating a file", try_create, CLIENT, REFUSED);
+	expect("socketpair of a server", try_socketpair, 0, REFUSED);
+	expect("connect of a server", try_connect, 0, REFUSED);
+	expect("ptrace", try_ptrace, 0, REFUSED);
+	expect("fork", try_fork, 0, REFUSED);
+	expect("setuid", try_setuid, 0, REFUSED);
+	expect("a signal to another process", try_kill_parent, 0, REFUSED);
+}
+
 int
 main(void)
 {
@@ -299,38 +332,10 @@ main(void)
 	/* ThreadSanitizer delivers a signal at its own safe points, and the
 	 * filter's SIGSYS report waits there for ever.  The other builds test
 	 * the filter; a ThreadSanitizer build installs none. */
-	if (THREAD_SANITIZER) {
+	if (THREAD_SANITIZER)
 		puts("skip - the system call filter, under ThreadSanitizer");
-	} else {
-		listening_port = listen_loopback();
-		expect("memory, pipes, threads", try_everyday, 0, ALLOWED);
-		expect("opening a file read-only", try_open_read, 0, ALLOWED);
-		expect("execve", try_execve, 0, REFUSED);
-		expect("creating a file", try_create, 0, REFUSED);
-		expect("opening a file for writing", try_open_write, 0, REFUSED);
-		expect("opening a file read-only with O_TRUNC", try_truncate, 0, REFUSED);
-		expect("a new socket", try_socket, 0, REFUSED);
-		expect("a socket of the family allowed", try_socket, AF_INET, ALLOWED);
-		expect("a socket of another family", try_unix_socket, AF_INET, REFUSED);
-		expect("isatty", try_isatty, 0, ALLOWED);
-		expect("another ioctl", try_ioctl_other, 0, REFUSED);
-		/* A client (etl-load-http, the NATS programs): the Internet families
-		 * and the name service's, never the kernel's own. */
-		expect("a client connects over TCP", try_connect, CLIENT, ALLOWED);
-		expect("a client's AF_INET6 socket", try_inet6_socket, CLIENT, ALLOWED);
-		expect("a client's AF_UNIX socket", try_unix_socket, CLIENT, ALLOWED);
-		expect("a client's socketpair", try_socketpair, CLIENT, ALLOWED);
-		expect("a client's netlink socket", try_netlink_socket, CLIENT, REFUSED);
-		expect("a client's packet socket", try_packet_socket, CLIENT, REFUSED);
-		expect("a client's execve", try_execve, CLIENT, REFUSED);
-		expect("a client creating a file", try_create, CLIENT, REFUSED);
-		expect("socketpair of a server", try_socketpair, 0, REFUSED);
-		expect("connect of a server", try_connect, 0, REFUSED);
-		expect("ptrace", try_ptrace, 0, REFUSED);
-		expect("fork", try_fork, 0, REFUSED);
-		expect("setuid", try_setuid, 0, REFUSED);
-		expect("a signal to another process", try_kill_parent, 0, REFUSED);
-	}
+	else
+		filter_cases();
 	expect_dropped("nobody");
 	expect_dropped("daemon");
 
