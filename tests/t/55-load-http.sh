@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # etl-load-http against real receivers on loopback: etl-extract-http itself
 # (HMAC signatures and bearer tokens verified end to end, records, batches,
-# NDJSON batches, 50k records at -c 64) and a scripted receiver
-# (tests/http-receiver.py) answering 503, 429 with Retry-After and 400 in a
-# pattern, answering in random order, holding answers, never answering, or
-# closing busy or idle keep-alive connections and dropping requests (at -c
-# 64 the requests are spread over two event loops: ordering and the first
-# bad record must hold across them); connection refused; TLS verification;
-# local bad input; SIGTERM; the password in the URL.
+# NDJSON batches, 50k records at -c 64, an IPv6 address as the host) and a
+# scripted receiver (tests/http-receiver.py) answering 503, 429 with
+# Retry-After and 400 in a pattern, answering in random order, holding
+# answers, never answering, or closing busy or idle keep-alive connections
+# and dropping requests (at -c 64 the requests are spread over two event
+# loops: ordering and the first bad record must hold across them);
+# connection refused; TLS verification; local bad input; SIGTERM; the
+# password in the URL.
 . "$(dirname "$0")/../lib.sh"
 RECEIVER_PY=$ETL_TOP/tests/http-receiver.py
 # Large runs are smaller under the sanitizers, which are slower.
@@ -83,6 +84,19 @@ test_expect_success "$big records at -c 64 into etl-extract-http: each once, con
 	expect_eq "$(seq 1 $big)" "$(ids out)" "ids received" &&
 	grep -F "\$etl" in >want && expect_file_eq want acks &&
 	expect_grep "\"records_in\":$big,\"records_out\":$big,\"rejected\":0" load.err
+'
+
+test_expect_success 'an IPv6 address as the host (http://[::1]:PORT/): 5000 records at -c 16 on reused connections, each once' '
+	PORT=$(free_port) || exit 1
+	etl-extract-http "[::1]:$PORT" >out 2>err &
+	SERVER=$!
+	for _ in $(seq 1 100); do curl -s -o /dev/null "http://[::1]:$PORT/healthz" && break; sleep 0.05; done &&
+	records 1 5000 1000 >in &&
+	etl-load-http -c 16 --stats "http://[::1]:$PORT/" in >acks 2>load.err &&
+	stop_server &&
+	expect_eq "$(seq 1 5000)" "$(ids out)" "ids received" &&
+	grep -F "\$etl" in >want && expect_file_eq want acks &&
+	expect_grep "\"records_in\":5000,\"records_out\":5000,\"rejected\":0" load.err
 '
 
 test_expect_success '503, 429 with Retry-After (seconds and HTTP-date) and 400: good records arrive once, bad ones are rejected' '
