@@ -87,10 +87,7 @@ test_expect_success "$big records at -c 64 into etl-extract-http: each once, con
 '
 
 test_expect_success 'an IPv6 address as the host (http://[::1]:PORT/): 5000 records at -c 16 on reused connections, each once' '
-	PORT=$(free_port) || exit 1
-	etl-extract-http "[::1]:$PORT" >out 2>err &
-	SERVER=$!
-	for _ in $(seq 1 100); do curl -s -o /dev/null "http://[::1]:$PORT/healthz" && break; sleep 0.05; done &&
+	SERVER_HOST=[::1] start_server &&
 	records 1 5000 1000 >in &&
 	etl-load-http -c 16 --stats "http://[::1]:$PORT/" in >acks 2>load.err &&
 	stop_server &&
