@@ -173,8 +173,11 @@ my_stop() {  # I
 my_init() {
 	local i
 	for i in 1 2 3; do mkdir -p "$dir/g$i/tmp"; done
+	[ "$(id -u)" -eq 0 ] && chown mysql "$dir/g1/tmp"
+	# A temporary folder of its own, as for the servers: installs running
+	# at once on the machine would remove each other's files in /tmp.
 	mariadb-install-db --no-defaults --auth-root-authentication-method=normal \
-		--datadir="$dir/g1/data" --user="$(myuser)" >"$dir/g1/install.log" 2>&1 ||
+		--datadir="$dir/g1/data" --tmpdir="$dir/g1/tmp" --user="$(myuser)" >"$dir/g1/install.log" 2>&1 ||
 		{ cat "$dir/g1/install.log" >&2; die "mariadb-install-db failed"; }
 	# The joiners start from a copy of the empty data and catch up by SST.
 	cp -a "$dir/g1/data" "$dir/g2/data"

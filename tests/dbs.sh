@@ -119,8 +119,11 @@ my_start_server() {
 my_init() {
 	mkdir -p "$dir/my"
 	pick_port "$my_port_from" >"$dir/my/port"
+	# A temporary folder of its own (below), the install's too: installs
+	# running at once on the machine would remove each other's files in /tmp.
+	mkdir -p "$dir/my/tmp"
 	mariadb-install-db --no-defaults --auth-root-authentication-method=normal \
-		--datadir="$dir/my/data" --user="$(id -un)" >"$dir/my/install.log" 2>&1 ||
+		--datadir="$dir/my/data" --tmpdir="$dir/my/tmp" --user="$(id -un)" >"$dir/my/install.log" 2>&1 ||
 		{ cat "$dir/my/install.log" >&2; die "mariadb-install-db failed"; }
 	my_start_server
 	mariadb --no-defaults --socket="$dir/my/sock" -uroot <<-SQL
