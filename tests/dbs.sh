@@ -14,6 +14,10 @@
 #   ETL_TEST_PSQL ETL_TEST_MYSQL        admin client commands (no password)
 #   ETL_TEST_PG_PORT ETL_TEST_PG_SOCKDIR ETL_TEST_MY_PORT ETL_TEST_MY_SOCKET
 #   ETL_TEST_DBS                        DIR
+#   ETL_TEST_LANES                      how many databases each server has
+# Besides etl_test, each server has databases etl_test_2 to etl_test_N
+# (N=$lanes), alike: tests/run gives each test file running beside others
+# one of them.
 # stop stops both servers by their pids and removes DIR.
 #
 # start-my-tls starts one more MariaDB in DIR, this one with TLS on a
@@ -33,6 +37,7 @@ case $dir in /*) ;; *) dir=$PWD/$dir ;; esac
 pgbin=/usr/lib/postgresql/15/bin
 password='etl pass:/@'
 password_url='etl%20pass%3A%2F%40'
+lanes=6
 
 die() { echo "tests/dbs.sh: $*" >&2; exit 1; }
 
@@ -84,6 +89,7 @@ pg_init() {
 		-v ON_ERROR_STOP=1 >/dev/null <<-SQL
 	CREATE USER etl PASSWORD '$password';
 	CREATE DATABASE etl_test OWNER etl;
+	$(for l in $(seq 2 $lanes); do echo "CREATE DATABASE etl_test_$l OWNER etl;"; done)
 	SQL
 }
 
@@ -132,6 +138,11 @@ my_init() {
 	CREATE USER 'etl'@'localhost' IDENTIFIED BY '$password';
 	GRANT ALL ON etl_test.* TO 'etl'@'%';
 	GRANT ALL ON etl_test.* TO 'etl'@'localhost';
+	$(for l in $(seq 2 $lanes); do
+		echo "CREATE DATABASE etl_test_$l CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;"
+		echo "GRANT ALL ON etl_test_$l.* TO 'etl'@'%';"
+		echo "GRANT ALL ON etl_test_$l.* TO 'etl'@'localhost';"
+	done)
 	SQL
 }
 
@@ -202,6 +213,7 @@ write_env() {
 	export ETL_TEST_MY_PORT=$myport ETL_TEST_MY_SOCKET='$dir/my/sock'
 	export ETL_TEST_PSQL='psql -X -q -h $dir/pg -p $pgport -U etl -d etl_test'
 	export ETL_TEST_MYSQL='mariadb --no-defaults --socket=$dir/my/sock -uroot etl_test'
+	export ETL_TEST_LANES=$lanes
 	ENV
 }
 

@@ -67,6 +67,9 @@ need_server() {
 		exit 77
 	fi
 }
+# The database of the URLs above: each test file running beside others has
+# one of its own (tests/run).
+ETL_TEST_DB=${ETL_TEST_DB:-etl_test}
 need_pg() { need_server PostgreSQL "${ETL_TEST_PGURL:-}" ETL_TEST_PGURL; }
 pg_run() { $ETL_TEST_PSQL -tA -c "$1"; }  # SQL : one query, unaligned
 need_my() { need_server MariaDB "${ETL_TEST_MYURL:-}" ETL_TEST_MYURL; }

@@ -2,6 +2,7 @@
 # The database restarted in the middle of a load: etl-load-sql reconnects,
 # retries the transaction that failed, and every row lands exactly once.
 # --upsert makes the retry of a commit whose answer was lost harmless.
+# tests/run: alone (it restarts the shared PostgreSQL and MariaDB)
 . "$(dirname "$0")/../lib.sh"
 gen=$ETL_TOP/build/gen-orders
 rows=200000

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # MariaDB specifics: etl-load-sql hands the server its rows through
 # LOAD DATA LOCAL INFILE from memory, and never any local file.
+# tests/run: alone (it lowers the shared MariaDB's global max_allowed_packet)
 . "$(dirname "$0")/../lib.sh"
 
 my_run() { $ETL_TEST_MYSQL -N -B -e "$1"; }

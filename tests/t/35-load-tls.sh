@@ -81,7 +81,7 @@ test_expect_success 'server without TLS: REQUIRED, VERIFY_CA and VERIFY_IDENTITY
 	for mode in REQUIRED "VERIFY_CA&ssl-ca=$C/ca.pem" "VERIFY_IDENTITY&ssl-ca=$C/ca.pem"; do
 		before=$(preauth_aborts) &&
 		load_refused plain_sql "$ETL_TEST_MYURL?ssl-mode=$mode" \
-			"^etl-load-sql: mysql://etl:\*\*\*@127.0.0.1:[0-9]+/etl_test\?ssl-mode=${mode%%&*}[^ ]*: TLS was required \(ssl-mode=${mode%%&*}\) and failed: .*SSL is required, but the server does not support it$" &&
+			"^etl-load-sql: mysql://etl:\*\*\*@127.0.0.1:[0-9]+/$ETL_TEST_DB\?ssl-mode=${mode%%&*}[^ ]*: TLS was required \(ssl-mode=${mode%%&*}\) and failed: .*SSL is required, but the server does not support it$" &&
 		after=$(preauth_aborts) &&
 		# (at least: a port probe of another run counts too)
 		{ [ "$after" -gt "$before" ] ||
@@ -144,7 +144,7 @@ test_expect_success 'PostgreSQL: sslmode=require against a server without TLS ex
 	pg_run "DROP TABLE IF EXISTS tls_rows; CREATE TABLE tls_rows (id INT)" &&
 	echo "{\"id\":1}" | expect_status 69 etl-load-sql -t tls_rows "$ETL_TEST_PGURL?sslmode=require" 2>err &&
 	cat err && expect_lines 1 err &&
-	expect_grep "^etl-load-sql: postgresql://etl:\*\*\*@127.0.0.1:[0-9]+/etl_test\?sslmode=require: .*server does not support SSL, but SSL was required" err &&
+	expect_grep "^etl-load-sql: postgresql://etl:\*\*\*@127.0.0.1:[0-9]+/$ETL_TEST_DB\?sslmode=require: .*server does not support SSL, but SSL was required" err &&
 	expect_eq 0 "$(pg_run "SELECT count(*) FROM tls_rows")" "rows loaded"
 '
 
@@ -172,16 +172,16 @@ test_expect_success 'a password written in the URL is blanked in /proc/PID/cmdli
 	tr "\0" "\n" <"/proc/$pid/cmdline" >cmdline &&
 	echo "{\"id\":1}" >&3 && exec 3>&- && wait $pid &&
 	cat cmdline &&
-	expect_grep "^mysql://etl:x{19}@127.0.0.1:[0-9]+/etl_test$" cmdline &&
+	expect_grep "^mysql://etl:x{19}@127.0.0.1:[0-9]+/$ETL_TEST_DB$" cmdline &&
 	expect_no_grep "pass" cmdline &&
 	expect_eq 1 "$(plain_sql "SELECT count(*) FROM held")" "rows loaded" &&
 	# libpq also takes the password as a parameter
 	pg_run "DROP TABLE IF EXISTS held; CREATE TABLE held (id INT)" &&
-	run_held "postgresql://etl@127.0.0.1:$ETL_TEST_PG_PORT/etl_test?password=$url_encoded_password" &&
+	run_held "postgresql://etl@127.0.0.1:$ETL_TEST_PG_PORT/$ETL_TEST_DB?password=$url_encoded_password" &&
 	tr "\0" "\n" <"/proc/$pid/cmdline" >cmdline &&
 	echo "{\"id\":2}" >&3 && exec 3>&- && wait $pid &&
 	cat cmdline &&
-	expect_grep "^postgresql://etl@127.0.0.1:[0-9]+/etl_test\?password=x{19}$" cmdline &&
+	expect_grep "^postgresql://etl@127.0.0.1:[0-9]+/$ETL_TEST_DB\?password=x{19}$" cmdline &&
 	expect_eq 2 "$(pg_run "SELECT sum(id) FROM held")" "rows loaded"
 '
 
@@ -190,17 +190,17 @@ test_expect_success '?password-file= reads the password from a file, for MariaDB
 	printf "%s\n" "etl pass:/@" >pw && chmod 600 pw &&
 	plain_sql "DROP TABLE IF EXISTS pwfile; CREATE TABLE pwfile (id INT)" &&
 	pg_run "DROP TABLE IF EXISTS pwfile; CREATE TABLE pwfile (id INT)" &&
-	echo "{\"id\":1}" | etl-load-sql -t pwfile "mysql://etl@127.0.0.1:$ETL_TEST_MY_PORT/etl_test?password-file=$T/pw" &&
-	echo "{\"id\":2}" | etl-load-sql -t pwfile "postgresql://etl@127.0.0.1:$ETL_TEST_PG_PORT/etl_test?password-file=$T/pw&sslmode=disable" &&
+	echo "{\"id\":1}" | etl-load-sql -t pwfile "mysql://etl@127.0.0.1:$ETL_TEST_MY_PORT/$ETL_TEST_DB?password-file=$T/pw" &&
+	echo "{\"id\":2}" | etl-load-sql -t pwfile "postgresql://etl@127.0.0.1:$ETL_TEST_PG_PORT/$ETL_TEST_DB?password-file=$T/pw&sslmode=disable" &&
 	expect_eq 1 "$(plain_sql "SELECT sum(id) FROM pwfile")" "MariaDB rows" &&
 	expect_eq 2 "$(pg_run "SELECT sum(id) FROM pwfile")" "PostgreSQL rows" &&
 	echo wrong >badpw &&
-	echo "{\"id\":1}" | expect_status 69 etl-load-sql -t pwfile "mysql://etl@127.0.0.1:$ETL_TEST_MY_PORT/etl_test?password-file=$T/badpw" 2>err &&
+	echo "{\"id\":1}" | expect_status 69 etl-load-sql -t pwfile "mysql://etl@127.0.0.1:$ETL_TEST_MY_PORT/$ETL_TEST_DB?password-file=$T/badpw" 2>err &&
 	expect_grep "Access denied for user .etl." err &&
-	echo "{\"id\":1}" | expect_status 66 etl-load-sql -t pwfile "mysql://etl@127.0.0.1:$ETL_TEST_MY_PORT/etl_test?password-file=$T/nope" 2>err &&
+	echo "{\"id\":1}" | expect_status 66 etl-load-sql -t pwfile "mysql://etl@127.0.0.1:$ETL_TEST_MY_PORT/$ETL_TEST_DB?password-file=$T/nope" 2>err &&
 	expect_output err "etl-load-sql: $T/nope: No such file or directory" &&
 	printf "a\nb\n" >twolines &&
-	echo "{\"id\":1}" | expect_status 78 etl-load-sql -t pwfile "mysql://etl@127.0.0.1:$ETL_TEST_MY_PORT/etl_test?password-file=$T/twolines" 2>err &&
+	echo "{\"id\":1}" | expect_status 78 etl-load-sql -t pwfile "mysql://etl@127.0.0.1:$ETL_TEST_MY_PORT/$ETL_TEST_DB?password-file=$T/twolines" 2>err &&
 	expect_output err "etl-load-sql: $T/twolines: a password file holds one line: the password" &&
 	echo "{\"id\":1}" | expect_status 64 etl-load-sql -t pwfile "$ETL_TEST_MYURL?password-file=$T/pw" 2>err &&
 	expect_grep "bad database URL: a password in the URL and a password-file=: give one" err
