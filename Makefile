@@ -2,6 +2,7 @@
 #
 #   make                 programs into bin/
 #   make check           every test (tests/run); ends with "N passed, N failed"
+#   make check TESTS=46-stop  only the test files whose path contains 46-stop
 #   make check SANITIZE=1  the same under AddressSanitizer + UBSan (build/san/)
 #   make check SANITIZE=thread  the same under ThreadSanitizer (build/tsan/)
 #   make install PREFIX=/usr/local DESTDIR=
@@ -58,6 +59,10 @@ LIBS_etl-load-nats = $(shell $(PKG_CONFIG) --libs libnats libseccomp 2>/dev/null
 LIBS_all = $(LIBS_etl-map) $(LIBS_etl-load-sql) $(LIBS_etl-extract-http) $(LIBS_etl-load-http) $(LIBS_etl-extract-nats)
 
 .PHONY: all check check-san install uninstall bench clean demo fuzz
+# Every build on all processors; objects are kept (not intermediate), so a
+# second make does nothing.
+MAKEFLAGS += -j$(shell nproc 2>/dev/null || echo 1)
+.SECONDARY:
 all: $(PROGRAMS)
 
 $(O)/lib/%.o: lib/%.c
@@ -108,7 +113,7 @@ endif
 check: all $(UNIT_TESTS)
 	@tests/deps.sh
 	ETL_BIN=$(CURDIR)/$(BIN) ETL_UNIT=$(CURDIR)/$(O)/tests ETL_TRANSFORMS=$(CURDIR)/$(O) \
-	    ETL_SANITIZE=$(SANITIZE) tests/run
+	    ETL_SANITIZE=$(SANITIZE) tests/run $(TESTS)
 
 bench: all
 	bench/run
@@ -157,18 +162,16 @@ build/fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(LIB_SRC) $(wildcard lib/*.h)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(STD) $(PKG_CFLAGS) -Ilib $(FUZZ_FLAGS) $< $(LIB_SRC) $(FUZZ_LDFLAGS_$*) $(FUZZ_LIBS) -o $@
 
-fuzz: $(FUZZ_TARGETS)
-	@for t in $(FUZZ_TARGETS); do \
-	    name=$${t##*/fuzz-}; mkdir -p build/fuzz/corpus/$$name; \
-	    echo "fuzz: $$name for $(FUZZ_SECONDS) s"; \
-	    case $$name in reader) args="$(FUZZ_ARGS_reader)" ;; *) args= ;; esac; \
-	    $$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $$args \
-	        -artifact_prefix=build/fuzz/$$name- \
-	        build/fuzz/corpus/$$name tests/fuzz/corpus/$$name \
-	        >build/fuzz/$$name.log 2>&1; status=$$?; \
-	    grep -E '^(#[0-9]+.*DONE|stat::number_of_executed_units|==[0-9]+==ERROR|SUMMARY)' build/fuzz/$$name.log; \
-	    [ $$status -eq 0 ] || { tail -n 40 build/fuzz/$$name.log; exit $$status; }; \
-	done
+# The targets run side by side, one per processor (make -j).
+fuzz: $(FUZZ_TARGETS:build/fuzz/fuzz-%=fuzz-run-%)
+fuzz-run-%: build/fuzz/fuzz-%
+	@mkdir -p build/fuzz/corpus/$*
+	@build/fuzz/fuzz-$* -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $(FUZZ_ARGS_$*) \
+	    -artifact_prefix=build/fuzz/$*- build/fuzz/corpus/$* tests/fuzz/corpus/$* \
+	    >build/fuzz/$*.log 2>&1; status=$$?; \
+	echo "fuzz: $* for $(FUZZ_SECONDS) s"; \
+	grep -E '^(#[0-9]+.*DONE|stat::number_of_executed_units|==[0-9]+==ERROR|SUMMARY)' build/fuzz/$*.log; \
+	[ $$status -eq 0 ] || { tail -n 40 build/fuzz/$*.log; exit $$status; }
 
 # The benchmark and test data generator.
 build/gen-orders: bench/gen-orders.c
