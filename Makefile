@@ -158,9 +158,18 @@ FUZZ_LDFLAGS_reader = -Wl,--wrap=read
 FUZZ_ARGS_reader = -max_len=300000
 FUZZ_LIBS = $(shell $(PKG_CONFIG) --libs jansson zlib libpq libmariadb sqlite3 libmicrohttpd gnutls nettle yajl libnats libseccomp 2>/dev/null) -pthread -lm -ldl
 
-build/fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(LIB_SRC) $(wildcard lib/*.h)
+# lib/ is compiled once for all the targets, instrumented (fuzzer-no-link).
+FUZZ_LIB_OBJ = $(LIB_SRC:lib/%.c=build/fuzz/lib/%.o)
+build/fuzz/lib/%.o: lib/%.c
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(STD) $(PKG_CFLAGS) -Ilib $(FUZZ_FLAGS) $< $(LIB_SRC) $(FUZZ_LDFLAGS_$*) $(FUZZ_LIBS) -o $@
+	$(FUZZ_CC) $(STD) $(PKG_CFLAGS) -Ilib $(FUZZ_FLAGS:fuzzer,%=fuzzer-no-link,%) -MMD -MP -c $< -o $@
+build/fuzz/libetl.a: $(FUZZ_LIB_OBJ)
+	rm -f $@
+	$(AR) rcs $@ $(FUZZ_LIB_OBJ)
+build/fuzz/fuzz-%: tests/fuzz/fuzz-%.c build/fuzz/libetl.a
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(STD) $(PKG_CFLAGS) -Ilib $(FUZZ_FLAGS) $< build/fuzz/libetl.a $(FUZZ_LDFLAGS_$*) $(FUZZ_LIBS) -o $@
+-include $(FUZZ_LIB_OBJ:.o=.d)
 
 # The targets run side by side, one per processor (make -j).
 fuzz: $(FUZZ_TARGETS:build/fuzz/fuzz-%=fuzz-run-%)
