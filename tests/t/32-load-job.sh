@@ -16,8 +16,12 @@ kill_and_rerun() {  # URL SQL-RUNNER
 	# A slow reader of a file: the kill lands mid-load, between commits.
 	awk "NR % 10000 == 0 { system(\"sleep 0.2\") } { print }" in |
 		etl-load-sql --job nightly -n 3000 -t job_orders "$url" 2>err &
-	local loader=$!  # the pipeline's last command: etl-load-sql itself
-	sleep 1.5
+	local loader=$! n  # the pipeline's last command: etl-load-sql itself
+	# Once the first rows are committed, at whatever speed this build runs.
+	for n in $(seq 1 600); do
+		[ "$($run "SELECT count(*) FROM job_orders" 2>/dev/null)" -gt 0 ] 2>/dev/null && break
+		sleep 0.1
+	done
 	kill -KILL $loader || { echo "nothing to kill"; return 1; }
 	wait
 	local first
