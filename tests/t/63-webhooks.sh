@@ -126,3 +126,19 @@ test_expect_success 'a delivery retried three times lands one row (PostgreSQL), 
 	kill -TERM $EXTRACT && wait $EXTRACT && wait $LOAD &&
 	expect_eq "delivery-1|invoice.paid" "$(pg_run "SELECT * FROM hooks63")"
 '
+
+test_expect_success 'examples/webhooks/receive.sh: GitHub and Stripe deliveries, each sent three times, one row each' '
+	need_npm && sqlite3 hooks.db <"$ETL_TOP/examples/webhooks/schema.sql" && mkdir secrets &&
+	for s in github stripe; do
+		hooks secrets $s >secrets/$s.secret && PORT=$(free_port) || exit 1
+		WEBHOOK_SECRETS=$T/secrets "$ETL_TOP/examples/webhooks/receive.sh" $s \
+			"127.0.0.1:$PORT" "sqlite:///$T/hooks.db" 2>err.$s &
+		job=$!
+		wait_port "$PORT" &&
+		deliver3 $s "{\"id\":\"evt_$s\",\"type\":\"ping\"}" >codes &&
+		printf "202\n202\n202\n" >want && expect_file_eq want codes &&
+		kill -TERM "$(pgrep -P $job etl-extract-ht)" && wait $job || exit 1
+	done &&
+	expect_eq "delivery-1|/|ping
+evt_stripe|/|ping" "$(sqlite3 hooks.db "SELECT delivery, path, json_extract(body, \"\$.type\") FROM webhooks ORDER BY 1")"
+'
