@@ -37,7 +37,8 @@ _etl_options() {
 			$_etl_input" ;;
 	etl-load-http)
 		echo "-c --concurrency -H --header --ndjson --token-file --hmac-secret-file
-			--hmac-header --cacert --capath --cert --key --timeout --retry-for
+			--hmac-header --sign --secret-file --signature-prefix --signature-encoding
+			--signature-digest --cacert --capath --cert --key --timeout --retry-for
 			--user --no-seccomp $_etl_input" ;;
 	esac
 	echo "-h -V -q -v $_etl_common"

@@ -11,6 +11,9 @@
  */
 #include "webhook.h"
 #include "b64.h"
+#include "exitcode.h"
+#include "msg.h"
+#include "secret.h"
 
 #include <jansson.h>
 #include <nettle/hmac.h>
@@ -701,4 +704,50 @@ webhook_sign(const struct webhook *w, const char *body, size_t len,
 	else
 		snprintf(headers[n++], WEBHOOK_HEADER_SIZE, "%.64s: %.32s%.128s", w->header, w->prefix, text);
 	return n;
+}
+
+/* ---- the command line ----------------------------------------------------- */
+
+const char *
+webhook_configure(struct webhook *w, const struct webhook_options *o,
+    char *err, size_t size)
+{
+	const char *why = NULL, *env = getenv("ETL_HMAC_SECRET");
+	char *text;
+	size_t len;
+
+	if (webhook_init(w, o->scheme, &why) < 0)
+		return snprintf(err, size, "%s '%s' (one of %s)", why, o->scheme,
+		    webhook_scheme_names()), err;
+	if (o->header)
+		w->header = o->header;
+	if (strspn(w->header, "!#$%&'*+-.^_`|~0123456789"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") != strlen(w->header) ||
+	    !*w->header || strlen(w->header) > 64)
+		return snprintf(err, size, "--hmac-header: not a header name: '%s'", w->header), err;
+	if (o->prefix)
+		w->prefix = o->prefix;
+	if (strlen(w->prefix) > 32)
+		return "--signature-prefix: at most 32 characters";
+	if (o->encoding && (w->base64 = strcmp(o->encoding, "base64") == 0) == 0 &&
+	    strcmp(o->encoding, "hex") != 0)
+		return snprintf(err, size, "--signature-encoding: hex or base64, not '%s'", o->encoding), err;
+	if (o->digest && webhook_set_digest(w, o->digest) < 0)
+		return snprintf(err, size, "--signature-digest: sha1, sha256 or sha512, not '%s'", o->digest), err;
+	if (o->max_age_ms >= 0)
+		w->max_age_s = w->max_skew_s = (o->max_age_ms + 999) / 1000;
+	if (!(w->public_url = o->public_url) && w->scheme->signs == SIGNS_TWILIO)
+		return "twilio needs --public-url, the URL Twilio signs";
+	if (o->secret_file)
+		text = secret_read(o->secret_file, &len);
+	else if (env && *env)
+		text = strdup(env), len = strlen(env);
+	else
+		return snprintf(err, size, "%s needs --secret-file", o->scheme), err;
+	if (!text)
+		msg_die(EXIT_SOFTWARE, NULL, "out of memory");
+	if (webhook_add_secrets(w, text, len, &why) < 0)
+		msg_die(EXIT_CONFIG, o->secret_file ? o->secret_file : "ETL_HMAC_SECRET", "%s", why);
+	free(text);
+	return NULL;
 }

@@ -123,4 +123,22 @@ int webhook_secret_matches(const struct webhook *w, const char *token);
 
 void webhook_free(struct webhook *w);
 
+/* A scheme as the command line gives it: etl-extract-http --verify,
+ * etl-load-http --sign, and the options they share. */
+struct webhook_options {
+	const char *scheme;
+	const char *secret_file;     /* NULL: $ETL_HMAC_SECRET */
+	const char *header, *prefix, *encoding, *digest;  /* NULL: the scheme's */
+	long long max_age_ms;        /* -1: the default */
+	const char *public_url;
+};
+
+/*
+ * Set W up as O says, with the secrets of O's file (a missing or empty
+ * one exits 66 or 78, as secret_read does): NULL, or what is wrong with
+ * the options, for a usage error, in ERR.
+ */
+const char *webhook_configure(struct webhook *w, const struct webhook_options *o,
+    char *err, size_t size);
+
 #endif

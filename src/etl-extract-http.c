@@ -136,10 +136,8 @@ static struct {
 	const char *path;            /* NULL: any path */
 	int envelope;
 	char *token;
-	const char *verify, *secret_file, *hmac_header, *public_url;
-	const char *signature_prefix, *signature_encoding, *signature_digest;
+	struct webhook_options hook;  /* --verify and its options */
 	const char *verify_token_file, *delivery_id_field;
-	long long max_age_ms;
 	const char *tls_cert, *tls_key;   /* paths: read again on SIGHUP */
 	const char *tls_priority;
 	size_t max_body;
@@ -158,7 +156,7 @@ static struct {
 	const char *reply_field, *reply_type;
 	int raw_body;
 } conf = {
-	.max_age_ms = -1, .max_body = 10 << 20,
+	.hook.max_age_ms = -1, .max_body = 10 << 20,
 	.max_per_client = 100, .idle_timeout_s = 30, .queue_timeout_ms = 5000,
 	.header_timeout_ms = 10000, .body_timeout_ms = 60000,
 	.max_headers = 16 << 10, .ack_timeout_ms = 10000,
@@ -854,7 +852,7 @@ slack_handshake(const struct buf *body, struct buf *out)
 	json_t *event, *challenge;
 	int found = 0;
 
-	if (!verifier.scheme || strcmp(conf.verify, "slack") != 0 || !body->data ||
+	if (!verifier.scheme || strcmp(conf.hook.scheme, "slack") != 0 || !body->data ||
 	    !memmem(body->data, body->len, "url_verification", 16))
 		return 0;
 	event = json_loadb(body->data, body->len, 0, NULL);
@@ -888,8 +886,8 @@ static void
 verify_options(struct opt_parser *p)
 {
 	const char *why = NULL, *env = getenv("ETL_HMAC_SECRET");
-	char *text = NULL;
-	size_t len = 0;
+	char *text, err[256];
+	size_t len;
 
 	if (conf.verify_token_file) {
 		text = secret_read(conf.verify_token_file, &len);
@@ -898,38 +896,12 @@ verify_options(struct opt_parser *p)
 			msg_die(EXIT_CONFIG, conf.verify_token_file, "%s", why);
 		free(text);
 	}
-	if (!conf.verify && (conf.secret_file || (env && *env)))
-		conf.verify = "github";
-	if (!conf.verify) {
-		if (conf.delivery_id_field || conf.public_url)
-			opt_usage_error(p, "--delivery-id-field and --public-url need --verify");
-		return;
-	}
-	if (webhook_init(&verifier, conf.verify, &why) < 0)
-		opt_usage_error(p, "--verify: %s '%s' (one of %s)", why, conf.verify,
-		    webhook_scheme_names());
-	if (conf.hmac_header)
-		verifier.header = conf.hmac_header;
-	if (conf.signature_prefix)
-		verifier.prefix = conf.signature_prefix;
-	if (conf.signature_encoding && (verifier.base64 = strcmp(conf.signature_encoding,
-	    "base64") == 0) == 0 && strcmp(conf.signature_encoding, "hex") != 0)
-		opt_usage_error(p, "--signature-encoding: hex or base64, not '%s'", conf.signature_encoding);
-	if (conf.signature_digest && webhook_set_digest(&verifier, conf.signature_digest) < 0)
-		opt_usage_error(p, "--signature-digest: sha1, sha256 or sha512, not '%s'", conf.signature_digest);
-	if (conf.max_age_ms >= 0)
-		verifier.max_age_s = verifier.max_skew_s = (conf.max_age_ms + 999) / 1000;
-	if (!(verifier.public_url = conf.public_url) && strcmp(conf.verify, "twilio") == 0)
-		opt_usage_error(p, "--verify twilio needs --public-url, the URL Twilio signs");
-	if (conf.secret_file)
-		text = secret_read(conf.secret_file, &len);
-	else if (env && *env)
-		text = strdup(env), len = strlen(env);
-	else
-		opt_usage_error(p, "--verify %s needs --secret-file", conf.verify);
-	if (webhook_add_secrets(&verifier, text, len, &why) < 0)
-		msg_die(EXIT_CONFIG, conf.secret_file ? conf.secret_file : "ETL_HMAC_SECRET", "%s", why);
-	free(text);
+	if (!conf.hook.scheme && (conf.hook.secret_file || (env && *env)))
+		conf.hook.scheme = "github";
+	if (conf.hook.scheme && (why = webhook_configure(&verifier, &conf.hook, err, sizeof err)))
+		opt_usage_error(p, "--verify: %s", why);
+	if (!conf.hook.scheme && (conf.delivery_id_field || conf.hook.public_url))
+		opt_usage_error(p, "--delivery-id-field and --public-url need --verify");
 }
 
 /* The whole request is here: check, decode, hand on, answer. */
@@ -1946,14 +1918,14 @@ parse_options(int argc, char **argv)
 		switch (c) {
 		case KEY_ENVELOPE: conf.envelope = 1; break;
 		case KEY_TOKEN_FILE: conf.token = secret_read(p.arg, NULL); break;
-		case KEY_VERIFY: conf.verify = p.arg; break;
-		case KEY_HMAC_SECRET_FILE: conf.secret_file = p.arg; break;
-		case KEY_HMAC_HEADER: conf.hmac_header = p.arg; break;
-		case KEY_SIGNATURE_PREFIX: conf.signature_prefix = p.arg; break;
-		case KEY_SIGNATURE_ENCODING: conf.signature_encoding = p.arg; break;
-		case KEY_SIGNATURE_DIGEST: conf.signature_digest = p.arg; break;
-		case KEY_MAX_AGE: conf.max_age_ms = opt_duration_ms(&p); break;
-		case KEY_PUBLIC_URL: conf.public_url = p.arg; break;
+		case KEY_VERIFY: conf.hook.scheme = p.arg; break;
+		case KEY_HMAC_SECRET_FILE: conf.hook.secret_file = p.arg; break;
+		case KEY_HMAC_HEADER: conf.hook.header = p.arg; break;
+		case KEY_SIGNATURE_PREFIX: conf.hook.prefix = p.arg; break;
+		case KEY_SIGNATURE_ENCODING: conf.hook.encoding = p.arg; break;
+		case KEY_SIGNATURE_DIGEST: conf.hook.digest = p.arg; break;
+		case KEY_MAX_AGE: conf.hook.max_age_ms = opt_duration_ms(&p); break;
+		case KEY_PUBLIC_URL: conf.hook.public_url = p.arg; break;
 		case KEY_VERIFY_TOKEN_FILE: conf.verify_token_file = p.arg; break;
 		case KEY_DELIVERY_ID_FIELD: conf.delivery_id_field = p.arg; break;
 		case KEY_TLS_CERT: conf.tls_cert = p.arg; break;

@@ -1,11 +1,11 @@
 // tests/webhooks.mjs - webhook senders' own libraries, for tests/t/63-webhooks.sh.
 //
-//   node webhooks.mjs secrets SCHEME          the secret file: the new secret, the old one
+//   node webhooks.mjs secrets DIR             DIR/SCHEME.secret: the new secret, the old one
 //   node webhooks.mjs send URL SCHEME         each case, signed by the library, POSTed to
-//                                             URL: "CASE STATUS REASON" a line
+//                                             URL: "CASE STATUS REASON" a line; the signed
+//                                             bodies in the file "bodies"
 //   node webhooks.mjs receive PORTFILE SCHEME a server that checks each request with the
 //                                             library's verify: "valid"/"invalid" a line
-//   node webhooks.mjs bodies SCHEME           the bodies of the two signed cases
 //   node webhooks.mjs versions                each library's name and version
 //
 // The libraries come from the npm registry, installed by tests/deps.sh into
@@ -162,6 +162,7 @@ async function send(url, scheme) {
 	add('missing', missing, body(scheme, 1));
 	for (const [name, headers, text] of cases)
 		console.log(name, await post(url, scheme, headers, text));
+	writeFileSync('bodies', body(scheme, 1) + '\n' + body(scheme, 2) + '\n');
 }
 
 function receive(portfile, scheme) {
@@ -181,10 +182,10 @@ function receive(portfile, scheme) {
 }
 
 const [mode, a, b] = process.argv.slice(2);
-if (mode === 'secrets') console.log(SECRETS[a].join('\n'));
+if (mode === 'secrets')
+	for (const [k, v] of Object.entries(SECRETS)) writeFileSync(join(a, k + '.secret'), v.join('\n') + '\n');
 else if (mode === 'send') await send(a, b);
 else if (mode === 'receive') receive(a, b);
-else if (mode === 'bodies') console.log(body(a, 1) + '\n' + body(a, 2));
 else if (mode === 'versions')
 	for (const p of ['stripe', 'standardwebhooks', '@octokit/webhooks-methods', 'twilio', '@slack/bolt'])
 		console.log(p, require(`${p}/package.json`).version);
