@@ -1208,10 +1208,10 @@ sign_options(struct opt_parser *p)
 		conf.hook.scheme = "github";
 	if (!conf.hook.scheme)
 		return;
+	if (webhook_init(&signer, conf.hook.scheme, &why) == 0 && !webhook_can_sign(&signer))
+		opt_usage_error(p, "--sign: %s: not a scheme this signs (github, stripe, slack, shopify, standard, meta, generic)", conf.hook.scheme);
 	if ((why = webhook_configure(&signer, &conf.hook, err, sizeof err)))
 		opt_usage_error(p, "--sign: %s", why);
-	if (!webhook_can_sign(&signer))
-		opt_usage_error(p, "--sign: %s: only a sender signs so", conf.hook.scheme);
 	signer_headers = webhook_sign(&signer, "", 0, 0, "", headers);
 	if (!(f = fopen("/dev/urandom", "rb")) || fread(noise, 1, sizeof noise, f) != sizeof noise)
 		msg_die(EXIT_SOFTWARE, "/dev/urandom", "cannot read");

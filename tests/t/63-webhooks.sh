@@ -165,3 +165,29 @@ valid
 invalid" "$(cut -d" " -f1 verdicts)"
 	'
 done
+
+test_expect_success 'generic: etl-load-http --sign and etl-extract-http --verify agree on header, prefix, base64 and SHA-512' '
+	printf "generic secret\n" >secret && printf "other\n" >wrong &&
+	generic="--hmac-header X-Sig --signature-prefix hmac= --signature-encoding base64 --signature-digest sha512" &&
+	start_server --verify generic --secret-file secret $generic --envelope &&
+	printf "{\"id\":1}\n{\"id\":2}\n" | etl-load-http --sign generic --secret-file secret $generic "http://127.0.0.1:$PORT/" &&
+	printf "{\"id\":3}\n" | etl-load-http --sign generic --secret-file secret --hmac-header X-Sig \
+		--signature-prefix hmac= --signature-encoding base64 "http://127.0.0.1:$PORT/" --reject rej &&
+	expect_grep "bad signature|malformed signature" rej &&
+	stop_server && expect_lines 2 out &&
+	jq -e ".headers[\"X-Sig\"] | test(\"^hmac=[A-Za-z0-9+/]{86}==$\")" out
+'
+
+test_expect_success 'usage: an unknown scheme, twilio without --public-url, a scheme etl-load-http does not sign' '
+	printf "s\n" >secret &&
+	expect_status 64 etl-extract-http --verify nope --secret-file secret :0 2>err &&
+	expect_grep "^etl-extract-http: --verify: unknown scheme .nope. \(one of github, gitlab," err &&
+	expect_status 64 etl-extract-http --verify twilio --secret-file secret :0 2>err &&
+	expect_grep "twilio needs --public-url" err &&
+	expect_status 64 etl-extract-http --verify stripe :0 2>err &&
+	expect_grep "stripe needs --secret-file" err &&
+	expect_status 64 etl-load-http --sign twilio --secret-file secret http://127.0.0.1:1/ </dev/null 2>err &&
+	expect_grep "^etl-load-http: --sign: twilio: not a scheme this signs" err &&
+	expect_status 64 etl-extract-http --verify generic --secret-file secret --signature-digest md5 :0 2>err &&
+	expect_grep "sha1, sha256 or sha512, not .md5." err
+'
