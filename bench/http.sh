@@ -21,7 +21,7 @@ port() { local p=$((10000 + RANDOM % 20000)); while (echo >/dev/tcp/127.0.0.1/$p
 wait_up() { for _ in $(seq 1 100); do (echo >"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done; return 1; }
 # run_wrk PORT: "requests/s p99-ms non-2xx"
 run_wrk() {
-	wrk -t 2 -c "${conns:-64}" -d "${seconds}s" --latency -s "$work/post.lua" "http://127.0.0.1:$1/" >"$work/wrk.out"
+	wrk -t 2 -c "${conns:-64}" -d "${seconds}s" --latency -s "${script:-$work/post.lua}" "http://127.0.0.1:$1/" >"$work/wrk.out"
 	awk '/Requests\/sec/ { rps = $2 } /^ +99%/ { v = $2; if (v ~ /us$/) { sub(/us/, "", v); v /= 1000 } else if (v ~ /ms$/) { sub(/ms/, "", v) } else if (v ~ /s$/) { sub(/s/, "", v); v *= 1000 } p99 = v }
 		/Non-2xx/ { bad = $NF } /requests in/ { total = $1 } END { printf "%s %s %s %s\n", rps, p99, bad + 0, total }' "$work/wrk.out"
 }
@@ -85,6 +85,32 @@ read -r ack_rps ack_p99 ack_bad ack_total ack_rows < <(run_pipeline ack)
 # each commit answers more requests.
 read -r ack256_rps ack256_p99 _ _ _ < <(conns=256 run_pipeline ack)
 
+# The cost of --verify: 1 KB JSON bodies signed as GitHub signs them
+# (HMAC-SHA256 of the body, the same for every request), with the
+# signature checked and without.  Target: at least 0.9x.
+kb_body=$(printf '{"action":"opened","number":%d,"text":"%0990d"}' 1 0)
+printf '%s' "webhook secret" >"$work/secret"
+kb_sig=sha256=$(printf '%s' "$kb_body" | openssl dgst -sha256 -hmac "webhook secret" -r | cut -c1-64)
+cat >"$work/post1k.lua" <<LUA
+wrk.method = "POST"
+wrk.body = '$kb_body'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["X-Hub-Signature-256"] = "$kb_sig"
+LUA
+# run_verify [OPTION]... : "requests/s p99-ms non-2xx total" of 1 KB bodies
+run_verify() {
+	local p r
+	p=$(port)
+	etl-extract-http "$@" "127.0.0.1:$p" >/dev/null &
+	local pid=$!
+	wait_up "$p" || { echo "etl-extract-http did not start"; exit 1; }
+	r=$(script=$work/post1k.lua run_wrk "$p")
+	kill -TERM $pid; wait $pid 2>/dev/null
+	echo "$r"
+}
+read -r unsigned_rps _ unsigned_bad _ < <(run_verify)
+read -r verified_rps verified_p99 verified_bad _ < <(run_verify --verify github --secret-file "$work/secret")
+
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 printf '%-44s %5sx  (etl %.0f req/s, nginx %.0f req/s)  p99 %s ms  peak RSS %s MB  target 0.5x, p99 < 5 ms, 32 MB\n' \
 	"etl-extract-http vs nginx 204" "$(ratio "$etl_rps" "$nginx_rps")" "$etl_rps" "$nginx_rps" "$etl_p99" "$etl_rss"
@@ -97,6 +123,10 @@ printf '%-44s %5sx  (%.0f req/s, p99 %s ms, with 256 connections)\n' \
 	"--ack-fifo, 256 connections, vs without" "$(ratio "$ack256_rps" "$plain_rps")" "$ack256_rps" "$ack256_p99"
 printf 'with --ack-fifo: %s requests, %s non-2xx, %s rows; without: %s requests, %s non-2xx, %s rows\n' \
 	"$ack_total" "$ack_bad" "$ack_rows" "$plain_total" "$plain_bad" "$plain_rows"
+printf '%-44s %5sx  (%.0f req/s verified, %.0f req/s not)  p99 %s ms, %s+%s non-2xx  target 0.9x\n' \
+	"--verify github vs without, 1 KB bodies" "$(ratio "$verified_rps" "$unsigned_rps")" "$verified_rps" "$unsigned_rps" \
+	"$verified_p99" "$verified_bad" "$unsigned_bad"
 printf '%s\t%s\t%s\t%s\t%s\n' "etl-extract-http vs nginx" "$etl_rps" "$nginx_rps" "$(ratio "$etl_rps" "$nginx_rps")" "$etl_rss" >>"$results"
 printf '%s\t%s\t%s\t%s\t%s\n' "etl-extract-http vs node" "$etl_rps" "$node_rps" "$(ratio "$etl_rps" "$node_rps")" "" >>"$results"
+printf '%s\t%s\t%s\t%s\t%s\n' "--verify vs without (1 KB)" "$verified_rps" "$unsigned_rps" "$(ratio "$verified_rps" "$unsigned_rps")" "" >>"$results"
 printf '%s\t%s\t%s\t%s\t%s\n' "--ack-fifo vs without" "$ack_rps" "$plain_rps" "$(ratio "$ack_rps" "$plain_rps")" "" >>"$results"

@@ -15,6 +15,9 @@ _etl_options() {
 		echo "-j --jobs $_etl_input" ;;
 	etl-extract-http)
 		echo "--envelope --token-file --hmac-secret-file --hmac-header
+			--verify --secret-file --signature-prefix --signature-encoding
+			--signature-digest --max-age --public-url --verify-token-file
+			--delivery-id-field
 			--tls-cert --tls-key --max-body --max-connections --idle-timeout
 			--queue-timeout --max-headers --threads --ack-fifo --ack-timeout
 			--max-per-client --header-timeout --body-timeout --metrics-listen
@@ -34,7 +37,8 @@ _etl_options() {
 			$_etl_input" ;;
 	etl-load-http)
 		echo "-c --concurrency -H --header --ndjson --token-file --hmac-secret-file
-			--hmac-header --cacert --capath --cert --key --timeout --retry-for
+			--hmac-header --sign --secret-file --signature-prefix --signature-encoding
+			--signature-digest --cacert --capath --cert --key --timeout --retry-for
 			--user --no-seccomp $_etl_input" ;;
 	esac
 	echo "-h -V -q -v $_etl_common"
@@ -45,7 +49,7 @@ _etl_file_argument() {
 	case $1 in
 	--reject) echo "*" ;;
 	--init) echo "*.sql" ;;
-	--token-file|--hmac-secret-file|--ack-fifo|--capath|--creds|--reply-fifo) echo "*" ;;
+	--token-file|--hmac-secret-file|--secret-file|--verify-token-file|--ack-fifo|--capath|--creds|--reply-fifo) echo "*" ;;
 	--tls-cert|--tls-key|--cacert|--cert|--key) echo "*.@(pem|crt|key)" ;;
 	*) return 1 ;;
 	esac
@@ -57,6 +61,8 @@ _etl_value_argument() {
 	-n|--count|-b|--bytes|-t|--time|--by|--max-line|--max-rejects) return 0 ;;
 	-j|--jobs|--table|--rows|-T|--max-delay|--upsert|--retry-for|--job) return 0 ;;
 	--hmac-header|--max-body|--max-connections|--idle-timeout) return 0 ;;
+	--verify|--sign|--signature-prefix|--signature-encoding|--signature-digest) return 0 ;;
+	--max-age|--public-url|--delivery-id-field) return 0 ;;
 	--queue-timeout|--max-headers|--threads|--ack-timeout|--stop-timeout) return 0 ;;
 	--max-per-client|--header-timeout|--body-timeout|--metrics-listen) return 0 ;;
 	-c|--concurrency|-H|--header|--timeout) return 0 ;;

@@ -8,10 +8,14 @@
 #include "utf8.h"
 
 #include <microhttpd.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <zlib.h>
 
 static int
 is_control(const json_t *v)
@@ -372,4 +376,175 @@ httpbody_raw_record(const char *body, size_t len, struct buf *out)
 	buf_reserve(out, B64_ENCODED_LENGTH(len) + sizeof tail);
 	out->len += b64_encode(out->data + out->len, body, len);
 	buf_add(out, tail, sizeof tail - 1);
+}
+
+int
+httpbody_decompress(const char *enc, struct buf *body, size_t max, const char **reason)
+{
+	struct buf out = BUF_INIT;
+	z_stream z;
+	int rc, windowbits;
+
+	if (!enc || strcasecmp(enc, "identity") == 0)
+		return 0;
+	if (strcasecmp(enc, "gzip") == 0 || strcasecmp(enc, "x-gzip") == 0)
+		windowbits = 16 + MAX_WBITS;
+	else if (strcasecmp(enc, "deflate") == 0)
+		windowbits = 32 + MAX_WBITS;  /* zlib-wrapped, as HTTP says */
+	else {
+		*reason = "unsupported Content-Encoding";
+		return 415;
+	}
+	memset(&z, 0, sizeof z);
+	if (inflateInit2(&z, windowbits) != Z_OK) {
+		*reason = "cannot decompress";
+		return 400;
+	}
+	z.next_in = (unsigned char *)body->data;
+	z.avail_in = body->len;
+	do {
+		buf_reserve(&out, 64 * 1024);
+		z.next_out = (unsigned char *)out.data + out.len;
+		z.avail_out = out.cap - out.len;
+		if (z.avail_out > max + 1 - out.len)
+			z.avail_out = max + 1 - out.len;
+		rc = inflate(&z, Z_NO_FLUSH);
+		out.len = (char *)z.next_out - out.data;
+		if (out.len > max) {
+			inflateEnd(&z);
+			buf_free(&out);
+			*reason = "the decompressed body is larger than --max-body";
+			return 413;
+		}
+	} while (rc == Z_OK);
+	inflateEnd(&z);
+	if (rc != Z_STREAM_END) {
+		buf_free(&out);
+		*reason = "the compressed body is corrupt or truncated";
+		return 400;
+	}
+	buf_free(body);
+	*body = out;
+	return 0;
+}
+
+void
+httpbody_prefix_field(struct buf *lines, const char *name, const char *value)
+{
+	struct buf out = BUF_INIT, field = BUF_INIT;
+	const char *p = lines->data, *end = lines->data + lines->len;
+
+	jsonout_string_lossy(&field, name, strlen(name));
+	buf_addc(&field, ':');
+	jsonout_string_lossy(&field, value, strlen(value));
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *stop = nl ? nl + 1 : end;
+
+		if (*p == '{') {
+			buf_addc(&out, '{');
+			buf_add(&out, field.data, field.len);
+			if (p + 1 < stop && p[1] != '}')
+				buf_addc(&out, ',');
+			p++;
+		}
+		buf_add(&out, p, (size_t)(stop - p));
+		p = stop;
+	}
+	buf_free(&field);
+	buf_free(lines);
+	*lines = out;
+}
+
+/* ---- requests (etl-extract-http) ---- */
+
+static void
+add_iso_now(struct buf *b)
+{
+	struct timespec ts;
+	struct tm tm;
+	char tmp[40];
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(tmp, sizeof tmp, "%Y-%m-%dT%H:%M:%S", &tm);
+	buf_adds(b, tmp);
+	snprintf(tmp, sizeof tmp, ".%03ldZ", ts.tv_nsec / 1000000);
+	buf_adds(b, tmp);
+}
+
+static enum MHD_Result
+collect_value(void *cls, enum MHD_ValueKind kind, const char *key,
+    const char *value)
+{
+	json_t *value_json = json_string(value ? value : "");
+
+	(void)kind;
+	if (!key || !*key)
+		return MHD_YES;
+	httpbody_add_field(cls, key, value_json ? value_json : json_string(""));
+	return MHD_YES;
+}
+
+static json_t *
+collect(struct MHD_Connection *c, enum MHD_ValueKind kind)
+{
+	json_t *obj = json_object();
+
+	MHD_get_connection_values(c, kind, collect_value, obj);
+	return obj;
+}
+
+static void
+remote_address(struct MHD_Connection *c, char *out, size_t size)
+{
+	const union MHD_ConnectionInfo *info = MHD_get_connection_info(c,
+	    MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	char host[INET6_ADDRSTRLEN] = "?", port[8] = "";
+
+	if (info && info->client_addr)
+		getnameinfo(info->client_addr, info->client_addr->sa_family == AF_INET6
+		    ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in),
+		    host, sizeof host, port, sizeof port, NI_NUMERICHOST | NI_NUMERICSERV);
+	snprintf(out, size, "%s", host);
+}
+
+long
+httpbody_envelope_record(struct MHD_Connection *c, const char *url,
+    const char *method, const char *body, size_t len, struct buf *lines)
+{
+	json_t *rec = json_object();
+	char remote[INET6_ADDRSTRLEN + 8];
+	struct buf when = BUF_INIT;
+
+	remote_address(c, remote, sizeof remote);
+	add_iso_now(&when);
+	json_object_set_new(rec, "method", json_string(method));
+	json_object_set_new(rec, "path", json_string(url));
+	json_object_set_new(rec, "query", collect(c, MHD_GET_ARGUMENT_KIND));
+	json_object_set_new(rec, "headers", collect(c, MHD_HEADER_KIND));
+	json_object_set_new(rec, "remote", json_string(remote));
+	json_object_set_new(rec, "received_at", json_stringn(when.data, when.len));
+	json_object_set_new(rec, "body", httpbody_envelope_value(body, len));
+	jsonout_value(lines, rec);
+	buf_addc(lines, '\n');
+	json_decref(rec);
+	buf_free(&when);
+	return 1;
+}
+
+long
+httpbody_query_record(struct MHD_Connection *c, struct buf *lines, char *err, size_t errsize)
+{
+	json_t *rec = collect(c, MHD_GET_ARGUMENT_KIND);
+
+	if (json_object_size(rec) == 0) {
+		json_decref(rec);
+		snprintf(err, errsize, "no query parameters");
+		return -1;
+	}
+	jsonout_value(lines, rec);
+	buf_addc(lines, '\n');
+	json_decref(rec);
+	return 1;
 }

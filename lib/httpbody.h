@@ -44,4 +44,27 @@ void httpbody_add_field(json_t *obj, const char *key, json_t *value);
  * else (not UTF-8) base64 text.  New reference. */
 json_t *httpbody_envelope_value(const char *body, size_t len);
 
+struct MHD_Connection;
+
+/* --envelope: one record describing the whole request (method, path,
+ * query, headers, remote address, time, body) appended to LINES: 1. */
+long httpbody_envelope_record(struct MHD_Connection *c, const char *url,
+    const char *method, const char *body, size_t len, struct buf *lines);
+
+/* A GET: one record of the query parameters, or -1 (none) with ERR. */
+long httpbody_query_record(struct MHD_Connection *c, struct buf *lines,
+    char *err, size_t errsize);
+
+/*
+ * Decompress BODY in place as the Content-Encoding ENCODING says (gzip,
+ * deflate; NULL or identity: as it is), to at most MAX bytes.  Returns 0,
+ * or the HTTP status to answer (400, 413, 415) with REASON.
+ */
+int httpbody_decompress(const char *encoding, struct buf *body, size_t max,
+    const char **reason);
+
+/* Put "NAME":"VALUE" first in each record (an object) of the NDJSON
+ * LINES: the sender's delivery id (etl-extract-http --delivery-id-field). */
+void httpbody_prefix_field(struct buf *lines, const char *name, const char *value);
+
 #endif

@@ -51,6 +51,7 @@
 #include "secret.h"
 #include "sig.h"
 #include "stats.h"
+#include "webhook.h"
 #include "writer.h"
 
 #include <arpa/inet.h>
@@ -62,7 +63,6 @@
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <nettle/hmac.h>
 #include <nettle/memops.h>
 #include <poll.h>
 #include <pthread.h>
@@ -78,7 +78,6 @@
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
-#include <zlib.h>
 
 enum {
 	KEY_ENVELOPE = OPT_LONG, KEY_TOKEN_FILE, KEY_HMAC_SECRET_FILE,
@@ -89,14 +88,25 @@ enum {
 	KEY_METRICS_LISTEN,
 	KEY_TLS_PRIORITY, KEY_USER, KEY_NO_SECCOMP,
 	KEY_REPLY_FIFO, KEY_REPLY_TIMEOUT, KEY_RAW_BODY,
-	KEY_REPLY_FIELD, KEY_REPLY_TYPE,
+	KEY_REPLY_FIELD, KEY_REPLY_TYPE, KEY_VERIFY, KEY_MAX_AGE, KEY_PUBLIC_URL,
+	KEY_SIGNATURE_PREFIX, KEY_SIGNATURE_ENCODING, KEY_SIGNATURE_DIGEST,
+	KEY_VERIFY_TOKEN_FILE, KEY_DELIVERY_ID_FIELD,
 };
 
 static const struct opt options[] = {
 	{ KEY_ENVELOPE, "envelope", NULL, "wrap each request: method, path, query, headers, body" },
 	{ KEY_TOKEN_FILE, "token-file", "FILE", "require Authorization: Bearer <the token in FILE>" },
-	{ KEY_HMAC_SECRET_FILE, "hmac-secret-file", "FILE", "require an HMAC-SHA256 of the body with this secret" },
-	{ KEY_HMAC_HEADER, "hmac-header", "NAME", "the signature header (default X-Hub-Signature-256)" },
+	{ KEY_VERIFY, "verify", "SCHEME", "require the signature of a sender: github, gitlab, stripe, slack, shopify, standard, twilio, meta, generic" },
+	{ KEY_HMAC_SECRET_FILE, "secret-file", "FILE", "its secrets, one a line (also --hmac-secret-file; alone: --verify github)" },
+	{ KEY_HMAC_SECRET_FILE, "hmac-secret-file", "FILE", "the same as --secret-file" },
+	{ KEY_HMAC_HEADER, "hmac-header", "NAME", "the signature header (github's default X-Hub-Signature-256)" },
+	{ KEY_SIGNATURE_PREFIX, "signature-prefix", "TEXT", "generic: the text before the MAC, like sha256=" },
+	{ KEY_SIGNATURE_ENCODING, "signature-encoding", "hex|base64", "generic: how the MAC is written (default hex)" },
+	{ KEY_SIGNATURE_DIGEST, "signature-digest", "sha1|sha256|sha512", "generic: the HMAC's hash (default sha256)" },
+	{ KEY_MAX_AGE, "max-age", "DURATION", "refuse a signed timestamp older, or further ahead (default 5m)" },
+	{ KEY_PUBLIC_URL, "public-url", "URL", "twilio: the URL the sender signs, as configured there" },
+	{ KEY_VERIFY_TOKEN_FILE, "verify-token-file", "FILE", "answer Meta's subscription GET whose hub.verify_token is in FILE" },
+	{ KEY_DELIVERY_ID_FIELD, "delivery-id-field", "NAME", "put the sender's delivery id into each record as NAME" },
 	{ KEY_TLS_CERT, "tls-cert", "FILE", "serve HTTPS with this certificate (PEM)" },
 	{ KEY_TLS_KEY, "tls-key", "FILE", "and this private key (PEM)" },
 	{ KEY_MAX_BODY, "max-body", "SIZE", "largest body, after decompression (default 10M)" },
@@ -126,9 +136,8 @@ static struct {
 	const char *path;            /* NULL: any path */
 	int envelope;
 	char *token;
-	char *hmac_secret;
-	size_t hmac_secret_len;
-	const char *hmac_header;
+	struct webhook_options hook;  /* --verify and its options */
+	const char *verify_token_file, *delivery_id_field;
 	const char *tls_cert, *tls_key;   /* paths: read again on SIGHUP */
 	const char *tls_priority;
 	size_t max_body;
@@ -147,7 +156,7 @@ static struct {
 	const char *reply_field, *reply_type;
 	int raw_body;
 } conf = {
-	.hmac_header = "X-Hub-Signature-256", .max_body = 10 << 20,
+	.hook.max_age_ms = -1, .max_body = 10 << 20,
 	.max_per_client = 100, .idle_timeout_s = 30, .queue_timeout_ms = 5000,
 	.header_timeout_ms = 10000, .body_timeout_ms = 60000,
 	.max_headers = 16 << 10, .ack_timeout_ms = 10000,
@@ -745,174 +754,6 @@ token_ok(struct MHD_Connection *c)
 	return strlen(auth) == n && memeql_sec(auth, conf.token, n);
 }
 
-/* Constant-time check of "sha256=<hex HMAC-SHA256 of the raw body>". */
-static int
-hmac_ok(struct MHD_Connection *c, const struct buf *body)
-{
-	static const char hex[] = "0123456789abcdef";
-	const char *sig = header(c, conf.hmac_header);
-	struct hmac_sha256_ctx h;
-	uint8_t digest[SHA256_DIGEST_SIZE];
-	char want[7 + 2 * SHA256_DIGEST_SIZE + 1] = "sha256=";
-
-	if (!sig || strlen(sig) != sizeof want - 1)
-		return 0;
-	hmac_sha256_set_key(&h, conf.hmac_secret_len, (const uint8_t *)conf.hmac_secret);
-	hmac_sha256_update(&h, body->len, (const uint8_t *)body->data);
-	hmac_sha256_digest(&h, sizeof digest, digest);
-	for (size_t i = 0; i < sizeof digest; i++) {
-		want[7 + 2 * i] = hex[digest[i] >> 4];
-		want[8 + 2 * i] = hex[digest[i] & 15];
-	}
-	return memeql_sec(sig, want, sizeof want - 1);
-}
-
-/* Decompress BODY in place per Content-Encoding, within --max-body.
- * Returns 0, 413 or 400 (with REASON) or 415. */
-static int
-decode_content(struct MHD_Connection *c, struct buf *body, const char **reason)
-{
-	const char *enc = header(c, "Content-Encoding");
-	struct buf out = BUF_INIT;
-	z_stream z;
-	int rc, windowbits;
-
-	if (!enc || strcasecmp(enc, "identity") == 0)
-		return 0;
-	if (strcasecmp(enc, "gzip") == 0 || strcasecmp(enc, "x-gzip") == 0)
-		windowbits = 16 + MAX_WBITS;
-	else if (strcasecmp(enc, "deflate") == 0)
-		windowbits = 32 + MAX_WBITS;  /* zlib-wrapped, as HTTP says */
-	else {
-		*reason = "unsupported Content-Encoding";
-		return 415;
-	}
-	memset(&z, 0, sizeof z);
-	if (inflateInit2(&z, windowbits) != Z_OK) {
-		*reason = "cannot decompress";
-		return 400;
-	}
-	z.next_in = (unsigned char *)body->data;
-	z.avail_in = body->len;
-	do {
-		buf_reserve(&out, 64 * 1024);
-		z.next_out = (unsigned char *)out.data + out.len;
-		z.avail_out = out.cap - out.len;
-		if (z.avail_out > conf.max_body + 1 - out.len)
-			z.avail_out = conf.max_body + 1 - out.len;
-		rc = inflate(&z, Z_NO_FLUSH);
-		out.len = (char *)z.next_out - out.data;
-		if (out.len > conf.max_body) {
-			inflateEnd(&z);
-			buf_free(&out);
-			*reason = "the decompressed body is larger than --max-body";
-			return 413;
-		}
-	} while (rc == Z_OK);
-	inflateEnd(&z);
-	if (rc != Z_STREAM_END) {
-		buf_free(&out);
-		*reason = "the compressed body is corrupt or truncated";
-		return 400;
-	}
-	buf_free(body);
-	*body = out;
-	return 0;
-}
-
-static void
-add_iso_now(struct buf *b)
-{
-	struct timespec ts;
-	struct tm tm;
-	char tmp[40];
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	strftime(tmp, sizeof tmp, "%Y-%m-%dT%H:%M:%S", &tm);
-	buf_adds(b, tmp);
-	snprintf(tmp, sizeof tmp, ".%03ldZ", ts.tv_nsec / 1000000);
-	buf_adds(b, tmp);
-}
-
-static enum MHD_Result
-collect_value(void *cls, enum MHD_ValueKind kind, const char *key,
-    const char *value)
-{
-	json_t *value_json = json_string(value ? value : "");
-
-	(void)kind;
-	if (!key || !*key)
-		return MHD_YES;
-	httpbody_add_field(cls, key, value_json ? value_json : json_string(""));
-	return MHD_YES;
-}
-
-static json_t *
-collect(struct MHD_Connection *c, enum MHD_ValueKind kind)
-{
-	json_t *obj = json_object();
-
-	MHD_get_connection_values(c, kind, collect_value, obj);
-	return obj;
-}
-
-static void
-remote_address(struct MHD_Connection *c, char *out, size_t size)
-{
-	const union MHD_ConnectionInfo *info = MHD_get_connection_info(c,
-	    MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	char host[INET6_ADDRSTRLEN] = "?", port[8] = "";
-
-	if (info && info->client_addr)
-		getnameinfo(info->client_addr, info->client_addr->sa_family == AF_INET6
-		    ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in),
-		    host, sizeof host, port, sizeof port, NI_NUMERICHOST | NI_NUMERICSERV);
-	snprintf(out, size, "%s", host);
-}
-
-/* --envelope: one record describing the whole request. */
-static long
-envelope_record(struct MHD_Connection *c, const char *url, const char *method,
-    const struct buf *body, struct buf *lines)
-{
-	json_t *rec = json_object();
-	char remote[INET6_ADDRSTRLEN + 8];
-	struct buf when = BUF_INIT;
-
-	remote_address(c, remote, sizeof remote);
-	add_iso_now(&when);
-	json_object_set_new(rec, "method", json_string(method));
-	json_object_set_new(rec, "path", json_string(url));
-	json_object_set_new(rec, "query", collect(c, MHD_GET_ARGUMENT_KIND));
-	json_object_set_new(rec, "headers", collect(c, MHD_HEADER_KIND));
-	json_object_set_new(rec, "remote", json_string(remote));
-	json_object_set_new(rec, "received_at", json_stringn(when.data, when.len));
-	json_object_set_new(rec, "body", httpbody_envelope_value(body->data, body->len));
-	jsonout_value(lines, rec);
-	buf_addc(lines, '\n');
-	json_decref(rec);
-	buf_free(&when);
-	return 1;
-}
-
-/* GET: one record of the query parameters. */
-static long
-query_record(struct MHD_Connection *c, struct buf *lines, char *err, size_t errsize)
-{
-	json_t *rec = collect(c, MHD_GET_ARGUMENT_KIND);
-
-	if (json_object_size(rec) == 0) {
-		json_decref(rec);
-		snprintf(err, errsize, "no query parameters");
-		return -1;
-	}
-	jsonout_value(lines, rec);
-	buf_addc(lines, '\n');
-	json_decref(rec);
-	return 1;
-}
-
 /*
  * --max-headers counts the request line, each header line and query
  * argument, and HEAD_FIELD_COST bytes a field for libmicrohttpd's own
@@ -955,6 +796,114 @@ answer_accepted(struct MHD_Connection *c, long n)
 	return answer(c, 202, reply, NULL, NULL);
 }
 
+static enum MHD_Result answer_body(struct MHD_Connection *, unsigned, struct buf *, const char *);
+
+/* ---- webhook senders (lib/webhook) ---------------------------------------- */
+
+static struct webhook verifier;           /* --verify */
+static struct webhook subscription;       /* --verify-token-file */
+static atomic_ullong auth_failures[WEBHOOK_FAILURES];
+
+static const char *
+request_header(void *c, const char *name)
+{
+	return header(c, name);
+}
+
+/* NULL when the raw BODY is signed as --verify says, else the reason. */
+static const char *
+verify_request(struct MHD_Connection *c, const struct buf *body)
+{
+	struct webhook_request r = { request_header, c, body->data ? body->data : "",
+	    body->len, time(NULL) };
+	enum webhook_failure f = webhook_verify(&verifier, &r);
+
+	if (f == WEBHOOK_OK)
+		return NULL;
+	stats_add(&auth_failures[f], 1);
+	return webhook_failure_reason(f);
+}
+
+/* Meta's subscription: GET ?hub.mode=subscribe&hub.verify_token=…&hub.challenge=…
+ * is answered with the challenge when the token is one in --verify-token-file. */
+static enum MHD_Result
+answer_subscription(struct MHD_Connection *c)
+{
+	const char *mode = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "hub.mode");
+	const char *token = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "hub.verify_token");
+	const char *challenge = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "hub.challenge");
+	struct buf text = BUF_INIT;
+
+	if (strcmp(mode, "subscribe") != 0 || !challenge)
+		return answer_error(c, 400, "hub.mode=subscribe and hub.challenge expected");
+	if (!token || !webhook_secret_matches(&subscription, token)) {
+		stats_add(&auth_failures[WEBHOOK_BAD_SIGNATURE], 1);
+		return answer_error(c, 403, "hub.verify_token does not match");
+	}
+	buf_adds(&text, challenge);
+	return answer_body(c, 200, &text, "text/plain");
+}
+
+/* Slack's url_verification event (signed, checked already): its challenge
+ * as the answer, in OUT, and no record.  1 when it was one. */
+static int
+slack_handshake(const struct buf *body, struct buf *out)
+{
+	json_t *event, *challenge;
+	int found = 0;
+
+	if (!verifier.scheme || strcmp(conf.hook.scheme, "slack") != 0 || !body->data ||
+	    !memmem(body->data, body->len, "url_verification", 16))
+		return 0;
+	event = json_loadb(body->data, body->len, 0, NULL);
+	challenge = json_object_get(event, "challenge");
+	if (json_is_string(challenge) && json_is_string(json_object_get(event, "type")) &&
+	    strcmp(json_string_value(json_object_get(event, "type")), "url_verification") == 0) {
+		buf_adds(out, "{\"challenge\":");
+		jsonout_string_lossy(out, json_string_value(challenge), json_string_length(challenge));
+		buf_addc(out, '}');
+		found = 1;
+	}
+	json_decref(event);
+	return found;
+}
+
+/* --delivery-id-field: the sender's id of this delivery into each record. */
+static void
+add_delivery_id(struct MHD_Connection *c, const struct buf *body, struct buf *lines)
+{
+	struct webhook_request r = { request_header, c, body->data ? body->data : "",
+	    body->len, 0 };
+	char id[256];
+
+	if (webhook_delivery_id(&verifier, &r, id, sizeof id))
+		httpbody_prefix_field(lines, conf.delivery_id_field, id);
+}
+
+/* The scheme of --verify (github when only a secret is given), its secrets
+ * and parameters, and --verify-token-file. */
+static void
+verify_options(struct opt_parser *p)
+{
+	const char *why = NULL, *env = getenv("ETL_HMAC_SECRET");
+	char *text, err[256];
+	size_t len;
+
+	if (conf.verify_token_file) {
+		text = secret_read(conf.verify_token_file, &len);
+		webhook_init(&subscription, "gitlab", &why);
+		if (webhook_add_secrets(&subscription, text, len, &why) < 0)
+			msg_die(EXIT_CONFIG, conf.verify_token_file, "%s", why);
+		free(text);
+	}
+	if (!conf.hook.scheme && (conf.hook.secret_file || (env && *env)))
+		conf.hook.scheme = "github";
+	if (conf.hook.scheme && (why = webhook_configure(&verifier, &conf.hook, err, sizeof err)))
+		opt_usage_error(p, "--verify: %s", why);
+	if (!conf.hook.scheme && (conf.delivery_id_field || conf.hook.public_url))
+		opt_usage_error(p, "--delivery-id-field and --public-url need --verify");
+}
+
 /* The whole request is here: check, decode, hand on, answer. */
 static enum MHD_Result
 finish_request(struct MHD_Connection *c, const char *url, const char *method,
@@ -969,18 +918,24 @@ finish_request(struct MHD_Connection *c, const char *url, const char *method,
 
 	if (req->too_large)
 		return answer_error(c, 413, "the body is larger than --max-body");
-	if (conf.hmac_secret && !hmac_ok(c, &req->body))
-		return answer_error(c, 401, "bad or missing signature");
-	if ((status = decode_content(c, &req->body, &reason)) != 0)
+	if (strcmp(method, "GET") == 0 && conf.verify_token_file &&
+	    MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "hub.mode"))
+		return answer_subscription(c);
+	if (verifier.scheme && (reason = verify_request(c, &req->body)))
+		return answer_error(c, 401, reason);
+	if ((status = httpbody_decompress(header(c, "Content-Encoding"),
+	    &req->body, conf.max_body, &reason)) != 0)
 		return answer_error(c, status, reason);
+	if (slack_handshake(&req->body, &lines))
+		return answer_body(c, 200, &lines, "application/json");
 	stats_add(&body_bytes, req->body.len);
 	if (conf.envelope) {
-		n = envelope_record(c, url, method, &req->body, &lines);
+		n = httpbody_envelope_record(c, url, method, req->body.data, req->body.len, &lines);
 	} else if (conf.raw_body && strcmp(method, "GET") != 0) {
 		httpbody_raw_record(req->body.data ? req->body.data : "", req->body.len, &lines);
 		n = 1;
 	} else if (strcmp(method, "GET") == 0) {
-		n = query_record(c, &lines, err, sizeof err);
+		n = httpbody_query_record(c, &lines, err, sizeof err);
 	} else {
 		if ((kind = httpbody_kind(header(c, "Content-Type"))) < 0)
 			return answer_error(c, 415, "unsupported Content-Type: send JSON,"
@@ -992,6 +947,8 @@ finish_request(struct MHD_Connection *c, const char *url, const char *method,
 		buf_free(&lines);
 		return answer_error(c, 400, err);
 	}
+	if (conf.delivery_id_field)
+		add_delivery_id(c, &req->body, &lines);
 	stats_add(&stats.records_in, n);
 	req->conn = c;
 	handed = lines.len;
@@ -1459,6 +1416,11 @@ metrics_text(struct buf *out)
 	open = watch.open;
 	pthread_mutex_unlock(&watch.lock);
 	metrics_gauge(out, "etl_http_connections", "Open connections.", open);
+	metrics_family(out, "etl_http_auth_failures_total", "counter",
+	    "Requests refused for their signature (--verify), by reason.");
+	for (int f = WEBHOOK_MISSING; f < WEBHOOK_FAILURES; f++)
+		metrics_sample(out, "etl_http_auth_failures_total", "reason",
+		    webhook_failure_label(f), atomic_load(&auth_failures[f]));
 	metrics_family(out, "etl_http_deadline_closes_total", "counter",
 	    "Connections closed for taking too long, by phase.");
 	for (int ph = PHASE_HEADERS; ph <= PHASE_IDLE; ph++)
@@ -1956,10 +1918,16 @@ parse_options(int argc, char **argv)
 		switch (c) {
 		case KEY_ENVELOPE: conf.envelope = 1; break;
 		case KEY_TOKEN_FILE: conf.token = secret_read(p.arg, NULL); break;
-		case KEY_HMAC_SECRET_FILE:
-			conf.hmac_secret = secret_read(p.arg, &conf.hmac_secret_len);
-			break;
-		case KEY_HMAC_HEADER: conf.hmac_header = p.arg; break;
+		case KEY_VERIFY: conf.hook.scheme = p.arg; break;
+		case KEY_HMAC_SECRET_FILE: conf.hook.secret_file = p.arg; break;
+		case KEY_HMAC_HEADER: conf.hook.header = p.arg; break;
+		case KEY_SIGNATURE_PREFIX: conf.hook.prefix = p.arg; break;
+		case KEY_SIGNATURE_ENCODING: conf.hook.encoding = p.arg; break;
+		case KEY_SIGNATURE_DIGEST: conf.hook.digest = p.arg; break;
+		case KEY_MAX_AGE: conf.hook.max_age_ms = opt_duration_ms(&p); break;
+		case KEY_PUBLIC_URL: conf.hook.public_url = p.arg; break;
+		case KEY_VERIFY_TOKEN_FILE: conf.verify_token_file = p.arg; break;
+		case KEY_DELIVERY_ID_FIELD: conf.delivery_id_field = p.arg; break;
 		case KEY_TLS_CERT: conf.tls_cert = p.arg; break;
 		case KEY_TLS_KEY: conf.tls_key = p.arg; break;
 		case KEY_TLS_PRIORITY: conf.tls_priority = p.arg; break;
@@ -1994,10 +1962,7 @@ parse_options(int argc, char **argv)
 		opt_usage_error(&p, "no address: give [ADDRESS]:PORT, like :8080");
 	if (!conf.token && getenv("ETL_TOKEN") && *getenv("ETL_TOKEN"))
 		conf.token = strdup(getenv("ETL_TOKEN"));
-	if (!conf.hmac_secret && getenv("ETL_HMAC_SECRET") && *getenv("ETL_HMAC_SECRET")) {
-		conf.hmac_secret = strdup(getenv("ETL_HMAC_SECRET"));
-		conf.hmac_secret_len = strlen(conf.hmac_secret);
-	}
+	verify_options(&p);
 	if (!conf.tls_cert != !conf.tls_key)
 		opt_usage_error(&p, "--tls-cert and --tls-key go together");
 	if (conf.tls_priority && !conf.tls_cert)

@@ -38,6 +38,7 @@
 #include "reject.h"
 #include "retry.h"
 #include "secret.h"
+#include "webhook.h"
 #include "sig.h"
 #include "stats.h"
 #include "writer.h"
@@ -47,8 +48,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <nettle/base16.h>
-#include <nettle/hmac.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -62,7 +61,8 @@
 
 enum {
 	KEY_NDJSON = OPT_LONG, KEY_TOKEN_FILE, KEY_HMAC_SECRET_FILE,
-	KEY_HMAC_HEADER, KEY_CACERT, KEY_CAPATH, KEY_CERT, KEY_KEY, KEY_TIMEOUT,
+	KEY_HMAC_HEADER, KEY_SIGN, KEY_SIGNATURE_PREFIX, KEY_SIGNATURE_ENCODING,
+	KEY_SIGNATURE_DIGEST, KEY_CACERT, KEY_CAPATH, KEY_CERT, KEY_KEY, KEY_TIMEOUT,
 	KEY_RETRY_FOR, KEY_USER, KEY_NO_SECCOMP,
 };
 
@@ -71,8 +71,13 @@ static const struct opt options[] = {
 	{ 'H', "header", "'NAME: VALUE'", "add this header to every request" },
 	{ KEY_NDJSON, "ndjson", NULL, "send a batch as NDJSON, not as a JSON array" },
 	{ KEY_TOKEN_FILE, "token-file", "FILE", "send Authorization: Bearer <the token in FILE>" },
-	{ KEY_HMAC_SECRET_FILE, "hmac-secret-file", "FILE", "sign each body with HMAC-SHA256 and this secret" },
-	{ KEY_HMAC_HEADER, "hmac-header", "NAME", "the signature header (default X-Hub-Signature-256)" },
+	{ KEY_SIGN, "sign", "SCHEME", "sign each body as a sender does: github, stripe, slack, shopify, standard, meta, generic" },
+	{ KEY_HMAC_SECRET_FILE, "secret-file", "FILE", "the secret to sign with, the first line (alone: --sign github)" },
+	{ KEY_HMAC_SECRET_FILE, "hmac-secret-file", "FILE", "the same as --secret-file" },
+	{ KEY_HMAC_HEADER, "hmac-header", "NAME", "the signature header (github's default X-Hub-Signature-256)" },
+	{ KEY_SIGNATURE_PREFIX, "signature-prefix", "TEXT", "generic: the text before the MAC, like sha256=" },
+	{ KEY_SIGNATURE_ENCODING, "signature-encoding", "hex|base64", "generic: how the MAC is written (default hex)" },
+	{ KEY_SIGNATURE_DIGEST, "signature-digest", "sha1|sha256|sha512", "generic: the HMAC's hash (default sha256)" },
 	{ KEY_CACERT, "cacert", "FILE", "verify the server against these CA certificates (PEM)" },
 	{ KEY_CAPATH, "capath", "DIR", "verify the server against this CA directory" },
 	{ KEY_CERT, "cert", "FILE", "present this client certificate (PEM)" },
@@ -89,21 +94,21 @@ static struct {
 	long long concurrency;
 	int ndjson;
 	char *token;
-	char *hmac_secret;
-	size_t hmac_secret_len;
-	const char *hmac_header;
+	struct webhook_options hook;  /* --sign and its options */
 	const char *cacert, *capath, *cert, *key;
 	long long timeout_ms;
 	long long retry_for_ms;
 } conf = {
-	.concurrency = 16, .hmac_header = "X-Hub-Signature-256",
+	.concurrency = 16, .hook.max_age_ms = -1,
 	.timeout_ms = 30000, .retry_for_ms = RETRY_DEFAULT_FOR_MS,
 };
 
 /* Headers every request sends; the ones for NDJSON batches differ only in
  * their Content-Type. */
 static struct curl_slist *json_headers, *ndjson_headers;
-static struct hmac_sha256_ctx hmac_key;  /* keyed once, copied per body */
+static struct webhook signer;    /* --sign: signer.scheme set */
+static int signer_headers;       /* how many headers it writes */
+static char delivery_prefix[20]; /* of this run's delivery ids: random */
 static CURLU *url_parsed;        /* conf.url, parsed once for every request */
 static int no_proxy_env;         /* no proxy variable set: none to look up */
 static int host_fixed;           /* the URL's host is an address, not a name */
@@ -132,8 +137,9 @@ struct request {
 	char answer[ANSWER_KEEP + 1];
 	size_t answer_len;
 	char error[CURL_ERROR_SIZE];
-	struct curl_slist signature; /* this body's header, then the shared ones */
-	char *signature_text;
+	/* --sign: this body's headers, then the shared ones */
+	struct curl_slist signature[WEBHOOK_MAX_HEADERS];
+	char (*signature_text)[WEBHOOK_HEADER_SIZE];
 	struct request *next;        /* in the free list or the queue */
 };
 
@@ -223,6 +229,19 @@ keep_answer(char *data, size_t size, size_t n, void *arg)
 	return size * n;
 }
 
+/* --sign: this attempt's signature, with the time now (a retry is signed
+ * anew, so a sender's retries stay within the receiver's replay window)
+ * and the same delivery id on each. */
+static void
+sign(struct request *req)
+{
+	char id[64];
+
+	snprintf(id, sizeof id, "msg_%s%llu", delivery_prefix, req->seq);
+	webhook_sign(&signer, req->body.data, req->body.len, time(NULL), id,
+	    req->signature_text);
+}
+
 static void
 start(struct request *req)
 {
@@ -233,6 +252,8 @@ start(struct request *req)
 	req->retry_at = 0;
 	req->sending = 1;
 	req->sender->in_flight++;
+	if (signer.scheme)
+		sign(req);
 	if ((rc = curl_multi_add_handle(req->sender->multi, req->easy)) != CURLM_OK)
 		msg_die(EXIT_SOFTWARE, NULL, "curl_multi_add_handle: %s",
 		    curl_multi_strerror(rc));
@@ -912,21 +933,6 @@ wake_sender_unlock(struct sender *s)
 }
 
 static void
-sign(struct request *req)
-{
-	struct hmac_sha256_ctx h = hmac_key;
-	uint8_t digest[SHA256_DIGEST_SIZE];
-	size_t name = strlen(conf.hmac_header);
-	char *p = req->signature_text + name;
-
-	hmac_sha256_update(&h, req->body.len, (const uint8_t *)req->body.data);
-	hmac_sha256_digest(&h, sizeof digest, digest);
-	memcpy(p, ": sha256=", 9);
-	base16_encode_update(p + 9, sizeof digest, digest);
-	p[9 + BASE16_ENCODE_LENGTH(sizeof digest)] = '\0';
-}
-
-static void
 queue_request(struct request *req)
 {
 	struct curl_slist *headers = req->batch && conf.ndjson ? ndjson_headers
@@ -935,10 +941,9 @@ queue_request(struct request *req)
 	curl_easy_setopt(req->easy, CURLOPT_POSTFIELDSIZE_LARGE,
 	    (curl_off_t)req->body.len);
 	curl_easy_setopt(req->easy, CURLOPT_POSTFIELDS, req->body.data);
-	if (conf.hmac_secret) {
-		sign(req);
-		req->signature.next = headers;
-		headers = &req->signature;
+	for (int i = signer_headers - 1; i >= 0; i--) {
+		req->signature[i].next = headers;
+		headers = &req->signature[i];
 	}
 	curl_easy_setopt(req->easy, CURLOPT_HTTPHEADER, headers);
 	req->next = NULL;
@@ -1189,6 +1194,33 @@ check_header(const struct opt_parser *p, const char *h)
 		opt_usage_error(p, "-H: expected 'Name: value', got '%s'", h);
 }
 
+/* --sign (github when only a secret is given) and its options; the
+ * random start of this run's delivery ids (standard). */
+static void
+sign_options(struct opt_parser *p)
+{
+	char err[256], headers[WEBHOOK_MAX_HEADERS][WEBHOOK_HEADER_SIZE];
+	const char *why, *env = getenv("ETL_HMAC_SECRET");
+	unsigned char noise[8];
+	FILE *f;
+
+	if (!conf.hook.scheme && (conf.hook.secret_file || (env && *env)))
+		conf.hook.scheme = "github";
+	if (!conf.hook.scheme)
+		return;
+	if (webhook_init(&signer, conf.hook.scheme, &why) == 0 && !webhook_can_sign(&signer))
+		opt_usage_error(p, "--sign: %s: not a scheme this signs (github, stripe, slack, shopify, standard, meta, generic)", conf.hook.scheme);
+	if ((why = webhook_configure(&signer, &conf.hook, err, sizeof err)))
+		opt_usage_error(p, "--sign: %s", why);
+	signer_headers = webhook_sign(&signer, "", 0, 0, "", headers);
+	if (!(f = fopen("/dev/urandom", "rb")) || fread(noise, 1, sizeof noise, f) != sizeof noise)
+		msg_die(EXIT_SOFTWARE, "/dev/urandom", "cannot read");
+	fclose(f);
+	for (size_t i = 0; i < sizeof noise; i++)
+		snprintf(delivery_prefix + 2 * i, 3, "%02x", noise[i]);
+	delivery_prefix[2 * sizeof noise] = '_';
+}
+
 static void
 parse_options(int argc, char **argv, int *first_file)
 {
@@ -1207,10 +1239,12 @@ parse_options(int argc, char **argv, int *first_file)
 		case 'H': check_header(&p, p.arg); user = add_header(user, p.arg); break;
 		case KEY_NDJSON: conf.ndjson = 1; break;
 		case KEY_TOKEN_FILE: conf.token = secret_read(p.arg, NULL); break;
-		case KEY_HMAC_SECRET_FILE:
-			conf.hmac_secret = secret_read(p.arg, &conf.hmac_secret_len);
-			break;
-		case KEY_HMAC_HEADER: conf.hmac_header = p.arg; break;
+		case KEY_SIGN: conf.hook.scheme = p.arg; break;
+		case KEY_HMAC_SECRET_FILE: conf.hook.secret_file = p.arg; break;
+		case KEY_HMAC_HEADER: conf.hook.header = p.arg; break;
+		case KEY_SIGNATURE_PREFIX: conf.hook.prefix = p.arg; break;
+		case KEY_SIGNATURE_ENCODING: conf.hook.encoding = p.arg; break;
+		case KEY_SIGNATURE_DIGEST: conf.hook.digest = p.arg; break;
 		case KEY_CACERT: conf.cacert = p.arg; break;
 		case KEY_CAPATH: conf.capath = p.arg; break;
 		case KEY_CERT: conf.cert = p.arg; break;
@@ -1229,10 +1263,7 @@ parse_options(int argc, char **argv, int *first_file)
 	*first_file = p.ind + 1;
 	if (conf.timeout_ms <= 0)
 		opt_usage_error(&p, "--timeout must be more than 0");
-	if (strspn(conf.hmac_header, "!#$%&'*+-.^_`|~0123456789"
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") !=
-	    strlen(conf.hmac_header) || !*conf.hmac_header)
-		opt_usage_error(&p, "--hmac-header: not a header name: '%s'", conf.hmac_header);
+	sign_options(&p);
 	if (!!conf.cert != !!conf.key)
 		opt_usage_error(&p, "--cert and --key go together");
 
@@ -1280,9 +1311,6 @@ parse_options(int argc, char **argv, int *first_file)
 		*(ndjson ? &ndjson_headers : &json_headers) = list;
 	}
 	curl_slist_free_all(user);
-	if (conf.hmac_secret)
-		hmac_sha256_set_key(&hmac_key, conf.hmac_secret_len,
-		    (const uint8_t *)conf.hmac_secret);
 }
 
 static void
@@ -1329,13 +1357,11 @@ setup_easy(struct request *req)
 		curl_easy_setopt(e, CURLOPT_SSLCERT, conf.cert);
 		curl_easy_setopt(e, CURLOPT_SSLKEY, conf.key);
 	}
-	if (conf.hmac_secret) {
-		size_t n = strlen(conf.hmac_header) + 9 + 2 * SHA256_DIGEST_SIZE + 1;
-
-		if (!(req->signature_text = malloc(n)))
+	if (signer.scheme) {
+		if (!(req->signature_text = calloc(WEBHOOK_MAX_HEADERS, WEBHOOK_HEADER_SIZE)))
 			msg_die(EXIT_SOFTWARE, NULL, "out of memory");
-		memcpy(req->signature_text, conf.hmac_header, strlen(conf.hmac_header));
-		req->signature.data = req->signature_text;
+		for (int i = 0; i < WEBHOOK_MAX_HEADERS; i++)
+			req->signature[i].data = req->signature_text[i];
 	}
 }
 

@@ -22,11 +22,23 @@ for p in $wanted; do
 	status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
 	case $status in *" installed") ;; *) missing="$missing $p" ;; esac
 done
-# Node.js may come from elsewhere than Debian: a working node will do.
-if [ "${1:-}" = --bench ] && ! command -v node >/dev/null; then
-	missing="$missing nodejs"
-fi
-[ -z "$missing" ] && exit 0
+# Node.js may come from elsewhere than Debian: a working node and npm will do.
+command -v node >/dev/null || missing="$missing nodejs"
+command -v npm >/dev/null || missing="$missing npm"
+
+# The webhook senders' own libraries, from the npm registry, for
+# tests/t/63-webhooks.sh: into build/npm, again when this list changes.
+npm_dir=$(cd "$(dirname "$0")/.." && pwd)/build/npm
+npm_want="stripe@23.2.0 standardwebhooks@1.3.0 @octokit/webhooks-methods@6.0.0 twilio@6.3.1 @slack/bolt@5.1.0"
+npm_modules() {
+	[ "$(cat "$npm_dir/.installed" 2>/dev/null)" = "$npm_want" ] && return 0
+	echo "tests/deps.sh: npm install $npm_want" >&2
+	mkdir -p "$npm_dir" &&
+	# shellcheck disable=SC2086
+	npm install --prefix "$npm_dir" --no-audit --no-fund --loglevel=error $npm_want >&2 &&
+	echo "$npm_want" >"$npm_dir/.installed"
+}
+[ -z "$missing" ] && { npm_modules; exit; }
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "etl needs these Debian packages:$missing" >&2
@@ -41,3 +53,4 @@ if [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -mmin -360 2>/
 fi
 # shellcheck disable=SC2086
 apt-get install -y -q --no-install-recommends $missing >&2
+npm_modules

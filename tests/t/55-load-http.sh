@@ -61,7 +61,7 @@ test_expect_success 'a wrong secret or token: each refused record is rejected wi
 	{ records 1 2; echo "[{\"id\":3},{\"\$etl\":{\"x\":1}},{\"id\":4}]"; } >in &&
 	etl-load-http --hmac-secret-file wrong --token-file token --reject rej --stats \
 		"http://127.0.0.1:$PORT/" in >acks 2>load.err &&
-	expect_lines 4 rej && expect_grep "\"error\":\"HTTP 401: \{\\\\\"error\\\\\":\\\\\"bad or missing signature" rej &&
+	expect_lines 4 rej && expect_grep "\"error\":\"HTTP 401: \{\\\\\"error\\\\\":\\\\\"bad signature" rej &&
 	expect_grep "\"where\":\"in:2\",\"record\":\{\"id\":2\}" rej &&
 	expect_grep "\"where\":\"in:3 \(row 1\)\",\"record\":\{\"id\":3\}" rej &&
 	expect_grep "\"where\":\"in:3 \(row 3\)\",\"record\":\{\"id\":4\}" rej &&
