@@ -202,18 +202,39 @@ add_timestamp(struct buf *b, const char *s, size_t n, int with_zone)
 	jsonout_string(b, out, len);
 }
 
-/* JSON text as a JSON value (compact, on one line); a string if invalid. */
+/*
+ * JSON text as that JSON value on one line: the text itself without the
+ * blanks between tokens, so numbers keep their digits (1.50, integers
+ * beyond 64 bits); text that is not JSON (SQLite checks nothing) is a
+ * string.
+ */
 static void
 add_json_text(struct buf *b, const char *s, size_t n)
 {
 	json_error_t e;
-	json_t *v = json_loadb(s, n, JSON_DECODE_ANY | JSON_ALLOW_NUL, &e);
+	json_t *v = json_loadb(s, n, JSON_DECODE_ANY | JSON_ALLOW_NUL |
+	    JSON_DECODE_INT_AS_REAL, &e);
+	int in_string = 0;
 
-	if (v)
-		jsonout_value(b, v);
-	else
+	if (!v) {
 		jsonout_string_lossy(b, s, n);
+		return;
+	}
 	json_decref(v);
+	buf_reserve(b, n);
+	for (size_t i = 0; i < n; i++) {
+		if (in_string) {
+			if (s[i] == '\\' && i + 1 < n)
+				b->data[b->len++] = s[i++];
+			else if (s[i] == '"')
+				in_string = 0;
+		} else if (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r') {
+			continue;
+		} else if (s[i] == '"') {
+			in_string = 1;
+		}
+		b->data[b->len++] = s[i];
+	}
 }
 
 static void

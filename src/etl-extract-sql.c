@@ -299,7 +299,7 @@ build_sql(void)
 
 		if (!back)
 			msg_die(EXIT_USAGE, NULL, "--lookback: the bookmark's first value is"
-			    " not a date or time: %s", json_dumps(bookmark, JSON_COMPACT));
+			    " not a date or time: %s", conf.from ? conf.from : "(stored)");
 		buf_adds(&sql, " WHERE ");
 		add_ident(&sql, cursor_names[0]);
 		buf_adds(&sql, " >= ");
@@ -352,20 +352,29 @@ check_columns(void)
 		size_t i;
 		json_t *v;
 
+		char message[1024];
+
 		json_array_foreach(dup, i, v) {
 			if (i)
 				buf_adds(&names, ", ");
 			jsonout_value(&names, v);
 		}
+		snprintf(message, sizeof message, "%s", buf_cstr(&names));
+		buf_free(&names);
+		json_decref(seen);
+		json_decref(dup);
 		msg_die(EXIT_DATA, url.redacted, "the result has more than one column"
-		    " named %s: give them distinct names (AS)", buf_cstr(&names));
+		    " named %s: give them distinct names (AS)", message);
 	}
 	for (int i = 0; i < ncursor; i++) {
 		json_t *at = json_object_get(seen, cursor_names[i]);
 
-		if (!at)
+		if (!at) {
+			json_decref(seen);
+			json_decref(dup);
 			msg_die(EXIT_USAGE, url.redacted, "--cursor: the result has no"
 			    " column \"%s\"", cursor_names[i]);
+		}
 		cursor_at[i] = (int)json_integer_value(at);
 	}
 	json_decref(seen);
@@ -411,6 +420,11 @@ start_reading(const char *sql)
 	}
 }
 
+/* Where each cursor value of the last row sits in its record's text. */
+struct span {
+	size_t at, len;
+};
+
 /* The keys as JSON text, "name": each, made once. */
 static struct buf *
 make_keys(void)
@@ -424,11 +438,6 @@ make_keys(void)
 	}
 	return keys;
 }
-
-/* Where each cursor value of the last row sits in its record's text. */
-struct span {
-	size_t at, len;
-};
 
 static void
 write_bookmark(const struct buf *record, const struct span *spans,
@@ -510,11 +519,14 @@ format_row(struct buf *record, const struct buf *keys, struct span *spans)
 	buf_addc(record, '}');
 }
 
+/* The row being written (file scope: a run that stops in the middle
+ * leaves nothing unreachable behind). */
+static struct buf *keys, record;
+static struct span *spans;
+
 static void
 read_rows(int rc)
 {
-	struct buf *keys = make_keys(), record = BUF_INIT;
-	struct span *spans = calloc(ncursor + 1, sizeof *spans);
 	unsigned long long rows = 0, since_checkpoint = 0;
 	struct db_error err;
 
@@ -549,11 +561,6 @@ read_rows(int rc)
 	}
 	if (ncursor && since_checkpoint)
 		write_bookmark(&record, spans, rows);
-	for (int c = 0; c < columns.ncolumns; c++)
-		buf_free(&keys[c]);
-	free(keys);
-	free(spans);
-	buf_free(&record);
 }
 
 /* ---- setup ------------------------------------------------------------ */
@@ -658,10 +665,17 @@ main(int argc, char **argv)
 	msg_info(url.redacted, "%s", sql);
 	rc = start_reading(sql);
 	check_columns();
+	keys = make_keys();
+	spans = calloc(ncursor + 1, sizeof *spans);
 	read_rows(rc);
 	backend->query_end(db);
 	backend->disconnect(db);
 	db = NULL;
 	free(sql);
+	for (int c = 0; c < columns.ncolumns; c++)
+		buf_free(&keys[c]);
+	free(keys);
+	free(spans);
+	buf_free(&record);
 	msg_exit(EXIT_DONE);
 }
