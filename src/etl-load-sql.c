@@ -687,9 +687,13 @@ commit_before_stop(void)
  * commit what came before it; with --reject, let what is in flight finish
  * first, so rejects come out in input order.
  */
+static void drop_unbookmarked(void);
+
 static void
 before_reject(void)
 {
+	if (!reject_enabled() && bookmarked)
+		drop_unbookmarked();  /* no bookmark names them: the next run does */
 	if (!reject_enabled())
 		commit_before_stop();
 	else
@@ -1056,16 +1060,17 @@ take_bookmark(const struct line *line)
 	return 1;
 }
 
-/* The records after the last bookmark of a stream that ended without
- * one: not committed, since no bookmark names them (see bookmarked). */
+/* The records after the last bookmark of a stream that ends (or stops
+ * at a bad record) without one: not committed, since no bookmark names
+ * them (see bookmarked). */
 static void
 drop_unbookmarked(void)
 {
 	if (!bookmarked || txn->n == 0)
 		return;
-	msg_warn(NULL, "job \"%s\": the input ended %zu records after its last"
-	    " bookmark: they are not committed (etl-extract-sql --resume reads"
-	    " them again)", conf.job, txn->n);
+	msg_warn(NULL, "job \"%s\": the %zu records after the last bookmark are"
+	    " not committed (etl-extract-sql --resume reads them again)",
+	    conf.job, txn->n);
 	txn->n = 0;
 	txn->first_at = 0;
 	cell_arena_reset(&txn->arena);
