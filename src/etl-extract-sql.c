@@ -524,7 +524,8 @@ format_row(struct buf *record, const struct buf *keys, struct span *spans)
 static struct buf *keys, record;
 static struct span *spans;
 
-static void
+/* Write every row; 1 when the result ended, 0 when a signal stopped it. */
+static int
 read_rows(int rc)
 {
 	unsigned long long rows = 0, since_checkpoint = 0;
@@ -545,8 +546,12 @@ read_rows(int rc)
 			sig_serve_stats();
 			stats_progress_tick(0, 0);
 		}
-		if (sig_stop)
-			break;   /* what was written so far is whole: end there */
+		if (sig_stop) {
+			/* What was written so far is whole: end there. */
+			if (ncursor && since_checkpoint)
+				write_bookmark(&record, spans, rows);
+			return 0;
+		}
 		memset(&err, 0, sizeof err);
 		if ((rc = backend->next_row(db, fields, &err)) < 0) {
 			/* Name only the rows fully written, so --resume goes on
@@ -561,6 +566,7 @@ read_rows(int rc)
 	}
 	if (ncursor && since_checkpoint)
 		write_bookmark(&record, spans, rows);
+	return 1;
 }
 
 /* ---- setup ------------------------------------------------------------ */
@@ -667,8 +673,10 @@ main(int argc, char **argv)
 	check_columns();
 	keys = make_keys();
 	spans = calloc(ncursor + 1, sizeof *spans);
-	read_rows(rc);
-	backend->query_end(db);
+	/* After a stop, the rest of the result is dropped with the connection
+	 * rather than read to its end. */
+	if (read_rows(rc))
+		backend->query_end(db);
 	backend->disconnect(db);
 	db = NULL;
 	free(sql);

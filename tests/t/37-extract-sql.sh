@@ -185,3 +185,35 @@ test_expect_success 'PostgreSQL: --lookback reads a row committed late behind th
 	pipeline --lookback 10s &&
 	expect_eq "1 2 100" "$(pg_run "SELECT string_agg(id::text, '\'' '\'' ORDER BY id) FROM late_dst")" "rows with --lookback"
 '
+
+# ---- examples/sync ---------------------------------------------------------
+
+test_expect_success 'examples/sync: sync.sh copies new and changed rows; the Makefile snapshot' '
+	EX=$ETL_TOP/examples/sync &&
+	schema="CREATE TABLE orders (order_id INTEGER PRIMARY KEY, updated_at TEXT NOT NULL, total NUMERIC(10,2))" &&
+	sqlite3 shop.db "$schema; INSERT INTO orders VALUES (1, '\''2026-01-01 10:00:00'\'', 9.50),
+		(2, '\''2026-01-01 10:00:00'\'', 12.00), (3, '\''2026-01-01 10:05:00'\'', 3.25)" &&
+	sqlite3 dw.db "$schema" &&
+	export SOURCE_URL=sqlite:$T/shop.db TARGET_URL=sqlite:$T/dw.db &&
+	"$EX/sync.sh" orders updated_at,order_id order_id &&
+	sqlite3 shop.db "UPDATE orders SET total = 10, updated_at = '\''2026-01-01 11:00:00'\'' WHERE order_id = 1;
+		INSERT INTO orders VALUES (4, '\''2026-01-01 11:00:00'\'', 1.00)" &&
+	"$EX/sync.sh" orders updated_at,order_id order_id &&
+	expect_eq "$(sqlite3 shop.db "SELECT * FROM orders ORDER BY 1")" "$(sqlite3 dw.db "SELECT * FROM orders ORDER BY 1")" "target" &&
+	make -s -f "$EX/Makefile" snapshot.db SOURCE_URL=sqlite:$T/dw.db &&
+	expect_eq "$(sqlite3 dw.db "SELECT order_id, total FROM orders ORDER BY 1")" \
+		"$(sqlite3 snapshot.db "SELECT order_id, total FROM orders ORDER BY 1")" "snapshot"
+'
+
+test_expect_success 'SIGTERM ends the read after a whole row: a bookmark of it, exit 0' '
+	sqlite3 s.db "CREATE TABLE t (i INTEGER PRIMARY KEY);
+		WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 300000)
+		INSERT INTO t SELECT i FROM c" && mkfifo pipe || exit 1
+	etl-extract-sql --cursor i --checkpoint 1000000 sqlite:s.db -t t >pipe 2>err &
+	pid=$! && exec 3<pipe && head -c 100000 <&3 >/dev/null &&
+	kill -TERM $pid && cat <&3 >out; exec 3<&-
+	wait $pid; expect_eq 0 $? "exit status" &&
+	last=$(grep -v "\\\$etl" out | tail -n 1 | sed "s/.*:\\([0-9]*\\)}/\\1/") &&
+	test "$last" -lt 300000 &&
+	expect_eq "{\"\$etl\":{\"bookmark\":[$last]" "$(tail -n 1 out | cut -d, -f1)" "the last line"
+'

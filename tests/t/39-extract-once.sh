@@ -26,7 +26,7 @@ writer_sql() {
 
 pipeline() {  # run the pipeline in the background: $extractor, $loader
 	mkfifo fifo.$1
-	etl-extract-sql "$ETL_TEST_PGURL" -t once_src --cursor updated_at,id --checkpoint 700 \
+	etl-extract-sql "$ETL_TEST_PGURL" -t once_src --cursor updated_at,id --checkpoint 2000 \
 		--resume "$ETL_TEST_PGURL" --job once >fifo.$1 2>>err &
 	extractor=$!
 	# At most some 20000 rows a second, so that the kills land mid-stream.
@@ -52,7 +52,10 @@ test_expect_success "PostgreSQL: $kills kills -9 while a writer changes the sour
 		pipeline $k
 		wait_for . started.$k >/dev/null || exit 1
 		sleep 0.$((RANDOM % 4))$((RANDOM % 10))
-		case $((RANDOM % 3)) in  # either end first, or both at once
+		# Either end first, or both at once; the first time the extractor,
+		# mid-stream: the loader meets the end of its input (a line cut
+		# short, or rows after the last bookmark) and commits none of that.
+		case $((k == 1 ? 0 : RANDOM % 3)) in
 		0) kill -KILL $extractor && wait $loader ;;  # it reads to the end
 		1) kill -KILL $loader ;;
 		esac 2>/dev/null
@@ -80,9 +83,14 @@ within_10_percent() {  # SMALL LARGE
 }
 
 big=2000000 small=100000
-if [ -n "${ETL_SANITIZE:-}" ]; then big=400000 small=20000; fi
+# Under AddressSanitizer freed memory waits in a quarantine that grows
+# with the allocations made: peak RSS says nothing there.
+no_sanitizer() {
+	[ -z "${ETL_SANITIZE:-}" ] || { echo "RSS is not meaningful under sanitizers"; exit 77; }
+}
 
 test_expect_success "SQLite: peak RSS at $small and $big rows within 10%" '
+	no_sanitizer &&
 	sqlite3 s.db "SELECT 1" >/dev/null &&
 	q="WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < @N@)
 		SELECT i, '\''customer '\'' || i AS name, i * 0.25 AS amount FROM c" &&
@@ -91,7 +99,7 @@ test_expect_success "SQLite: peak RSS at $small and $big rows within 10%" '
 '
 
 test_expect_success "PostgreSQL and MariaDB: peak RSS at $((small / 2)) and $((big / 4)) rows within 10%" '
-	need_pg && need_my &&
+	no_sanitizer && need_pg && need_my &&
 	q="SELECT g AS i, '\''customer '\'' || g AS name, g * 0.25 AS amount FROM generate_series(1, @N@) g" &&
 	a=$(peak_kib "$ETL_TEST_PGURL" "${q/@N@/$((small / 2))}") && b=$(peak_kib "$ETL_TEST_PGURL" "${q/@N@/$((big / 4))}") &&
 	within_10_percent $a $b &&
