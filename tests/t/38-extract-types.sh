@@ -165,3 +165,45 @@ test_expect_success 'etl-extract-sql(1) names every column type of the corpus' '
 		grep -qF -- "$name" types || { echo "no \"$name\" in the TYPES table"; exit 1; }
 	done
 '
+
+# Hostile strings into text and bytes columns and back through
+# etl-extract-sql | etl-load-sql on the same database: every one the same.
+cat >"$TEST_ROOT/hostile.py" <<'PYEOF'
+import json
+texts = ['"', '\\', '\\"', "'", "''", "\\x00ff", "a\tb\nc\r\n", "\x01\x1f\x7f",
+         "\u2028\u2029", "\ufeffbom", "\U0001F600 emoji", "\u05e9\u05dc\u05d5\u05dd rtl",
+         "e\u0301 combining", "NULL", "null", "", " ", "{\"$etl\":{}}", "</script>",
+         "'; DROP TABLE t; --", "x" * 100000]
+for i, t in enumerate(texts, 1):
+    raw = t.encode("utf-8")[:64] + bytes([0, 255, 10, 13, 92])
+    print(json.dumps({"id": i, "t": t, "b": "\\x" + raw.hex()}))
+PYEOF
+hostile() {  # DB TEXT-TYPE BYTES-TYPE
+	local db=$1
+	/usr/bin/python3 "$TEST_ROOT/hostile.py" >in &&
+	for t in xh_src xh_dst; do
+		run_sql "$db" "DROP TABLE IF EXISTS $t" >/dev/null 2>&1
+		run_sql "$db" "CREATE TABLE $t (id INTEGER PRIMARY KEY, t $2, b $3)" || return 1
+	done
+	etl-load-sql -t xh_src "$(url_of "$db")" <in &&
+	etl-extract-sql "$(url_of "$db")" -t xh_src | etl-load-sql -t xh_dst "$(url_of "$db")" &&
+	q="SELECT count(*) FROM xh_src s JOIN xh_dst d ON d.id = s.id AND d.t = s.t AND d.b = s.b" &&
+	expect_eq "$(wc -l <in)" "$(run_sql "$db" "$q")" "rows the same"
+}
+
+test_expect_success 'hostile strings and bytes come back the same: SQLite' '
+	hostile sqlite TEXT BLOB
+'
+test_expect_success 'hostile strings and bytes come back the same: PostgreSQL' '
+	need_pg && hostile postgresql text bytea
+'
+test_expect_success 'hostile strings and bytes come back the same: MariaDB' '
+	need_my && hostile mariadb LONGTEXT BLOB
+'
+
+test_expect_success 'SQLite text that is not UTF-8: each bad byte becomes U+FFFD' '
+	sqlite3 "$TEST_ROOT/types.db" "DROP TABLE IF EXISTS xh_bad; CREATE TABLE xh_bad (t TEXT);
+		INSERT INTO xh_bad VALUES (CAST(x'\''61ff62'\'' AS TEXT))" &&
+	etl-extract-sql "sqlite:$TEST_ROOT/types.db" -t xh_bad >out &&
+	expect_output out "{\"t\":\"a$(printf "\357\277\275")b\"}"
+'
