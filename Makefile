@@ -52,6 +52,7 @@ UNIT_TESTS = $(patsubst tests/unit/%.c,$(O)/tests/%,$(wildcard tests/unit/*.c))
 LIBS_common = $(shell $(PKG_CONFIG) --libs jansson zlib yajl) -pthread -lm
 LIBS_etl-map = -ldl
 LIBS_etl-load-sql = $(shell $(PKG_CONFIG) --libs libpq libmariadb sqlite3 2>/dev/null)
+LIBS_etl-extract-sql = $(LIBS_etl-load-sql)
 LIBS_etl-extract-http = $(shell $(PKG_CONFIG) --libs libmicrohttpd gnutls nettle libseccomp 2>/dev/null)
 LIBS_etl-load-http = $(shell $(PKG_CONFIG) --libs libcurl nettle libseccomp 2>/dev/null)
 LIBS_etl-extract-nats = $(shell $(PKG_CONFIG) --libs libnats libmicrohttpd nettle libseccomp 2>/dev/null)

@@ -1,4 +1,4 @@
-# bash completion for the etl programs: etl-batch, etl-map, etl-load-sql,
+# bash completion for the etl programs: etl-batch, etl-map, etl-load-sql, etl-extract-sql,
 # etl-extract-http, etl-load-http, etl-extract-nats, etl-load-nats.  Installed once
 # per program name; every option of every program is listed here
 # (tests/t/80-docs.sh checks this against --help).
@@ -35,6 +35,9 @@ _etl_options() {
 		echo "-t --table -n --rows -T --max-delay --upsert --ignore-duplicates
 			--create --add-columns --ignore-unknown --init --sql --retry-for --job
 			$_etl_input" ;;
+	etl-extract-sql)
+		echo "-t --table --cursor --checkpoint --from --resume --job --lookback
+			--retry-for --progress" ;;
 	etl-load-http)
 		echo "-c --concurrency -H --header --ndjson --token-file --hmac-secret-file
 			--hmac-header --sign --secret-file --signature-prefix --signature-encoding
@@ -60,6 +63,7 @@ _etl_value_argument() {
 	case $1 in
 	-n|--count|-b|--bytes|-t|--time|--by|--max-line|--max-rejects) return 0 ;;
 	-j|--jobs|--table|--rows|-T|--max-delay|--upsert|--retry-for|--job) return 0 ;;
+	--cursor|--checkpoint|--from|--resume|--lookback) return 0 ;;
 	--hmac-header|--max-body|--max-connections|--idle-timeout) return 0 ;;
 	--verify|--sign|--signature-prefix|--signature-encoding|--signature-digest) return 0 ;;
 	--max-age|--public-url|--delivery-id-field) return 0 ;;
@@ -116,4 +120,4 @@ _etl() {
 	esac
 }
 
-complete -F _etl etl-batch etl-map etl-load-sql etl-extract-http etl-load-http etl-extract-nats etl-load-nats
+complete -F _etl etl-batch etl-map etl-load-sql etl-extract-sql etl-extract-http etl-load-http etl-extract-nats etl-load-nats

@@ -42,6 +42,7 @@ struct db {
 		struct buf text;              /* formatted, not yet handed out */
 		size_t off;
 	} infile;
+	MYSQL_RES *read;         /* reading: the unbuffered result */
 };
 
 enum { INSERT_CHUNK = 1 << 20, PACKET_SLACK = 1024 /* the packet's header */ };
@@ -338,6 +339,8 @@ static void
 my_disconnect(struct db *db)
 {
 	if (db) {
+		if (db->read)
+			mysql_free_result(db->read);
 		mysql_close(db->m);
 		buf_free(&db->infile.text);
 		free(db);
@@ -946,6 +949,192 @@ my_checkpoint_put(struct db *db, const char *job, long long position,
 	return s == DB_ROW_ERROR ? (err->status = DB_FATAL) : s;
 }
 
+static enum db_status
+my_bookmark_get(struct db *db, const char *job, char **bookmark,
+    struct db_error *err)
+{
+	struct buf sql = BUF_INIT;
+	MYSQL_RES *res;
+	MYSQL_ROW row;
+	enum db_status s;
+
+	*bookmark = NULL;
+	buf_adds(&sql, "SELECT bookmark FROM etl_checkpoints WHERE job = ");
+	add_literal(db, &sql, job, strlen(job));
+	s = query(db, sql.data, sql.len, err);
+	buf_free(&sql);
+	if (s != DB_OK)
+		return s;
+	if (!(res = mysql_store_result(db->m)))
+		return fail(db, err);
+	if ((row = mysql_fetch_row(res)) && row[0])
+		*bookmark = strdup(row[0]);
+	mysql_free_result(res);
+	return DB_OK;
+}
+
+static enum db_status
+my_bookmark_put(struct db *db, const char *job, long long position,
+    const char *bookmark, struct db_error *err)
+{
+	struct buf sql = BUF_INIT;
+	char pos[32];
+	enum db_status s;
+
+	buf_adds(&sql, "INSERT INTO etl_checkpoints (job, position, updated_at, bookmark)"
+	    " VALUES (");
+	add_literal(db, &sql, job, strlen(job));
+	snprintf(pos, sizeof pos, ", %lld, NOW(), ", position);
+	buf_adds(&sql, pos);
+	if (bookmark)
+		add_literal(db, &sql, bookmark, strlen(bookmark));
+	else
+		buf_adds(&sql, "NULL");
+	buf_adds(&sql, ") ON DUPLICATE KEY UPDATE position = VALUES(position),"
+	    " updated_at = VALUES(updated_at),"
+	    " bookmark = COALESCE(VALUES(bookmark), bookmark)");
+	s = query(db, sql.data, sql.len, err);
+	buf_free(&sql);
+	return s == DB_ROW_ERROR ? (err->status = DB_FATAL) : s;
+}
+
+/* ---- reading ---------------------------------------------------------- */
+
+static enum db_status
+my_begin_snapshot(struct db *db, struct db_error *err)
+{
+	enum db_status s = query_str(db, "SET SESSION TRANSACTION ISOLATION LEVEL"
+	    " REPEATABLE READ", err);
+
+	if (s == DB_OK)
+		s = query_str(db, "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY", err);
+	return s;
+}
+
+/* What a result column's type is, from the protocol's metadata. */
+static enum db_type
+result_type(const MYSQL_FIELD *f)
+{
+	MARIADB_CONST_STRING format = { 0 };
+
+	if (mariadb_field_attr(&format, f, MARIADB_FIELD_ATTR_FORMAT_NAME) == 0 &&
+	    format.length == 4 && strncasecmp(format.str, "json", 4) == 0)
+		return DB_TYPE_JSON;
+	switch (f->type) {
+	case MYSQL_TYPE_TINY:
+		if (f->length == 1)   /* BOOLEAN is TINYINT(1) */
+			return DB_TYPE_BOOLEAN;
+		/* fall through */
+	case MYSQL_TYPE_SHORT: case MYSQL_TYPE_LONG: case MYSQL_TYPE_INT24:
+	case MYSQL_TYPE_LONGLONG: case MYSQL_TYPE_YEAR:
+		return DB_TYPE_INTEGER;
+	case MYSQL_TYPE_DECIMAL: case MYSQL_TYPE_NEWDECIMAL:
+		return DB_TYPE_NUMERIC;
+	case MYSQL_TYPE_FLOAT: case MYSQL_TYPE_DOUBLE:
+		return DB_TYPE_REAL;
+	case MYSQL_TYPE_DATE: case MYSQL_TYPE_NEWDATE:
+		return DB_TYPE_DATE;
+	case MYSQL_TYPE_TIME:
+		return DB_TYPE_TIME;
+	case MYSQL_TYPE_DATETIME:
+		return DB_TYPE_TIMESTAMP;
+	case MYSQL_TYPE_TIMESTAMP:
+		return DB_TYPE_TIMESTAMPTZ;   /* UTC: the session's time_zone */
+	case MYSQL_TYPE_JSON:
+		return DB_TYPE_JSON;
+	case MYSQL_TYPE_BIT:
+		return DB_TYPE_BYTES;
+	case MYSQL_TYPE_TINY_BLOB: case MYSQL_TYPE_MEDIUM_BLOB:
+	case MYSQL_TYPE_LONG_BLOB: case MYSQL_TYPE_BLOB:
+	case MYSQL_TYPE_STRING: case MYSQL_TYPE_VAR_STRING: case MYSQL_TYPE_VARCHAR:
+		return f->charsetnr == 63 ? DB_TYPE_BYTES : DB_TYPE_TEXT;  /* binary */
+	default:
+		return DB_TYPE_TEXT;
+	}
+}
+
+/* The query's rows unbuffered (mysql_use_result): one row in memory. */
+static enum db_status
+my_query(struct db *db, const char *sql, struct db_table *columns,
+    struct db_error *err)
+{
+	MYSQL_FIELD *f;
+	enum db_status s;
+
+	memset(columns, 0, sizeof *columns);
+	if (db->read)
+		mysql_free_result(db->read);
+	db->read = NULL;
+	if ((s = query_str(db, sql, err)) != DB_OK)
+		return s == DB_NO_TABLE || s == DB_ROW_ERROR ? (err->status = DB_FATAL) : s;
+	if (!(db->read = mysql_use_result(db->m)))
+		return mysql_errno(db->m) ? fail(db, err) : DB_OK;  /* no rows at all */
+	f = mysql_fetch_fields(db->read);
+	for (unsigned i = 0; i < mysql_num_fields(db->read); i++)
+		if (db_table_add_column(columns, f[i].name, f[i].org_name ? f[i].org_name : "",
+		    result_type(&f[i])) != 0) {
+			err->status = DB_FATAL;
+			snprintf(err->message, sizeof err->message, "out of memory");
+			return DB_FATAL;
+		}
+	return DB_OK;
+}
+
+static int
+my_next_row(struct db *db, struct db_field *fields, struct db_error *err)
+{
+	MYSQL_ROW row;
+	unsigned long *lengths;
+	MYSQL_FIELD *f;
+
+	if (!db->read)
+		return 0;
+	if (!(row = mysql_fetch_row(db->read))) {
+		if (mysql_errno(db->m)) {
+			fail(db, err);
+			return -1;
+		}
+		return 0;
+	}
+	lengths = mysql_fetch_lengths(db->read);
+	f = mysql_fetch_fields(db->read);
+	for (unsigned c = 0; c < mysql_num_fields(db->read); c++) {
+		memset(&fields[c], 0, sizeof fields[c]);
+		fields[c].null = row[c] == NULL;
+		fields[c].data = row[c] ? row[c] : "";
+		fields[c].len = lengths[c];
+		fields[c].binary = result_type(&f[c]) == DB_TYPE_BYTES;
+	}
+	return 1;
+}
+
+static int
+my_add_value(struct buf *b, const struct db_column *col, const struct db_field *f)
+{
+	return db_add_json_value(b, col->type, f);
+}
+
+static void
+my_query_end(struct db *db)
+{
+	struct db_error err;
+
+	if (db->read)
+		mysql_free_result(db->read);
+	db->read = NULL;
+	query_str(db, "ROLLBACK", &err);
+}
+
+static char *
+my_quote_literal(struct db *db, const char *s, size_t len)
+{
+	struct buf b = BUF_INIT;
+
+	add_literal(db, &b, s, len);
+	buf_cstr(&b);
+	return b.data;
+}
+
 static const char *
 my_type_for(json_type t)
 {
@@ -971,6 +1160,14 @@ const struct db_backend db_mysql = {
 	.rollback = my_rollback,
 	.checkpoint_get = my_checkpoint_get,
 	.checkpoint_put = my_checkpoint_put,
+	.bookmark_get = my_bookmark_get,
+	.bookmark_put = my_bookmark_put,
+	.begin_snapshot = my_begin_snapshot,
+	.query = my_query,
+	.next_row = my_next_row,
+	.add_value = my_add_value,
+	.query_end = my_query_end,
+	.quote_literal = my_quote_literal,
 	.quote_ident = my_quote_ident,
 	.type_for = my_type_for,
 };

@@ -13,6 +13,7 @@
 #include "db.h"
 #include "buf.h"
 #include "jsonout.h"
+#include "msg.h"
 
 #include <errno.h>
 #include <float.h>
@@ -27,7 +28,15 @@
 struct db {
 	PGconn *conn;
 	int staged;              /* the staging table exists in this transaction */
+	PGresult *batch;         /* reading: the rows of the last FETCH */
+	int batch_row;           /* the next of them */
+	int last_batch;          /* the FETCH gave fewer rows than asked */
 };
+
+/* Rows per FETCH from the server-side cursor: a few hundred kilobytes of
+ * most tables, and a round trip per that many rows. */
+#define FETCH_SQL "FETCH FORWARD 2000 FROM etl_extract"
+enum { FETCH_ROWS = 2000 };
 
 enum { COPY_CHUNK = 64 * 1024 };   /* sent as built: the server starts at once */
 
@@ -160,7 +169,7 @@ pg_connect(const struct dburl *url, struct db_error *err)
 	if (url->user) { keys[n] = "user"; values[n++] = url->user; }
 	if (url->password) { keys[n] = "password"; values[n++] = url->password; }
 	if (url->database) { keys[n] = "dbname"; values[n++] = url->database; }
-	keys[n] = "application_name"; values[n++] = "etl-load-sql";
+	keys[n] = "application_name"; values[n++] = msg_program;
 	keys[n] = "connect_timeout"; values[n++] = "10";
 	/* ?sslmode=, ?host=/socket/dir and every other libpq keyword */
 	for (int i = 0; i < url->nparams && n < 38; i++) {
@@ -193,6 +202,7 @@ static void
 pg_disconnect(struct db *db)
 {
 	if (db) {
+		PQclear(db->batch);
 		PQfinish(db->conn);
 		free(db);
 	}
@@ -1168,6 +1178,235 @@ pg_checkpoint_put(struct db *db, const char *job, long long position,
 	return s == DB_ROW_ERROR ? (err->status = DB_FATAL) : s;
 }
 
+static enum db_status
+pg_bookmark_get(struct db *db, const char *job, char **bookmark,
+    struct db_error *err)
+{
+	const char *params[1] = { job };
+	PGresult *res = PQexecParams(db->conn, "SELECT bookmark FROM etl_checkpoints"
+	    " WHERE job = $1", 1, NULL, params, NULL, NULL, 0);
+
+	*bookmark = NULL;
+	if (!res || PQresultStatus(res) != PGRES_TUPLES_OK)
+		return result_status(db, res, PGRES_TUPLES_OK, err);
+	if (PQntuples(res) > 0 && !PQgetisnull(res, 0, 0))
+		*bookmark = strdup(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return DB_OK;
+}
+
+static enum db_status
+pg_bookmark_put(struct db *db, const char *job, long long position,
+    const char *bookmark, struct db_error *err)
+{
+	char pos[32];
+	const char *params[3] = { job, pos, bookmark };
+	enum db_status s;
+
+	snprintf(pos, sizeof pos, "%lld", position);
+	s = result_status(db, PQexecParams(db->conn, "INSERT INTO etl_checkpoints"
+	    " (job, position, updated_at, bookmark) VALUES ($1, $2, now(), $3)"
+	    " ON CONFLICT (job) DO UPDATE SET position = EXCLUDED.position,"
+	    " updated_at = EXCLUDED.updated_at,"
+	    " bookmark = coalesce(EXCLUDED.bookmark, etl_checkpoints.bookmark)",
+	    3, NULL, params, NULL, NULL, 0), PGRES_COMMAND_OK, err);
+	return s == DB_ROW_ERROR ? (err->status = DB_FATAL) : s;
+}
+
+/* ---- reading ---------------------------------------------------------- */
+
+/* One snapshot, and the server's output forms the values are made from:
+ * ISO dates, ISO 8601 intervals, floats in their shortest exact form,
+ * bytea in hex. */
+static enum db_status
+pg_begin_snapshot(struct db *db, struct db_error *err)
+{
+	enum db_status s = exec(db, "SET DateStyle = ISO; SET IntervalStyle = iso_8601;"
+	    " SET extra_float_digits = 3; SET bytea_output = hex", err);
+
+	if (s == DB_OK)
+		s = exec(db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err);
+	return s;
+}
+
+static enum db_status
+fetch(struct db *db, struct db_error *err)
+{
+	PQclear(db->batch);
+	db->batch = PQexec(db->conn, FETCH_SQL);
+	db->batch_row = 0;
+	if (!db->batch || PQresultStatus(db->batch) != PGRES_TUPLES_OK) {
+		enum db_status s = result_status(db, db->batch, PGRES_TUPLES_OK, err);
+
+		db->batch = NULL;
+		return s == DB_ROW_ERROR ? (err->status = DB_FATAL) : s;
+	}
+	db->last_batch = PQntuples(db->batch) < FETCH_ROWS;
+	return DB_OK;
+}
+
+/* The type of result column C, from the catalogue. */
+static enum db_status
+describe_result_column(struct db *db, int c, struct db_table *out,
+    struct db_error *err)
+{
+	char oid[32];
+	const char *params[1] = { oid };
+	PGresult *res;
+	struct db_column *col;
+
+	snprintf(oid, sizeof oid, "%u", (unsigned)PQftype(db->batch, c));
+	res = PQexecParams(db->conn, "SELECT t.typname, format_type(t.oid, NULL),"
+	    " t.typcategory = 'A', e.typname FROM pg_type t"
+	    " LEFT JOIN pg_type e ON e.oid = t.typelem WHERE t.oid = $1",
+	    1, NULL, params, NULL, NULL, 0);
+	if (!res || PQresultStatus(res) != PGRES_TUPLES_OK)
+		return result_status(db, res, PGRES_TUPLES_OK, err);
+	if (db_table_add_column(out, PQfname(db->batch, c),
+	    PQntuples(res) ? PQgetvalue(res, 0, 1) : "unknown",
+	    PQntuples(res) ? type_of(PQgetvalue(res, 0, 0)) : DB_TYPE_OTHER) != 0) {
+		PQclear(res);
+		err->status = DB_FATAL;
+		set_message(err, "out of memory");
+		return DB_FATAL;
+	}
+	col = &out->columns[out->ncolumns - 1];
+	if (PQntuples(res) && PQgetvalue(res, 0, 2)[0] == 't') {
+		col->type = DB_TYPE_ARRAY;
+		col->element_type = type_of(PQgetvalue(res, 0, 3));
+	}
+	PQclear(res);
+	return DB_OK;
+}
+
+/* The query as a server-side cursor, read FETCH_ROWS rows at a time. */
+static enum db_status
+pg_query(struct db *db, const char *sql, struct db_table *columns,
+    struct db_error *err)
+{
+	struct buf declare = BUF_INIT;
+	enum db_status s;
+
+	memset(columns, 0, sizeof *columns);
+	buf_adds(&declare, "DECLARE etl_extract NO SCROLL CURSOR FOR ");
+	buf_adds(&declare, sql);
+	s = exec(db, buf_cstr(&declare), err);
+	buf_free(&declare);
+	if (s == DB_NO_TABLE || s == DB_ROW_ERROR)
+		s = err->status = DB_FATAL;   /* the query's fault: exit 65 */
+	if (s == DB_OK)
+		s = fetch(db, err);
+	for (int c = 0; s == DB_OK && c < PQnfields(db->batch); c++)
+		s = describe_result_column(db, c, columns, err);
+	return s;
+}
+
+static int
+pg_next_row(struct db *db, struct db_field *fields, struct db_error *err)
+{
+	if (!db->batch)
+		return 0;
+	if (db->batch_row >= PQntuples(db->batch)) {
+		if (db->last_batch)
+			return 0;
+		if (fetch(db, err) != DB_OK)
+			return -1;
+		if (PQntuples(db->batch) == 0)
+			return 0;
+	}
+	for (int c = 0; c < PQnfields(db->batch); c++) {
+		memset(&fields[c], 0, sizeof fields[c]);
+		fields[c].null = PQgetisnull(db->batch, db->batch_row, c);
+		fields[c].data = PQgetvalue(db->batch, db->batch_row, c);
+		fields[c].len = (size_t)PQgetlength(db->batch, db->batch_row, c);
+	}
+	db->batch_row++;
+	return 1;
+}
+
+/*
+ * An array's text ({1,2,NULL}, {{"a b","c\\"d"}}) as a JSON array, its
+ * elements made like values of ELEMENT.  Returns the text after it.
+ */
+static const char *
+add_array_text(struct buf *b, enum db_type element, const char *s,
+    const char *end, struct buf *scratch, int *nulled)
+{
+	buf_addc(b, '[');
+	s++;   /* '{' */
+	for (int n = 0; s < end && *s != '}'; n++) {
+		struct db_field f = { 0 };
+
+		if (n)
+			buf_addc(b, ',');
+		if (*s == '{') {
+			s = add_array_text(b, element, s, end, scratch, nulled);
+		} else if (*s == '"') {
+			scratch->len = 0;
+			for (s++; s < end && *s != '"'; s++) {
+				if (*s == '\\' && s + 1 < end)
+					s++;
+				buf_addc(scratch, *s);
+			}
+			s++;
+			f.data = scratch->data ? scratch->data : "";
+			f.len = scratch->len;
+			*nulled += db_add_json_value(b, element, &f);
+		} else {
+			const char *start = s;
+
+			while (s < end && *s != ',' && *s != '}')
+				s++;
+			f.data = start;
+			f.len = (size_t)(s - start);
+			f.null = f.len == 4 && strncasecmp(start, "NULL", 4) == 0;
+			*nulled += db_add_json_value(b, element, &f);
+		}
+		if (s < end && *s == ',')
+			s++;
+	}
+	buf_addc(b, ']');
+	return s < end ? s + 1 : end;
+}
+
+static int
+pg_add_value(struct buf *b, const struct db_column *col, const struct db_field *f)
+{
+	static struct buf scratch;   /* one reading thread */
+	const char *s = f->data, *end = f->data + f->len;
+	int nulled = 0;
+
+	if (col->type != DB_TYPE_ARRAY || f->null)
+		return db_add_json_value(b, col->type, f);
+	if (s < end && *s == '[')   /* [0:1]={…}: bounds other than 1 */
+		while (s < end && *s++ != '=')
+			;
+	if (s >= end || *s != '{')
+		return db_add_json_value(b, DB_TYPE_TEXT, f);
+	add_array_text(b, col->element_type, s, end, &scratch, &nulled);
+	return nulled;
+}
+
+static void
+pg_query_end(struct db *db)
+{
+	struct db_error err;
+
+	PQclear(db->batch);
+	db->batch = NULL;
+	exec(db, "ROLLBACK", &err);  /* read only: nothing to keep */
+}
+
+static char *
+pg_quote_literal(struct db *db, const char *s, size_t len)
+{
+	char *q = PQescapeLiteral(db->conn, s, len);
+	char *copy = q ? strdup(q) : NULL;
+
+	PQfreemem(q);
+	return copy;
+}
+
 static const char *
 pg_type_for(json_type t)
 {
@@ -1193,6 +1432,14 @@ const struct db_backend db_postgres = {
 	.rollback = pg_rollback,
 	.checkpoint_get = pg_checkpoint_get,
 	.checkpoint_put = pg_checkpoint_put,
+	.bookmark_get = pg_bookmark_get,
+	.bookmark_put = pg_bookmark_put,
+	.begin_snapshot = pg_begin_snapshot,
+	.query = pg_query,
+	.next_row = pg_next_row,
+	.add_value = pg_add_value,
+	.query_end = pg_query_end,
 	.quote_ident = pg_quote_ident,
+	.quote_literal = pg_quote_literal,
 	.type_for = pg_type_for,
 };

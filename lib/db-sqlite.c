@@ -12,7 +12,11 @@
 #include "buf.h"
 #include "cell.h"
 
+#include "jsonout.h"
+
+#include <math.h>
 #include <sqlite3.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +24,8 @@
 
 struct db {
 	sqlite3 *h;
+	sqlite3_stmt *read;      /* the query being read (etl-extract-sql) */
+	struct buf text;         /* its row's doubles as text */
 };
 
 static enum db_status
@@ -60,8 +66,10 @@ sqlite_connect(const struct dburl *url, struct db_error *err)
 		fail(err, DB_FATAL, "out of memory", NULL);
 		return NULL;
 	}
+	/* One thread at a time uses a connection (the loader's threads take
+	 * turns): SQLite's per-call mutexes would cost a third of a read. */
 	rc = sqlite3_open_v2(url->database, &db->h,
-	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
 		fail(err, classify(rc) == DB_TRANSIENT ? DB_UNAVAILABLE : DB_AUTH,
 		    url->database, db->h);
@@ -78,6 +86,8 @@ static void
 sqlite_disconnect(struct db *db)
 {
 	if (db) {
+		sqlite3_finalize(db->read);
+		buf_free(&db->text);
 		sqlite3_close(db->h);
 		free(db);
 	}
@@ -434,6 +444,178 @@ sqlite_checkpoint_put(struct db *db, const char *job, long long position,
 	return DB_OK;
 }
 
+static enum db_status
+sqlite_bookmark_get(struct db *db, const char *job, char **bookmark,
+    struct db_error *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*bookmark = NULL;
+	if (sqlite3_prepare_v2(db->h, "SELECT bookmark FROM etl_checkpoints"
+	    " WHERE job = ?1", -1, &st, NULL) != SQLITE_OK)
+		return fail(err, strstr(sqlite3_errmsg(db->h), "no such table")
+		    ? DB_NO_TABLE : DB_FATAL, "reading the bookmark", db->h);
+	sqlite3_bind_text(st, 1, job, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW && sqlite3_column_text(st, 0))
+		*bookmark = strdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return fail(err, classify(rc), "reading the bookmark", db->h);
+	return DB_OK;
+}
+
+static enum db_status
+sqlite_bookmark_put(struct db *db, const char *job, long long position,
+    const char *bookmark, struct db_error *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(db->h, "INSERT INTO etl_checkpoints (job, position,"
+	    " updated_at, bookmark) VALUES (?1, ?2, CURRENT_TIMESTAMP, ?3)"
+	    " ON CONFLICT (job) DO UPDATE SET position = excluded.position,"
+	    " updated_at = excluded.updated_at,"
+	    " bookmark = coalesce(excluded.bookmark, bookmark)", -1, &st, NULL) != SQLITE_OK)
+		return fail(err, DB_FATAL, "writing the checkpoint", db->h);
+	sqlite3_bind_text(st, 1, job, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, position);
+	if (bookmark)
+		sqlite3_bind_text(st, 3, bookmark, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return fail(err, classify(rc) == DB_TRANSIENT ? DB_TRANSIENT : DB_FATAL,
+		    "writing the checkpoint", db->h);
+	return DB_OK;
+}
+
+/* ---- reading ---------------------------------------------------------- */
+
+/* A deferred transaction: its first read takes the snapshot every later
+ * read in it sees. */
+static enum db_status
+sqlite_begin_snapshot(struct db *db, struct db_error *err)
+{
+	int rc = sqlite3_exec(db->h, "BEGIN", NULL, NULL, NULL);
+
+	return rc == SQLITE_OK ? DB_OK : fail(err, classify(rc), NULL, db->h);
+}
+
+static enum db_status
+sqlite_query(struct db *db, const char *sql, struct db_table *columns, struct db_error *err)
+{
+	int rc;
+
+	memset(columns, 0, sizeof *columns);
+	sqlite3_finalize(db->read);
+	db->read = NULL;
+	rc = sqlite3_prepare_v2(db->h, sql, -1, &db->read, NULL);
+	if (rc != SQLITE_OK || !db->read) {
+		sqlite3_finalize(db->read);
+		db->read = NULL;
+		return fail(err, rc == SQLITE_OK ? DB_FATAL
+		    : classify(rc) == DB_TRANSIENT ? DB_TRANSIENT : DB_FATAL, NULL, db->h);
+	}
+	for (int c = 0; c < sqlite3_column_count(db->read); c++) {
+		const char *type = sqlite3_column_decltype(db->read, c);
+
+		if (db_table_add_column(columns, sqlite3_column_name(db->read, c),
+		    type ? type : "", type_of(type ? type : "")) != 0)
+			return fail(err, DB_FATAL, "out of memory", NULL);
+	}
+	return DB_OK;
+}
+
+/* Fields keep SQLite's storage class in TAG; a REAL's text is its
+ * shortest round-trip form (SQLite's own text keeps 15 digits). */
+static int
+sqlite_next_row(struct db *db, struct db_field *fields, struct db_error *err)
+{
+	int rc = sqlite3_step(db->read), n = sqlite3_column_count(db->read);
+
+	if (rc == SQLITE_DONE)
+		return 0;
+	if (rc != SQLITE_ROW) {
+		fail(err, classify(rc) == DB_TRANSIENT ? DB_TRANSIENT : DB_FATAL, NULL, db->h);
+		return -1;
+	}
+	db->text.len = 0;
+	for (int c = 0; c < n; c++) {
+		struct db_field *f = &fields[c];
+		int t = sqlite3_column_type(db->read, c);
+
+		memset(f, 0, sizeof *f);
+		f->tag = t;
+		f->null = t == SQLITE_NULL;
+		if (t == SQLITE_FLOAT) {
+			double d = sqlite3_column_double(db->read, c);
+			size_t at = db->text.len;
+
+			if (isinf(d))
+				buf_adds(&db->text, d > 0 ? "Infinity" : "-Infinity");
+			else
+				jsonout_real(&db->text, d);
+			f->len = db->text.len - at;
+			f->data = (const char *)(uintptr_t)at;  /* an offset until the end */
+		} else if (t == SQLITE_BLOB) {
+			f->data = sqlite3_column_blob(db->read, c);
+			f->len = (size_t)sqlite3_column_bytes(db->read, c);
+			f->binary = 1;
+		} else if (!f->null) {
+			f->data = (const char *)sqlite3_column_text(db->read, c);
+			f->len = (size_t)sqlite3_column_bytes(db->read, c);
+		}
+	}
+	for (int c = 0; c < n; c++)
+		if (fields[c].tag == SQLITE_FLOAT)
+			fields[c].data = db->text.data + (uintptr_t)fields[c].data;
+	return 1;
+}
+
+static int
+sqlite_add_value(struct buf *b, const struct db_column *col,
+    const struct db_field *f)
+{
+	switch (f->tag) {
+	case SQLITE_INTEGER:
+		return db_add_json_value(b, col->type == DB_TYPE_BOOLEAN
+		    ? DB_TYPE_BOOLEAN : DB_TYPE_INTEGER, f);
+	case SQLITE_FLOAT:
+		return db_add_json_value(b, DB_TYPE_REAL, f);
+	case SQLITE_TEXT:
+		/* Dates and times are kept as the text they were written in. */
+		return db_add_json_value(b, col->type == DB_TYPE_JSON ? DB_TYPE_JSON
+		    : DB_TYPE_TEXT, f);
+	default:
+		return db_add_json_value(b, DB_TYPE_TEXT, f);
+	}
+}
+
+static char *
+sqlite_quote_literal(struct db *db, const char *s, size_t len)
+{
+	struct buf b = BUF_INIT;
+
+	(void)db;
+	buf_addc(&b, '\'');
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] == '\'')
+			buf_addc(&b, '\'');
+		buf_addc(&b, s[i]);
+	}
+	buf_addc(&b, '\'');
+	buf_cstr(&b);
+	return b.data;   /* NUL-terminated, the caller's to free */
+}
+
+static void
+sqlite_query_end(struct db *db)
+{
+	sqlite3_finalize(db->read);
+	db->read = NULL;
+}
+
 static const char *
 sqlite_type_for(json_type t)
 {
@@ -459,6 +641,14 @@ const struct db_backend db_sqlite = {
 	.rollback = sqlite_rollback,
 	.checkpoint_get = sqlite_checkpoint_get,
 	.checkpoint_put = sqlite_checkpoint_put,
+	.bookmark_get = sqlite_bookmark_get,
+	.bookmark_put = sqlite_bookmark_put,
+	.begin_snapshot = sqlite_begin_snapshot,
+	.query = sqlite_query,
+	.next_row = sqlite_next_row,
+	.add_value = sqlite_add_value,
+	.query_end = sqlite_query_end,
 	.quote_ident = sqlite_quote_ident,
+	.quote_literal = sqlite_quote_literal,
 	.type_for = sqlite_type_for,
 };

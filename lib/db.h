@@ -175,6 +175,29 @@ struct db_error {
 	long row;                 /* the refused row's index in the load, or -1 */
 };
 
+/* ---- reading rows (etl-extract-sql) ------------------------------------ */
+
+/* One field of a row being read: the server's text of the value (raw
+ * bytes when BINARY), valid until the next row is read. */
+struct db_field {
+	const char *data;
+	size_t len;
+	int null;
+	int binary;               /* bytes (BLOB, VARBINARY): written as \\x hex */
+	int tag;                  /* the backend's own: SQLite's storage class */
+};
+
+/*
+ * Append field F of a column of TYPE to B as the JSON value etl-load-sql
+ * loads back into that type: numbers from the server's digits (never
+ * through a double), booleans, timestamps in ISO 8601, JSON text as JSON,
+ * bytes as a "\\x" hex string, everything else a string (invalid UTF-8
+ * as U+FFFD).  A value neither JSON nor etl-load-sql can carry (NaN,
+ * Infinity, MariaDB's zero date 0000-00-00) is written as null: then it
+ * returns 1 (the caller warns), else 0.
+ */
+int db_add_json_value(struct buf *b, enum db_type type, const struct db_field *f);
+
 /* ---- the backend interface -------------------------------------------- */
 
 struct db;                    /* a connection; each backend defines it */
@@ -214,7 +237,36 @@ struct db_backend {
 	enum db_status (*checkpoint_put)(struct db *db, const char *job,
 	    long long position, struct db_error *err);
 
+	/* --job with etl-extract-sql: the bookmark (JSON text) stored with
+	 * the position, and storing both in the open transaction; a NULL
+	 * BOOKMARK keeps the one stored.  *BOOKMARK is malloc'd, or NULL. */
+	enum db_status (*bookmark_get)(struct db *db, const char *job,
+	    char **bookmark, struct db_error *err);
+	enum db_status (*bookmark_put)(struct db *db, const char *job,
+	    long long position, const char *bookmark, struct db_error *err);
+
+	/*
+	 * Reading (etl-extract-sql): a read-only transaction that sees one
+	 * snapshot; then one query at a time, its rows streamed in bounded
+	 * memory.  query() runs SQL and describes the result's columns in
+	 * *COLUMNS (name, type_name, type); next_row() fills one db_field per column
+	 * and returns 1, or 0 at the end, or -1 with ERR filled;
+	 * add_value() appends a field as JSON (db_add_json_value, plus what
+	 * only this backend has, e.g. PostgreSQL's arrays) and returns how
+	 * many values in it became null (NaN…); query_end()
+	 * drops what is left of the result.
+	 */
+	enum db_status (*begin_snapshot)(struct db *db, struct db_error *err);
+	enum db_status (*query)(struct db *db, const char *sql,
+	    struct db_table *columns, struct db_error *err);
+	int (*next_row)(struct db *db, struct db_field *fields,
+	    struct db_error *err);
+	int (*add_value)(struct buf *b, const struct db_column *col,
+	    const struct db_field *f);
+	void (*query_end)(struct db *db);
+
 	/* A quoted identifier (malloc'd), by the client library's rules. */
+	char *(*quote_literal)(struct db *db, const char *s, size_t len);
 	char *(*quote_ident)(struct db *db, const char *name);
 	/* The column type --create uses for a JSON value of type T. */
 	const char *(*type_for)(json_type t);
@@ -227,6 +279,9 @@ const struct db_backend *db_backend_for(const struct dburl *url);
 /* The checkpoint table --job keeps, in SQL every backend takes. */
 #define DB_CHECKPOINT_TABLE_SQL \
 	"CREATE TABLE IF NOT EXISTS etl_checkpoints (job VARCHAR(200) PRIMARY KEY," \
-	" position BIGINT NOT NULL, updated_at TIMESTAMP NULL)"
+	" position BIGINT NOT NULL, updated_at TIMESTAMP NULL, bookmark TEXT NULL)"
+/* etl_checkpoints made before the bookmark column existed gain it. */
+#define DB_CHECKPOINT_BOOKMARK_SQL \
+	"ALTER TABLE etl_checkpoints ADD COLUMN bookmark TEXT NULL"
 
 #endif

@@ -97,6 +97,16 @@ static char *schema_name, *table_name;
 static long long input_seq;      /* the number of the last record read */
 static long long job_skip;       /* records an earlier run dealt with */
 static long long job_committed;  /* the position stored now */
+/*
+ * A stream of etl-extract-sql --cursor starts with a control line holding
+ * the bookmark it reads after, and has one after every so many rows:
+ * {"$etl":{"bookmark":[…]}}.  Each bookmark ends a transaction and is
+ * committed with the rows before it; rows are committed only so, and rows
+ * after the last bookmark of a stream that ends without one are left for
+ * the next run (etl-extract-sql --resume reads them again).
+ */
+static int bookmarked;           /* the stream carries bookmarks */
+static int exit_status = EXIT_DONE;
 
 /* One row waiting for its commit. */
 struct pending {
@@ -124,6 +134,8 @@ struct txn {
 	struct buf controls;         /* control lines waiting for this commit */
 	double first_at;
 	long long checkpoint;        /* --job: the position to store after it, or -1 */
+	struct buf bookmark;         /* --job: the bookmark ending it, or empty */
+	int bookmark_stored;         /* committed with its last rows */
 };
 
 static struct txn txns[2];
@@ -415,12 +427,19 @@ try_transaction(size_t lo, size_t hi, struct db_error *err)
 	if ((s = backend->begin(db, err)) != DB_OK)
 		return s;
 	s = conf.sql_mode ? load_statements(lo, hi, err) : backend->load(db, &rows, err);
-	if (s == DB_OK && conf.job)
+	if (s == DB_OK && conf.job && hi == flight->n && flight->bookmark.len)
+		s = backend->bookmark_put(db, conf.job, flight->rows[hi - 1].seq,
+		    buf_cstr(&flight->bookmark), err);
+	else if (s == DB_OK && conf.job)
 		s = backend->checkpoint_put(db, conf.job, flight->rows[hi - 1].seq, err);
+	if (s == DB_OK && conf.job && hi == flight->n && flight->bookmark.len)
+		flight->bookmark_stored = 1;
 	if (s == DB_OK)
 		s = backend->commit(db, err);
 	if (s == DB_OK && conf.job)
 		job_committed = flight->rows[hi - 1].seq;
+	if (s != DB_OK)
+		flight->bookmark_stored = 0;
 	if (s != DB_OK)
 		backend->rollback(db);
 	return s;
@@ -543,21 +562,24 @@ clear_txn(void)
 	cell_arena_reset(&flight->arena);
 }
 
-/* --job: move the checkpoint past records that were only rejected. */
+/* --job: move the checkpoint past records that were only rejected, and
+ * store a bookmark that came with no rows (BOOKMARK, or NULL). */
 static void
-put_checkpoint(long long position)
+put_checkpoint(long long position, const char *bookmark)
 {
 	struct db_error err;
 	struct retry r;
 
 	retry_init(&r, conf.retry_for_ms);
-	while (job_committed < position) {
+	while (job_committed < position || bookmark) {
 		enum db_status s;
 
 		connect_with_retry(EXIT_TEMPFAIL);
 		memset(&err, 0, sizeof err);
 		s = backend->begin(db, &err);
-		if (s == DB_OK)
+		if (s == DB_OK && bookmark)
+			s = backend->bookmark_put(db, conf.job, position, bookmark, &err);
+		else if (s == DB_OK)
 			s = backend->checkpoint_put(db, conf.job, position, &err);
 		if (s == DB_OK)
 			s = backend->commit(db, &err);
@@ -582,7 +604,10 @@ commit_flight(void)
 		commit_isolating(0, flight->n);
 	clear_txn();
 	if (flight->checkpoint >= 0)
-		put_checkpoint(flight->checkpoint);
+		put_checkpoint(flight->checkpoint, flight->bookmark.len &&
+		    !flight->bookmark_stored ? buf_cstr(&flight->bookmark) : NULL);
+	flight->bookmark.len = 0;
+	flight->bookmark_stored = 0;
 	write_controls();
 }
 
@@ -662,9 +687,13 @@ commit_before_stop(void)
  * commit what came before it; with --reject, let what is in flight finish
  * first, so rejects come out in input order.
  */
+static void drop_unbookmarked(void);
+
 static void
 before_reject(void)
 {
+	if (!reject_enabled() && bookmarked)
+		drop_unbookmarked();  /* no bookmark names them: the next run does */
 	if (!reject_enabled())
 		commit_before_stop();
 	else
@@ -995,6 +1024,59 @@ take_batch(const struct line *line)
 	commit_pending();
 }
 
+/*
+ * --job: a control line with a bookmark (etl-extract-sql) ends the open
+ * transaction, which commits it.  The first, before any record, is where
+ * the stream starts: records are numbered on from the stored position
+ * instead of being skipped up to it.  1 when LINE was one.
+ */
+static int
+take_bookmark(const struct line *line)
+{
+	enum line_kind kind;
+	char err[256];
+	json_t *v, *mark;
+
+	if (!conf.job)
+		return 0;
+	v = line_parse(line->data, line->len, &kind, err, sizeof err);
+	mark = json_object_get(json_object_get(v, "$etl"), "bookmark");
+	if (!mark) {
+		json_decref(v);
+		return 0;
+	}
+	if (!bookmarked && input_seq == 0) {
+		input_seq = job_skip;
+		msg_info(NULL, "job \"%s\": the stream carries bookmarks", conf.job);
+	}
+	bookmarked = 1;
+	txn->bookmark.len = 0;
+	if (!json_is_null(mark))
+		jsonout_value(&txn->bookmark, mark);
+	json_decref(v);
+	buf_add(&txn->controls, line->data, line->len);
+	buf_addc(&txn->controls, '\n');
+	commit_pending();
+	return 1;
+}
+
+/* The records after the last bookmark of a stream that ends (or stops
+ * at a bad record) without one: not committed, since no bookmark names
+ * them (see bookmarked). */
+static void
+drop_unbookmarked(void)
+{
+	if (!bookmarked || txn->n == 0)
+		return;
+	msg_warn(NULL, "job \"%s\": the %zu records after the last bookmark are"
+	    " not committed (etl-extract-sql --resume reads them again)",
+	    conf.job, txn->n);
+	txn->n = 0;
+	txn->first_at = 0;
+	cell_arena_reset(&txn->arena);
+	exit_status = EXIT_TEMPFAIL;
+}
+
 static void
 take_line(const struct line *line)
 {
@@ -1005,6 +1087,8 @@ take_line(const struct line *line)
 		take_batch(line);
 		return;
 	case LINE_CONTROL:
+		if (take_bookmark(line))
+			return;
 		buf_add(&txn->controls, line->data, line->len);
 		buf_addc(&txn->controls, '\n');
 		if (txn->n == 0)
@@ -1012,7 +1096,7 @@ take_line(const struct line *line)
 		return;
 	case LINE_RECORD:
 		take_record(line->data, line->len, &line->place, 0);
-		if (txn->n >= (size_t)conf.rows)
+		if (txn->n >= (size_t)conf.rows && !bookmarked)
 			commit_pending();
 		return;
 	default:
@@ -1112,6 +1196,24 @@ parse_options(int argc, char **argv, int *first_file)
 		opt_usage_error(&p, "table name too long");
 }
 
+/* etl_checkpoints from before bookmarks gains their column. */
+static void
+add_bookmark_column(void)
+{
+	struct db_table t = { 0 };
+	struct db_error err = { 0 };
+	int found = 0;
+
+	connect_with_retry(EXIT_UNAVAILABLE);
+	if (backend->describe(db, NULL, "etl_checkpoints", &t, &err) != DB_OK)
+		return;  /* reading the checkpoint will say what is wrong */
+	for (int i = 0; i < t.ncolumns; i++)
+		found |= strcmp(t.columns[i].name, "bookmark") == 0;
+	db_table_free(&t);
+	if (!found)
+		run_ddl(DB_CHECKPOINT_BOOKMARK_SQL);
+}
+
 /* --job: where the earlier runs of this job stopped. */
 static void
 start_job(void)
@@ -1119,6 +1221,7 @@ start_job(void)
 	struct db_error err = { 0 };
 
 	run_ddl(DB_CHECKPOINT_TABLE_SQL);
+	add_bookmark_column();
 	connect_with_retry(EXIT_UNAVAILABLE);
 	if (backend->checkpoint_get(db, conf.job, &job_skip, &err) != DB_OK)
 		msg_die(EXIT_UNAVAILABLE, url.redacted, "reading the checkpoint of"
@@ -1136,6 +1239,8 @@ ms_until_commit_due(void)
 
 	if (txn->n == 0)
 		return txn->controls.len ? 0 : -1;
+	if (bookmarked)
+		return -1;  /* rows are committed at the next bookmark */
 	if (txn->controls.len)
 		return 0;  /* an acknowledgement waits: commit once input pauses */
 	left = txn->first_at + conf.max_delay_ms / 1000.0 - stats_now_coarse();
@@ -1183,8 +1288,9 @@ main(int argc, char **argv)
 		if (txn->n > 0 && ms_until_commit_due() == 0 && !txn->controls.len)
 			commit_pending();
 	}
+	drop_unbookmarked();
 	finish_committing();
 	reader_close(r);
 	disconnect();
-	msg_exit(EXIT_DONE);
+	msg_exit(exit_status);
 }
