@@ -30,7 +30,7 @@ struct csv {
 	const char *null;        /* the null string, or NULL: the format's own */
 	size_t null_len;
 
-	int names_given;         /* --header or --replace-header */
+	int names_given;         /* --columns or --replace-header */
 	int file_has_header;     /* the first row of each file is a header */
 	int need_header;         /* this file's header row is still to come */
 	size_t ncols;

@@ -3,7 +3,7 @@
  *
  * Files that data jobs are handed (spreadsheet exports, vendors' drops,
  * `mysql --batch`) become the same records an NDJSON line would give: one
- * JSON object per row, its keys from the header row (or --header), its
+ * JSON object per row, its keys from the header row (or --columns), its
  * values strings or null.  Two formats:
  *
  * CSV (RFC 4180, as PostgreSQL's COPY ... (FORMAT csv) reads it): fields
@@ -41,7 +41,7 @@ struct csv_options {
 	enum csv_format format;      /* with format_set: for every input */
 	int format_set;              /* else by each file's name */
 	char delimiter;              /* 0: ',' for CSV, tab for TSV */
-	const char *header;          /* names for files without a header row */
+	const char *header;          /* --columns: for files without a header row */
 	const char *replace_header;  /* names instead of the file's own */
 	const char *null;            /* NULL: the format's own null */
 };
@@ -65,13 +65,13 @@ struct csv;
 /*
  * A CSV or TSV parser for OPTIONS (format CSV_CSV or CSV_TSV).  NULL with
  * the reason in ERR when the options are wrong: a delimiter that cannot
- * be one, or --header names that are empty or repeated.
+ * be one, or --columns names that are empty or repeated.
  */
 struct csv *csv_new(enum csv_format format, const struct csv_options *options,
     char *err, size_t errsize);
 void csv_free(struct csv *c);
 
-/* A new file begins: its first row is its header (unless --header). */
+/* A new file begins: its first row is its header (unless --columns). */
 void csv_file_start(struct csv *c);
 
 static inline void

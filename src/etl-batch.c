@@ -466,9 +466,9 @@ main(int argc, char **argv)
 			continue;
 		}
 		place_format(&current.place, where, sizeof where);
-		if (st == READER_TOOLONG) {
+		if (st == READER_BAD) {
 			stats_add(&stats.records_in, 1);
-			bad_record("line longer than --max-line", current.data,
+			bad_record(current.error, current.data,
 			    current.len);
 			continue;
 		}

@@ -2,7 +2,7 @@
  * fuzz-csv - libFuzzer target for the CSV and TSV parser (lib/csv.c).
  *
  *	byte 0     mode: bit 0 TSV, bit 1 delimiter ';', bit 2 --null NA,
- *	           bit 3 --header a,b,c (no header row)
+ *	           bit 3 --columns a,b,c (no header row)
  *	byte 1     how many bytes each read adds (0: the whole input at once)
  *	the rest   the file
  *

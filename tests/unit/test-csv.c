@@ -1,18 +1,22 @@
 /*
- * Unit tests for lib/csv.c, CSV and TSV rows as records: quoting,
+ * Unit tests for lib/csv.c and the reader's CSV and TSV input: quoting,
  * doubled quotes, CR and LF and delimiters inside quotes, CRLF, the null
- * rules, --delimiter, --header, --replace-header, --null, bad headers (the
+ * rules, --delimiter, --columns, --replace-header, --null, bad headers (the
  * column named), bad rows (the reason and the physical line where the row
  * starts), TSV escapes; every row split at every byte (the scan across
- * buffer boundaries); the writer read back.
+ * buffer boundaries); the writer read back; and through the reader: file
+ * names, the byte-order mark, gzip, a last row without newline, rows over
+ * --max-line, and line numbers across quoted newlines.
  */
 #include "check.h"
 #include "buf.h"
 #include "csv.h"
 #include "jsonout.h"
+#include "reader.h"
 
 #include <stdlib.h>
 #include <unistd.h>
+#include <zlib.h>
 
 static char dir[] = "/tmp/etl-test-csv.XXXXXX";
 
@@ -148,7 +152,7 @@ test_options(void)
 {
 	expect("--delimiter ';'", CSV_CSV, &(struct csv_options){ .delimiter = ';' },
 	    "a;b\n\"1;2\";3,4\n", "{\"a\":\"1;2\",\"b\":\"3,4\"}");
-	expect("--header: the first row is data", CSV_CSV,
+	expect("--columns: the first row is data", CSV_CSV,
 	    &(struct csv_options){ .header = "x,\"y,z\"" }, "1,2\n3,4\n",
 	    "{\"x\":\"1\",\"y,z\":\"2\"}|{\"x\":\"3\",\"y,z\":\"4\"}");
 	expect("--replace-header: the header row is dropped", CSV_CSV,
@@ -157,7 +161,7 @@ test_options(void)
 	expect("--replace-header with another column count", CSV_CSV,
 	    &(struct csv_options){ .replace_header = "x,y" }, "a,b,c\n1,2,3\n",
 	    "<header 1: the header has 3 columns and --replace-header names 2>");
-	expect("--header with a repeated name", CSV_CSV,
+	expect("--columns with a repeated name", CSV_CSV,
 	    &(struct csv_options){ .header = "a,b,a" }, "1,2,3\n",
 	    "<options: column 3: the name \"a\" is column 1's too>");
 	expect("--null NA: unquoted NA is null, unquoted empty is not",
@@ -255,6 +259,94 @@ test_writer(void)
 	buf_free(&want);
 }
 
+/* ---- through the reader ------------------------------------------------- */
+
+static const char *
+write_file(const char *name, const char *data, size_t len, int gzip)
+{
+	static char path[256];
+
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	if (gzip) {
+		gzFile g = gzopen(path, "wb");
+
+		gzwrite(g, data, len);
+		gzclose(g);
+	} else {
+		FILE *f = fopen(path, "wb");
+
+		fwrite(data, 1, len, f);
+		fclose(f);
+	}
+	return path;
+}
+
+static char *
+read_with(const char *path, size_t max_line)
+{
+	char *paths[1] = { (char *)path };
+	struct reader *r = reader_open(paths, 1, max_line);
+	struct buf out = BUF_INIT;
+	struct line line;
+	enum reader_status st;
+
+	while ((st = reader_next(r, &line, -1)) != READER_EOF) {
+		char tag[300];
+
+		if (out.len)
+			buf_addc(&out, '|');
+		if (st == READER_BAD)
+			snprintf(tag, sizeof tag, "<%lu: %s: %zu>", line.place.line,
+			    line.error, line.len);
+		else
+			snprintf(tag, sizeof tag, "%lu:", line.place.line);
+		buf_adds(&out, tag);
+		if (st != READER_BAD)
+			buf_add(&out, line.data, line.len);
+	}
+	reader_close(r);
+	buf_cstr(&out);
+	return out.data ? out.data : strdup("");
+}
+
+static void
+test_reader(void)
+{
+	static const char data[] = "\xef\xbb\xbfn,v\r\n1,\"a\nb\"\r\n2,x\"\n3,"
+	    "\"0123456789012345678901234567890123456789\n\"\n4,ok";
+	static const char want[] = "2:{\"n\":\"1\",\"v\":\"a\\nb\"}|"
+	    "<4: field 2: a quote inside an unquoted field (quote the whole"
+	    " field, and double the quote): 4>|"
+	    "<5: row longer than --max-line: 30>|7:{\"n\":\"4\",\"v\":\"ok\"}";
+	struct csv_options o = { 0 };
+	char *got;
+
+	reader_use_formats(&o);
+	got = read_with(write_file("in.csv", data, sizeof data - 1, 0), 30);
+	CHECK_STR(want, got, "a .csv file: BOM, quoted LF, a bad row, a row over"
+	    " --max-line, the last row without LF");
+	free(got);
+	got = read_with(write_file("in.CSV.gz", data, sizeof data - 1, 1), 30);
+	CHECK_STR(want, got, "the same as .CSV.gz");
+	free(got);
+	got = read_with(write_file("in.ndjson", "{\"a\":1}\n", 8, 0), 0);
+	CHECK_STR("1:{\"a\":1}", got, "other names are NDJSON");
+	free(got);
+	got = read_with(write_file("in.tsv", "a\tb\n\\N\tx\\ty\n", 12, 0), 0);
+	CHECK_STR("2:{\"a\":null,\"b\":\"x\\ty\"}", got, "a .tsv file");
+	free(got);
+	o.format = CSV_CSV;
+	o.format_set = 1;
+	o.header = "k";
+	reader_use_formats(&o);
+	got = read_with(write_file("in.txt", "x\n\"y\"\n", 6, 0), 0);
+	CHECK_STR("1:{\"k\":\"x\"}|2:{\"k\":\"y\"}", got,
+	    "--format csv --columns k whatever the name");
+	free(got);
+	o = (struct csv_options){ 0 };
+	reader_use_formats(&o);
+}
+
 int
 main(void)
 {
@@ -265,6 +357,7 @@ main(void)
 	test_tsv();
 	test_every_boundary();
 	test_writer();
+	test_reader();
 	{
 		char cmd[300];
 
