@@ -11,7 +11,7 @@ _etl_input="--max-line --reject --max-rejects --progress --stop-timeout
 _etl_options() {
 	case $1 in
 	etl-batch)
-		echo "-n --count -b --bytes -t --time --by --unbatch --validate $_etl_input" ;;
+		echo "-n --count -b --bytes -t --time --by --unbatch --validate --to $_etl_input" ;;
 	etl-map)
 		echo "-j --jobs $_etl_input" ;;
 	etl-extract-http)
@@ -93,6 +93,10 @@ _etl() {
 	_etl_value_argument "$prev" && return
 	if [ "$prev" = --format ]; then
 		COMPREPLY=($(compgen -W "csv tsv ndjson" -- "$cur"))
+		return
+	fi
+	if [ "$prev" = --to ]; then
+		COMPREPLY=($(compgen -W "ndjson csv" -- "$cur"))
 		return
 	fi
 	if [ "$prev" = --user ]; then

@@ -535,3 +535,110 @@ csv_write_field(struct buf *out, const char *s, size_t len, char delimiter)
 	}
 	buf_addc(out, '"');
 }
+
+struct csv_writer {
+	char delimiter;
+	char **names;            /* the header, from the first record */
+	size_t n;
+	json_t **values;         /* the current record's, by column */
+};
+
+struct csv_writer *
+csv_writer_new(char delimiter)
+{
+	struct csv_writer *w = calloc(1, sizeof *w);
+
+	if (!w) {
+		fprintf(stderr, "out of memory\n");
+		abort();
+	}
+	w->delimiter = delimiter ? delimiter : ',';
+	return w;
+}
+
+void
+csv_writer_free(struct csv_writer *w)
+{
+	if (!w)
+		return;
+	for (size_t i = 0; i < w->n; i++)
+		free(w->names[i]);
+	free(w->names);
+	free(w->values);
+	free(w);
+}
+
+static void
+writer_header(struct csv_writer *w, const json_t *record, struct buf *out)
+{
+	const char *key;
+	json_t *v;
+	size_t i = 0;
+
+	w->n = json_object_size(record);
+	w->names = calloc(w->n + 1, sizeof *w->names);
+	w->values = calloc(w->n + 1, sizeof *w->values);
+	if (!w->names || !w->values) {
+		fprintf(stderr, "out of memory\n");
+		abort();
+	}
+	json_object_foreach((json_t *)record, key, v) {
+		if (!(w->names[i] = strdup(key))) {
+			fprintf(stderr, "out of memory\n");
+			abort();
+		}
+		if (i > 0)
+			buf_addc(out, w->delimiter);
+		csv_write_field(out, key, strlen(key), w->delimiter);
+		i++;
+	}
+	buf_adds(out, "\r\n");
+}
+
+int
+csv_writer_record(struct csv_writer *w, const json_t *record,
+    struct buf *out, char *err, size_t errsize)
+{
+	const char *key;
+	json_t *v;
+	struct buf text = BUF_INIT;
+
+	if (!json_is_object(record)) {
+		snprintf(err, errsize, "not a JSON object");
+		return -1;
+	}
+	if (!w->names)
+		writer_header(w, record, out);
+	memset(w->values, 0, w->n * sizeof *w->values);
+	json_object_foreach((json_t *)record, key, v) {
+		size_t i = 0;
+
+		while (i < w->n && strcmp(w->names[i], key) != 0)
+			i++;
+		if (i == w->n) {
+			snprintf(err, errsize, "key \"%.64s\" is not a column of"
+			    " the header (the first record's keys)", key);
+			return -1;
+		}
+		w->values[i] = v;
+	}
+	for (size_t i = 0; i < w->n; i++) {
+		json_t *value = w->values[i];
+
+		if (i > 0)
+			buf_addc(out, w->delimiter);
+		if (!value || json_is_null(value))
+			continue;  /* null: an unquoted empty field */
+		if (json_is_string(value)) {
+			csv_write_field(out, json_string_value(value),
+			    json_string_length(value), w->delimiter);
+			continue;
+		}
+		text.len = 0;
+		jsonout_value(&text, value);
+		csv_write_field(out, text.data, text.len, w->delimiter);
+	}
+	buf_adds(out, "\r\n");
+	buf_free(&text);
+	return 0;
+}

@@ -32,6 +32,7 @@
 
 #include "buf.h"
 
+#include <jansson.h>
 #include <stddef.h>
 
 enum csv_format { CSV_NDJSON, CSV_CSV, CSV_TSV };
@@ -110,5 +111,23 @@ enum csv_row csv_row(struct csv *c, const char *row, size_t len,
  * nothing at all, an unquoted empty field). */
 void csv_write_field(struct buf *out, const char *s, size_t len,
     char delimiter);
+
+/*
+ * Records as CSV rows under one header, the keys of the first record in
+ * their order.  A later record's key that the header lacks is an error; a
+ * key it lacks is written null.  Strings are written as they are, null as
+ * an empty unquoted field, other values as their JSON text.  Read back
+ * (csv_row), a file gives the same records when their values are strings
+ * or null.
+ */
+struct csv_writer;
+
+struct csv_writer *csv_writer_new(char delimiter);
+void csv_writer_free(struct csv_writer *w);
+
+/* Append RECORD (a JSON object) as a row to OUT, after the header row if
+ * it is the first.  Returns 0, or -1 with the reason in ERR. */
+int csv_writer_record(struct csv_writer *w, const json_t *record,
+    struct buf *out, char *err, size_t errsize);
 
 #endif

@@ -9,6 +9,8 @@
 . "$(dirname "$0")/../lib.sh"
 corpus=$ETL_TOP/tests/data/csv
 PY=/usr/bin/python3
+# Table names end in the test's process id ($$ in each table name): runs
+# of this file under different builds may share a server.
 
 # The corpus's cases, one "file options etl python postgresql" per line.
 cases() { grep -v '^#' "$corpus/cases" | grep -v '^$'; }
@@ -43,10 +45,10 @@ pg_reads() {
 	case $opts in --delimiter=*) delim=${opts#--delimiter=} ;; esac
 	cols=$(head -n 1 "$file" | sed 's/^\xef\xbb\xbf//; s/\r$//' | tr "$delim" '\n' |
 		sed 's/.*/"&" text/' | paste -sd, -)
-	$ETL_TEST_PSQL -c "SET client_min_messages = warning; DROP TABLE IF EXISTS csv13_ref; CREATE TABLE csv13_ref ($cols)" &&
-	$ETL_TEST_PSQL -c "\\copy csv13_ref from '$file' with (format csv, header true, delimiter '$delim')" \
+	$ETL_TEST_PSQL -c "SET client_min_messages = warning; DROP TABLE IF EXISTS csv13_ref_$$; CREATE TABLE csv13_ref_$$ ($cols)" &&
+	$ETL_TEST_PSQL -c "\\copy csv13_ref_$$ from '$file' with (format csv, header true, delimiter '$delim')" \
 		>/dev/null 2>&1 || { echo error; return 0; }
-	$ETL_TEST_PSQL -tA -c "SELECT row_to_json(t) FROM csv13_ref t" | jq -cS .
+	$ETL_TEST_PSQL -tA -c "SELECT row_to_json(t) FROM csv13_ref_$$ t" | jq -cS .
 }
 
 # Python has no null: etl's null compares as its "".
@@ -103,13 +105,13 @@ typed_csv() {
 test_expect_success 'psql \copy csv header and etl-load-sql give identical tables' '
 	need_pg &&
 	typed_csv >typed.csv &&
-	$ETL_TEST_PSQL -c "DROP TABLE IF EXISTS csv13_copy, csv13_etl;
-		CREATE TABLE csv13_copy ($typed); CREATE TABLE csv13_etl ($typed)" &&
-	$ETL_TEST_PSQL -c "\\copy csv13_copy from '\''typed.csv'\'' csv header" &&
-	etl-load-sql -t csv13_etl "$ETL_TEST_PGURL" typed.csv &&
+	$ETL_TEST_PSQL -c "DROP TABLE IF EXISTS csv13_copy_$$, csv13_etl_$$;
+		CREATE TABLE csv13_copy_$$ ($typed); CREATE TABLE csv13_etl_$$ ($typed)" &&
+	$ETL_TEST_PSQL -c "\\copy csv13_copy_$$ from '\''typed.csv'\'' csv header" &&
+	etl-load-sql -t csv13_etl_$$ "$ETL_TEST_PGURL" typed.csv &&
 	q="SELECT json_agg(t ORDER BY id) FROM %s t" &&
-	want=$($ETL_TEST_PSQL -tA -c "$(printf "$q" csv13_copy)") &&
-	got=$($ETL_TEST_PSQL -tA -c "$(printf "$q" csv13_etl)") &&
+	want=$($ETL_TEST_PSQL -tA -c "$(printf "$q" csv13_copy_$$)") &&
+	got=$($ETL_TEST_PSQL -tA -c "$(printf "$q" csv13_etl_$$)") &&
 	expect_eq "$want" "$got" "the two tables" &&
 	expect_eq 7 "$(echo "$got" | jq length)" &&
 	echo "$got" | jq -e ".[1].note == null and .[1].tag == \"\" and .[1].amount == null
@@ -191,13 +193,54 @@ test_expect_success '--columns, --replace-header, --null, --delimiter tab, sever
 
 test_expect_success 'TSV as mysql --batch writes it: escapes read back as they were, --null NULL' '
 	need_my &&
-	$ETL_TEST_MYSQL -e "DROP TABLE IF EXISTS csv13_t; CREATE TABLE csv13_t (id INT, s TEXT);
-		INSERT INTO csv13_t VALUES (1, CONCAT(\"tab\", CHAR(9), \"here\")),
+	$ETL_TEST_MYSQL -e "DROP TABLE IF EXISTS csv13_t_$$; CREATE TABLE csv13_t_$$ (id INT, s TEXT);
+		INSERT INTO csv13_t_$$ VALUES (1, CONCAT(\"tab\", CHAR(9), \"here\")),
 		(2, CONCAT(\"nl\", CHAR(10), \"back\", CHAR(92), \"slash\")), (3, NULL), (4, \"\")" &&
-	$ETL_TEST_MYSQL --batch -e "SELECT id, s FROM csv13_t ORDER BY id" >out.tsv &&
+	$ETL_TEST_MYSQL --batch -e "SELECT id, s FROM csv13_t_$$ ORDER BY id" >out.tsv &&
 	etl-batch --unbatch --null NULL out.tsv >got &&
 	expect_eq "{\"id\":\"1\",\"s\":\"tab\\there\"}
 {\"id\":\"2\",\"s\":\"nl\\nback\\\\slash\"}
 {\"id\":\"3\",\"s\":null}
 {\"id\":\"4\",\"s\":\"\"}" "$(cat got)"
+'
+
+# The nasty strings (tests/data/csv/nasty.ndjson): quotes, delimiters, CR,
+# LF, blanks, backslashes, NUL, "NULL", non-ASCII, a long one; nulls too.
+nasty=$ETL_TOP/tests/data/csv/nasty.ndjson
+
+test_expect_success 'etl-batch --to csv: the nasty strings read back as the same records, by etl and Python' '
+	etl-batch --to csv "$nasty" >out.csv &&
+	expect_eq "id,s,t,\"key with, \"\"quote\"\"\"" "$(head -n 1 out.csv | tr -d "\r")" &&
+	etl-batch --unbatch out.csv | jq -cS . >back &&
+	jq -cS . "$nasty" >want && cmp want back &&
+	$PY -c "
+import csv, json, sys
+rows = list(csv.DictReader(open(\"out.csv\", newline=\"\", encoding=\"utf-8\")))
+src = [json.loads(l) for l in open(sys.argv[1], encoding=\"utf-8\")]
+assert len(rows) == len(src) == 55, len(rows)
+for s, r in zip(src, rows):
+    assert {k: v or \"\" for k, v in s.items()} == r, (s, r)
+" "$nasty"
+'
+
+test_expect_success 'etl-batch --to csv into PostgreSQL COPY: nulls stay null, empty strings empty' '
+	need_pg &&
+	grep -v "\\\\u0000" "$nasty" >nonul.ndjson &&
+	etl-batch --to csv nonul.ndjson >out.csv &&
+	$ETL_TEST_PSQL -c "SET client_min_messages = warning; DROP TABLE IF EXISTS csv13_rt_$$;
+		CREATE TABLE csv13_rt_$$ (id text, s text, t text, \"key with, \"\"quote\"\"\" text)" &&
+	$ETL_TEST_PSQL -c "\\copy csv13_rt_$$ from '\''out.csv'\'' csv header" &&
+	$ETL_TEST_PSQL -tA -c "SELECT row_to_json(r) FROM csv13_rt_$$ r ORDER BY id::int" | jq -cS . >got &&
+	jq -cS . nonul.ndjson >want && cmp want got
+'
+
+test_expect_success 'etl-batch --to csv: values not strings as JSON text, control lines dropped, a new key rejected' '
+	printf "{\"a\":1,\"b\":[1,\"x\"],\"c\":true}\n{\"\$etl\":{\"checkpoint\":1}}\n[{\"c\":null,\"a\":{\"k\":\"v\"}}]\n{\"a\":2,\"d\":3}\n{\"a\":3}\n" >in &&
+	rm -f rej && etl-batch --to csv --reject rej in >out.csv &&
+	expect_eq "a,b,c
+1,\"[1,\"\"x\"\"]\",true
+\"{\"\"k\"\":\"\"v\"\"}\",,
+3,," "$(tr -d "\r" <out.csv)" &&
+	expect_eq "key \"d\" is not a column of the header (the first record'\''s keys)" "$(jq -r .error rej)" &&
+	expect_status 64 etl-batch --to xml </dev/null 2>err
 '

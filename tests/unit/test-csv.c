@@ -40,7 +40,8 @@ parse(enum csv_format format, const struct csv_options *o, const char *input,
 		buf_adds(&out, "<options: ");
 		buf_adds(&out, err);
 		buf_adds(&out, ">");
-		return strdup(buf_cstr(&out));
+		buf_cstr(&out);
+		return out.data;
 	}
 	csv_scan_reset(&scan);
 	while (start < len) {
