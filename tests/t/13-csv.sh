@@ -41,14 +41,16 @@ EOF
 # PostgreSQL: the file through COPY (FORMAT csv, HEADER) into a table of
 # text columns named by the file's header (as etl reads it).
 pg_reads() {
-	local file=$1 opts=$2 delim=, cols
+	local file=$1 opts=$2 delim=, cols out
 	case $opts in --delimiter=*) delim=${opts#--delimiter=} ;; esac
 	cols=$(head -n 1 "$file" | sed 's/^\xef\xbb\xbf//; s/\r$//' | tr "$delim" '\n' |
 		sed 's/.*/"&" text/' | paste -sd, -)
-	$ETL_TEST_PSQL -c "SET client_min_messages = warning; DROP TABLE IF EXISTS csv13_ref_$$; CREATE TABLE csv13_ref_$$ ($cols)" &&
-	$ETL_TEST_PSQL -c "\\copy csv13_ref_$$ from '$file' with (format csv, header true, delimiter '$delim')" \
-		>/dev/null 2>&1 || { echo error; return 0; }
-	$ETL_TEST_PSQL -tA -c "SELECT row_to_json(t) FROM csv13_ref_$$ t" | jq -cS .
+	# one session: the table, the copy, the rows (none if the copy failed)
+	out=$($ETL_TEST_PSQL -tA -v ON_ERROR_STOP=1 \
+		-c "SET client_min_messages = warning; DROP TABLE IF EXISTS csv13_ref_$$; CREATE TABLE csv13_ref_$$ ($cols)" \
+		-c "\\copy csv13_ref_$$ from '$file' with (format csv, header true, delimiter '$delim')" \
+		-c "SELECT row_to_json(t) FROM csv13_ref_$$ t" 2>/dev/null) || { echo error; return 0; }
+	printf "%s\n" "$out" | grep "^{" | jq -cS .
 }
 
 # Python has no null: etl's null compares as its "".
@@ -243,4 +245,14 @@ test_expect_success 'etl-batch --to csv: values not strings as JSON text, contro
 3,," "$(tr -d "\r" <out.csv)" &&
 	expect_eq "key \"d\" is not a column of the header (the first record'\''s keys)" "$(jq -r .error rej)" &&
 	expect_status 64 etl-batch --to xml </dev/null 2>err
+'
+
+test_expect_success 'etl-load-http posts the records of a CSV file; a bad row goes to the reject file' '
+	python3 "$ETL_TOP/tests/http-receiver.py" slow port got 2>receiver.err &
+	for _ in $(seq 1 200); do [ -s port ] && break; sleep 0.05; done &&
+	printf "id,name\n1,\"a,b\"\n2,x\"y\n3,\n" >in.csv &&
+	etl-load-http --reject rej "http://127.0.0.1:$(cat port)/" in.csv &&
+	expect_eq "{\"id\":\"1\",\"name\":\"a,b\"}
+{\"id\":\"3\",\"name\":null}" "$(jq -cS . got | sort)" &&
+	expect_eq "in.csv:3" "$(jq -r .where rej)"
 '
