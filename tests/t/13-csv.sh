@@ -5,7 +5,8 @@
 # same typed CSV with psql \copy and with etl-load-sql gives identical
 # tables (nulls, empty strings, quotes, newlines, numeric, date, boolean);
 # bad rows named by file:line and rejected raw; bad headers and options;
-# TSV as mysql --batch writes it.
+# TSV as mysql --batch writes it; etl-batch --to csv read back; etl-load-http
+# and etl-load-sql --job on CSV files.
 . "$(dirname "$0")/../lib.sh"
 corpus=$ETL_TOP/tests/data/csv
 PY=/usr/bin/python3
@@ -255,4 +256,16 @@ test_expect_success 'etl-load-http posts the records of a CSV file; a bad row go
 	expect_eq "{\"id\":\"1\",\"name\":\"a,b\"}
 {\"id\":\"3\",\"name\":null}" "$(jq -cS . got | sort)" &&
 	expect_eq "in.csv:3" "$(jq -r .where rej)"
+'
+
+test_expect_success 'etl-load-sql --job on a CSV file: a rerun skips the rows (and the bad row) done before' '
+	sqlite3 db "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)" &&
+	printf "id,v\n1,a\n2,\"b\nb\"\n3,x\"y\n4,d\n" >j.csv &&
+	etl-load-sql -t t --job j --reject rej sqlite:db j.csv &&
+	expect_eq 1 "$(wc -l <rej)" && expect_eq "j.csv:5" "$(jq -r .where rej)" &&
+	printf "5,e\n" >>j.csv &&
+	etl-load-sql -t t --job j --reject rej sqlite:db j.csv &&
+	expect_eq 1 "$(wc -l <rej)" &&
+	expect_eq "1|a 2|b b 4|d 5|e" "$(sqlite3 db "SELECT id, v FROM t ORDER BY id" | paste -sd " " -)" &&
+	expect_status 65 etl-load-sql -t t sqlite:db j.csv 2>err
 '
