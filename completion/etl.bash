@@ -4,13 +4,14 @@
 # (tests/t/80-docs.sh checks this against --help).
 
 _etl_common="--help --version --quiet --verbose --stats"
-_etl_input="--max-line --reject --max-rejects --progress --stop-timeout"
+_etl_input="--max-line --reject --max-rejects --progress --stop-timeout
+	--format --delimiter --columns --replace-header --null"
 
 # The options of PROGRAM, long and short.
 _etl_options() {
 	case $1 in
 	etl-batch)
-		echo "-n --count -b --bytes -t --time --by --unbatch --validate $_etl_input" ;;
+		echo "-n --count -b --bytes -t --time --by --unbatch --validate --to $_etl_input" ;;
 	etl-map)
 		echo "-j --jobs $_etl_input" ;;
 	etl-extract-http)
@@ -71,6 +72,7 @@ _etl_value_argument() {
 	--max-per-client|--header-timeout|--body-timeout|--metrics-listen) return 0 ;;
 	-c|--concurrency|-H|--header|--timeout) return 0 ;;
 	--tls-priority) return 0 ;;
+	--delimiter|--columns|--replace-header|--null) return 0 ;;
 	--reply-timeout|--reply-field|--reply-type) return 0 ;;
 	--queue|--stream|--durable|--ack-wait|--max-in-flight|--batch|--msg-id) return 0 ;;
 	--retention|--replicas|--duplicate-window|--window) return 0 ;;
@@ -99,6 +101,14 @@ _etl() {
 		return
 	fi
 	_etl_value_argument "$prev" && return
+	if [ "$prev" = --format ]; then
+		COMPREPLY=($(compgen -W "csv tsv ndjson" -- "$cur"))
+		return
+	fi
+	if [ "$prev" = --to ]; then
+		COMPREPLY=($(compgen -W "ndjson csv" -- "$cur"))
+		return
+	fi
 	if [ "$prev" = --user ]; then
 		COMPREPLY=($(compgen -u -- "$cur"))
 		return
@@ -109,7 +119,7 @@ _etl() {
 	fi
 	case $prog in
 	etl-batch|etl-load-sql|etl-load-http)
-		_etl_files "*.@(ndjson|jsonl|json|gz)" ;;
+		_etl_files "*.@(ndjson|jsonl|json|csv|tsv|gz)" ;;
 	etl-map)
 		# the transform first, then its own arguments
 		local i

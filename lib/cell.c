@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 enum { BLOCK_SIZE = 64 * 1024 };
 
@@ -355,6 +356,27 @@ to_numeric(const struct db_column *col, const struct field *v, struct cell *out,
 	return refuse(col, v, err, errsize);
 }
 
+/*
+ * A boolean written as text: the words PostgreSQL's boolean input takes
+ * (true/false, t/f, yes/no, y/n, on/off, 1/0, in any case), so that a CSV
+ * file loads the same through etl-load-sql as through COPY.  PostgreSQL
+ * also takes a unique prefix ("tr") and surrounding blanks; those are
+ * refused here, as is anything else.
+ */
+static int
+boolean_text(const char *s, size_t n, long long *v)
+{
+	static const char *const words[] = { "true", "t", "yes", "y", "on",
+	    "1", "false", "f", "no", "n", "off", "0" };
+
+	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+		if (n == strlen(words[i]) && strncasecmp(s, words[i], n) == 0) {
+			*v = i < 6;
+			return 1;
+		}
+	return 0;
+}
+
 static int
 to_boolean(const struct db_column *col, const struct field *v, struct cell *out,
     char *err, size_t errsize)
@@ -367,16 +389,8 @@ to_boolean(const struct db_column *col, const struct field *v, struct cell *out,
 	if (v->kind == FIELD_NUMBER && v->integer &&
 	    is_integer_text(v->text, v->len, &out->i) && (out->i == 0 || out->i == 1))
 		return 0;
-	if (v->kind == FIELD_STRING) {
-		if (v->len == 4 && memcmp(v->text, "true", 4) == 0) {
-			out->i = 1;
-			return 0;
-		}
-		if (v->len == 5 && memcmp(v->text, "false", 5) == 0) {
-			out->i = 0;
-			return 0;
-		}
-	}
+	if (v->kind == FIELD_STRING && boolean_text(v->text, v->len, &out->i))
+		return 0;
 	return refuse(col, v, err, errsize);
 }
 

@@ -26,7 +26,8 @@ struct opt_common opt_common = { .max_rejects = -1,
 
 enum {
 	KEY_STATS = 1 << 20, KEY_MAX_LINE, KEY_REJECT, KEY_MAX_REJECTS,
-	KEY_PROGRESS, KEY_STOP_TIMEOUT,
+	KEY_PROGRESS, KEY_STOP_TIMEOUT, KEY_FORMAT, KEY_DELIMITER, KEY_COLUMNS,
+	KEY_REPLACE_HEADER, KEY_NULL,
 };
 
 static const struct opt common_opts[] = {
@@ -45,6 +46,16 @@ static const struct opt input_opts[] = {
 	  "show a progress meter when stderr is a terminal" },
 	{ KEY_STOP_TIMEOUT, "stop-timeout", "DURATION",
 	  "after SIGTERM, give up reading to the end this late (default 30s)" },
+	{ KEY_FORMAT, "format", "FORMAT",
+	  "read csv, tsv or ndjson (default: by file name, else ndjson)" },
+	{ KEY_DELIMITER, "delimiter", "CHAR",
+	  "CSV/TSV field delimiter (default , or tab; 'tab' for a tab)" },
+	{ KEY_COLUMNS, "columns", "NAMES",
+	  "CSV/TSV column names a,b,c: the files have no header row" },
+	{ KEY_REPLACE_HEADER, "replace-header", "NAMES",
+	  "CSV/TSV column names a,b,c instead of the header row's" },
+	{ KEY_NULL, "null", "STRING",
+	  "CSV/TSV: an unquoted field equal to STRING is null" },
 	{ 0, NULL, NULL, NULL }
 };
 
@@ -227,10 +238,38 @@ build_tables(const struct opt_parser *p, struct option *longs, char *shorts)
 	shorts[ns] = '\0';
 }
 
+/* The CSV and TSV options: consistent, then the reader's. */
+static void
+apply_formats(const struct opt_parser *p)
+{
+	struct csv_options *o = &opt_common.input;
+	char err[256];
+	struct csv *c;
+
+	if (o->format_set && o->format == CSV_NDJSON &&
+	    (o->delimiter || o->header || o->replace_header || o->null))
+		opt_usage_error(p, "--delimiter, --columns, --replace-header and"
+		    " --null are for CSV and TSV, not --format ndjson");
+	if (o->header && o->replace_header)
+		opt_usage_error(p, "--columns (files without a header row) and"
+		    " --replace-header (files with one) do not go together");
+	for (enum csv_format f = CSV_CSV; f <= CSV_TSV; f++) {
+		if (!(c = csv_new(f, o, err, sizeof err)))
+			opt_usage_error(p, "%s: %s", o->header ? "--columns"
+			    : o->replace_header ? "--replace-header" : "--delimiter",
+			    err);
+		csv_free(c);
+	}
+	reader_use_formats(o);
+}
+
 static void
 apply_common(const struct opt_parser *p)
 {
 	int reads_stream = (p->flags & OPT_INPUT) != 0;
+
+	if (reads_stream)
+		apply_formats(p);
 
 	sig_install(reads_stream, reads_stream ? opt_common.stop_timeout_ms : 0);
 	writer_stdout_init();
@@ -255,6 +294,18 @@ set_label(struct opt_parser *p, int c)
 				return;
 			}
 	snprintf(p->label, sizeof p->label, "-%c", c);
+}
+
+/* --delimiter: one byte, or "tab" or "\t" for a tab. */
+static char
+parse_delimiter(const struct opt_parser *p)
+{
+	if (strcmp(p->arg, "tab") == 0 || strcmp(p->arg, "\\t") == 0)
+		return '\t';
+	if (strlen(p->arg) != 1)
+		opt_usage_error(p, "--delimiter: '%s' is not one character (or"
+		    " 'tab')", p->arg);
+	return p->arg[0];
 }
 
 int
@@ -320,6 +371,24 @@ opt_next(struct opt_parser *p)
 			break;
 		case KEY_MAX_REJECTS:
 			opt_common.max_rejects = opt_count(p, 0, LLONG_MAX);
+			break;
+		case KEY_FORMAT:
+			if (csv_format_parse(p->arg, &opt_common.input.format) != 0)
+				opt_usage_error(p, "--format: '%s' is not csv, tsv or"
+				    " ndjson", p->arg);
+			opt_common.input.format_set = 1;
+			break;
+		case KEY_DELIMITER:
+			opt_common.input.delimiter = parse_delimiter(p);
+			break;
+		case KEY_COLUMNS:
+			opt_common.input.header = p->arg;
+			break;
+		case KEY_REPLACE_HEADER:
+			opt_common.input.replace_header = p->arg;
+			break;
+		case KEY_NULL:
+			opt_common.input.null = p->arg;
 			break;
 		case KEY_STOP_TIMEOUT:
 			opt_common.stop_timeout_ms = opt_duration_ms(p);

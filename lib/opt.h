@@ -7,6 +7,8 @@
  * and, for programs that read the stream (OPT_INPUT):
  *   --max-line SIZE  --progress  --reject FILE  --max-rejects N
  *   --stop-timeout DURATION
+ *   --format csv|tsv|ndjson  --delimiter CHAR  --columns NAMES
+ *   --replace-header NAMES  --null STRING  (handed to the reader: csv.h)
  * or only --reject and --max-rejects for a source that decodes records (OPT_REJECT).
  * --help is generated from the same table, so it always lists every option.
  * Usage errors print "program: reason" and a hint, and exit 64.
@@ -25,6 +27,8 @@
  */
 #ifndef ETL_OPT_H
 #define ETL_OPT_H
+
+#include "csv.h"
 
 #include <stddef.h>
 
@@ -50,6 +54,7 @@ struct opt_common {
 	const char *reject_path;
 	long long max_rejects;   /* -1: no limit */
 	long long stop_timeout_ms;  /* the graceful stop's deadline (sig.h) */
+	struct csv_options input;   /* CSV and TSV input */
 };
 extern struct opt_common opt_common;
 

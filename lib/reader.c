@@ -1,5 +1,6 @@
 /*
- * reader.c - buffered NDJSON line reader with transparent gzip.
+ * reader.c - buffered line reader with transparent gzip, for NDJSON and
+ * for CSV and TSV rows made records.
  *
  * The buffer holds decoded bytes [start, end).  Lines are cut with memchr;
  * "scanned" remembers how far the current partial line is known to have no
@@ -15,9 +16,16 @@
  * Nothing here may assume how read(2) splits the stream: any read may
  * return one byte or a whole chunk, and the reader waits (flushing the
  * output first) before every read of a live stream, compressed or not.
+ *
+ * A CSV row may hold LFs inside quotes, so a CSV or TSV file's rows are
+ * cut by csv_scan_row instead of memchr, its state ("scan") kept across
+ * reads the way "scanned" is for a line; the bytes, the buffer and its
+ * limit are the same, so gzip, --max-line and every read size work alike.
  */
 #define _GNU_SOURCE  /* F_SETPIPE_SZ, where the system has it */
 #include "reader.h"
+#include "buf.h"
+#include "csv.h"
 #include "exitcode.h"
 #include "msg.h"
 #include "sig.h"
@@ -63,7 +71,21 @@ struct reader {
 	void *on_wait_arg;
 	unsigned long long consumed;   /* raw bytes read, for --progress */
 	unsigned long long total_size; /* of regular files; 0 if unknown */
+
+	enum csv_format kind;    /* of the current file */
+	struct csv *csv[3];      /* by format, made when a file needs one */
+	struct csv_scan scan;    /* the current row's, relative to start */
+	struct buf record;       /* the current row as JSON text */
+	char error[512];         /* why the row handed out is bad */
 };
+
+static struct csv_options formats;
+
+void
+reader_use_formats(const struct csv_options *options)
+{
+	formats = *options;
+}
 
 static void
 check_inputs(struct reader *r)
@@ -126,6 +148,9 @@ reader_close(struct reader *r)
 	if (!r)
 		return;
 	close_file(r);
+	for (int i = 0; i < 3; i++)
+		csv_free(r->csv[i]);
+	buf_free(&r->record);
 	free(r->zin);
 	free(r->buf);
 	free(r);
@@ -147,6 +172,25 @@ pipe_widen(int fd)
 #else
 	(void)fd;
 #endif
+}
+
+/* The format of the file at PATH ("-": stdin), and its parser ready. */
+static void
+start_format(struct reader *r, const char *path)
+{
+	char err[256];
+
+	if (formats.format_set)
+		r->kind = formats.format;
+	else
+		r->kind = r->is_stdin ? CSV_NDJSON : csv_format_for_name(path);
+	if (r->kind == CSV_NDJSON)
+		return;
+	if (!r->csv[r->kind] &&
+	    !(r->csv[r->kind] = csv_new(r->kind, &formats, err, sizeof err)))
+		msg_die(EXIT_USAGE, NULL, "%s", err);
+	csv_file_start(r->csv[r->kind]);
+	csv_scan_reset(&r->scan);
 }
 
 /* Open the next input; 0 when there is none left. */
@@ -177,6 +221,7 @@ open_next(struct reader *r)
 	r->at_file_start = 1;
 	r->format = FORMAT_UNKNOWN;
 	r->sniffed = 0;
+	start_format(r, path);
 	return 1;
 }
 
@@ -428,15 +473,104 @@ take_line(struct reader *r, struct line *line, size_t len, size_t skip)
 	line->len = len;
 	line->place.file = r->name;
 	line->place.line = ++r->lineno;
+	line->error = NULL;
 	r->start += skip;
 	r->scanned = r->start;
 	if (len > 0 && line->data[len - 1] == '\r')
 		line->len = --len;
 	if (len > r->max_line) {
 		line->len = r->max_line;
-		return READER_TOOLONG;
+		line->error = "line longer than --max-line";
+		return READER_BAD;
 	}
 	return READER_LINE;
+}
+
+enum { ROW_MORE = -1, ROW_NEXT_FILE = -2 };
+
+/* A row that is no record: hand out ROW[0..LEN) with the reason. */
+static enum reader_status
+bad_row(struct reader *r, struct line *line, const char *row, size_t len,
+    const char *why)
+{
+	if (why != r->error)
+		snprintf(r->error, sizeof r->error, "%s", why);
+	line->data = row;
+	line->len = len;
+	line->error = r->error;
+	return READER_BAD;
+}
+
+/*
+ * The next row of a CSV or TSV file, as a record or a bad row; ROW_MORE
+ * when more input must be read first, ROW_NEXT_FILE at the file's end.
+ */
+static int
+next_row(struct reader *r, struct line *line)
+{
+	struct csv *csv = r->csv[r->kind];
+
+	for (;;) {
+		size_t have = r->end - r->start, len, skip;
+		int ends = csv_scan_row(csv, &r->scan, r->buf + r->start, have, &len);
+		const char *row = r->buf + r->start;
+		char where[4096];
+
+		if (!ends && !r->at_file_eof) {
+			if (r->skipping) {
+				r->start = r->end = r->scanned = 0;
+				r->scan.at = 0;
+				return ROW_MORE;
+			}
+			if (have <= r->max_line + 1)
+				return ROW_MORE;
+			/* No row end within the limit: report, then skip. */
+			r->skipping = 1;
+			line->place.file = r->name;
+			line->place.line = r->lineno + 1;
+			r->start = r->scanned = r->end;
+			r->scan.at = 0;
+			return bad_row(r, line, row, r->max_line,
+			    "row longer than --max-line");
+		}
+		if (!ends && have == 0) {
+			r->skipping = 0;
+			close_file(r);
+			return ROW_NEXT_FILE;
+		}
+		skip = ends ? len + 1 : have;
+		if (!ends)
+			len = have;  /* the last row, without its LF */
+		line->place.file = r->name;
+		line->place.line = r->lineno + 1;
+		r->lineno += r->scan.newlines + 1;
+		r->start += skip;
+		r->scanned = r->start;
+		csv_scan_reset(&r->scan);
+		if (r->skipping) {
+			r->skipping = 0;
+			continue;
+		}
+		if (len > r->max_line + (len > 0 && row[len - 1] == '\r'))
+			return bad_row(r, line, row, r->max_line,
+			    "row longer than --max-line");
+		r->record.len = 0;
+		switch (csv_row(csv, row, len, &r->record, r->error,
+		    sizeof r->error)) {
+		case CSV_ROW_RECORD:
+			line->data = r->record.data;
+			line->len = r->record.len;
+			line->error = NULL;
+			return READER_LINE;
+		case CSV_ROW_SKIP:
+			continue;
+		case CSV_ROW_BAD:
+			return bad_row(r, line, row, len, r->error);
+		case CSV_ROW_BAD_HEADER:
+			msg_die(EXIT_DATA, place_format(&line->place, where,
+			    sizeof where), "%s", r->error);
+		}
+	}
 }
 
 enum reader_status
@@ -454,6 +588,13 @@ reader_next(struct reader *r, struct line *line, long timeout_ms)
 		}
 		if (r->at_file_start && bom_undecided(r)) {
 			if ((rc = fill(r, timeout_ms)) != 0)
+				return rc;
+			continue;
+		}
+		if (r->kind != CSV_NDJSON) {
+			if ((rc = next_row(r, line)) >= 0)
+				return rc;
+			if (rc == ROW_MORE && (rc = fill(r, timeout_ms)) != 0)
 				return rc;
 			continue;
 		}

@@ -1,5 +1,6 @@
 /*
- * reader.h - the NDJSON line reader every program reads its input with.
+ * reader.h - the line reader every program reads its input with: NDJSON,
+ * and CSV or TSV rows made records.
  *
  * It reads the named files in order ("-" or no file at all: standard input)
  * in large chunks, decompresses gzip input transparently (detected by its
@@ -9,7 +10,7 @@
  * number of every line it returns.  In the common case it makes no system
  * call and no allocation per line: a line is a view into its buffer.
  *
- * A line longer than max_line bytes is returned as READER_TOOLONG with only
+ * A line longer than max_line bytes is returned as READER_BAD with only
  * its first max_line bytes; the rest is skipped without being stored, so
  * memory stays bounded by max_line whatever the input.
  *
@@ -34,16 +35,30 @@ struct line {
 	const char *data;        /* not NUL-terminated; valid until the next call */
 	size_t len;              /* without the line ending */
 	struct place place;
+	const char *error;       /* READER_BAD: why; valid until the next call */
 };
 
 enum reader_status {
 	READER_LINE,             /* *line holds the next non-blank line */
 	READER_EOF,              /* all input read */
 	READER_TIMEOUT,          /* no whole line arrived within the timeout */
-	READER_TOOLONG,          /* a line over max_line: *line holds its start */
+	READER_BAD,              /* no record: *line holds the raw input (a line
+	                          * over max_line: its start) and the error */
 };
 
 struct reader;
+struct csv_options;
+
+/*
+ * CSV and TSV (see csv.h): each file is read in the format OPTIONS name,
+ * else in the one its name says (.csv, .tsv, .csv.gz, .tsv.gz), else as
+ * NDJSON; standard input is NDJSON unless a format is named.  A row becomes
+ * one line of JSON text (a record), numbered with the physical line where
+ * it starts; a bad row is READER_BAD with the raw row and the reason; a bad
+ * header row stops the program (exit 65).  Applies to the readers opened
+ * after it (opt_next calls it with the options it parsed).
+ */
+void reader_use_formats(const struct csv_options *options);
 
 /*
  * Open PATHS[0..NPATHS) for reading in order; NPATHS 0 reads stdin.  A file

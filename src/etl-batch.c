@@ -11,7 +11,12 @@
  * Records are copied as bytes: without --by or --validate a record is never
  * parsed, only its first byte is looked at.  Batches given as input are cut
  * into their records (line_split_batch) and re-batched the same way.
+ *
+ * --to csv writes each record as a CSV row instead (lib/csv.c), for the
+ * reports that cron jobs mail to people: parsed, under the first record's
+ * keys as the header; control lines have no place in it and are dropped.
  */
+#include "csv.h"
 #include "exitcode.h"
 #include "jsonout.h"
 #include "line.h"
@@ -27,7 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { KEY_BY = OPT_LONG, KEY_UNBATCH, KEY_VALIDATE };
+enum { KEY_BY = OPT_LONG, KEY_UNBATCH, KEY_VALIDATE, KEY_TO };
 
 static const struct opt options[] = {
 	{ 'n', "count", "COUNT", "flush a batch at COUNT records (default 1000)" },
@@ -37,6 +42,8 @@ static const struct opt options[] = {
 	{ KEY_BY, "by", "FIELD", "keep one batch per value of FIELD" },
 	{ KEY_UNBATCH, "unbatch", NULL, "split batches back into records" },
 	{ KEY_VALIDATE, "validate", NULL, "parse every record: bad JSON is a data error" },
+	{ KEY_TO, "to", "FORMAT",
+	  "write ndjson (default) or csv: a header, then a row per record" },
 	{ 0, NULL, NULL, NULL }
 };
 
@@ -65,6 +72,7 @@ static struct {
 	const char *by;          /* --by */
 	int unbatch;
 	int validate;
+	struct csv_writer *csv;  /* --to csv */
 } conf = { .count = 1000 };
 
 /*
@@ -290,6 +298,27 @@ parse_record(const char *rec, size_t n)
 	return v;
 }
 
+/* --to csv: the record as a row. */
+static void
+write_csv(const char *rec, size_t n)
+{
+	static struct buf row;
+	char err[256];
+	json_t *v = parse_record(rec, n);
+
+	if (!v)
+		return;
+	row.len = 0;
+	if (csv_writer_record(conf.csv, v, &row, err, sizeof err) != 0)
+		bad_record(err, rec, n);
+	else {
+		writer_add(&writer_stdout, row.data, row.len);
+		writer_maybe_flush(&writer_stdout);
+		stats_add(&stats.records_out, 1);
+	}
+	json_decref(v);
+}
+
 static void
 take_record(const char *rec, size_t n)
 {
@@ -297,6 +326,10 @@ take_record(const char *rec, size_t n)
 	struct batch *b = &single;
 
 	stats_add(&stats.records_in, 1);
+	if (conf.csv) {
+		write_csv(rec, n);
+		return;
+	}
 	if (conf.unbatch) {
 		if (conf.validate && !(v = parse_record(rec, n)))
 			return;
@@ -320,6 +353,8 @@ take_record(const char *rec, size_t n)
 static void
 take_control(const char *text, size_t n)
 {
+	if (conf.csv)
+		return;  /* CSV has no place for it */
 	flush_all();
 	writer_line(&writer_stdout, text, n);
 }
@@ -443,8 +478,17 @@ parse_options(int argc, char **argv, int *first_file)
 		case KEY_VALIDATE:
 			conf.validate = 1;
 			break;
+		case KEY_TO:
+			if (strcmp(p.arg, "csv") == 0)
+				conf.csv = csv_writer_new(',');
+			else if (strcmp(p.arg, "ndjson") != 0)
+				opt_usage_error(&p, "--to: '%s' is not ndjson or csv",
+				    p.arg);
+			break;
 		}
 	}
+	if (conf.csv && conf.by)
+		opt_usage_error(&p, "--to csv writes rows, not batches: no --by");
 	if (conf.unbatch && conf.by)
 		opt_usage_error(&p, "--unbatch and --by do not go together");
 	*first_file = p.ind;
@@ -466,9 +510,9 @@ main(int argc, char **argv)
 			continue;
 		}
 		place_format(&current.place, where, sizeof where);
-		if (st == READER_TOOLONG) {
+		if (st == READER_BAD) {
 			stats_add(&stats.records_in, 1);
-			bad_record("line longer than --max-line", current.data,
+			bad_record(current.error, current.data,
 			    current.len);
 			continue;
 		}

@@ -1491,12 +1491,12 @@ main(int argc, char **argv)
 	while ((st = reader_next(r, &line, -1)) != READER_EOF) {
 		if (failing)
 			fail_run();
-		if (st == READER_TOOLONG) {
+		if (st == READER_BAD) {
 			char where[PATH_MAX + 32];
 
 			stats_add(&stats.records_in, 1);
 			reject_input(place_format(&line.place, where, sizeof where),
-			    "line longer than --max-line", line.data, line.len);
+			    line.error, line.data, line.len);
 			continue;
 		}
 		take_line(&line);

@@ -575,9 +575,9 @@ main(int argc, char **argv)
 			continue;
 		}
 		place_format(&line.place, where, sizeof where);
-		if (st == READER_TOOLONG) {
+		if (st == READER_BAD) {
 			stats_add(&stats.records_in, 1);
-			reject_record(where, "line longer than --max-line", NULL, line.data,
+			reject_record(where, line.error, NULL, line.data,
 			    line.len);
 			continue;
 		}

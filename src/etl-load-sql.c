@@ -1277,11 +1277,11 @@ main(int argc, char **argv)
 			commit_pending();
 			continue;
 		}
-		if (st == READER_TOOLONG) {
+		if (st == READER_BAD) {
 			char where[PATH_MAX + 32];
 
 			reject_input(place_format(&line.place, where, sizeof where),
-			    "line longer than --max-line", line.data, line.len);
+			    line.error, line.data, line.len);
 			continue;
 		}
 		take_line(&line);

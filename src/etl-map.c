@@ -59,7 +59,8 @@ static const struct etl_transform *transform;
 struct chunk_line {
 	size_t off, len;
 	struct place place;
-	int too_long;            /* over --max-line: only its start is here */
+	char *error;             /* a bad line or row (one over --max-line:
+	                          * only its start is here), else NULL */
 };
 
 struct event {
@@ -103,6 +104,8 @@ chunk_free(struct chunk *c)
 		json_decref(c->events[i].record);
 	}
 	free(c->events);
+	for (size_t i = 0; i < c->nlines; i++)
+		free(c->lines[i].error);
 	free(c->lines);
 	buf_free(&c->in);
 	buf_free(&c->out);
@@ -110,15 +113,19 @@ chunk_free(struct chunk *c)
 }
 
 static void
-chunk_add_line(struct chunk *c, const struct line *line, int too_long)
+chunk_add_line(struct chunk *c, const struct line *line, int bad)
 {
+	char *error = NULL;
+
 	if (c->nlines == c->cap) {
 		c->cap = c->cap ? c->cap * 2 : 64;
 		if (!(c->lines = realloc(c->lines, c->cap * sizeof *c->lines)))
 			msg_die(EXIT_SOFTWARE, NULL, "out of memory");
 	}
+	if (bad && !(error = strdup(line->error)))
+		msg_die(EXIT_SOFTWARE, NULL, "out of memory");
 	c->lines[c->nlines++] = (struct chunk_line){ c->in.len, line->len,
-	    line->place, too_long };
+	    line->place, error };
 	if (line_kind_fast(line->data, line->len) != LINE_CONTROL)
 		c->work += line->len;
 	buf_add(&c->in, line->data, line->len);
@@ -505,14 +512,16 @@ install_crash_handlers(void)
 
 /* ---- -j 1 ---------------------------------------------------------------- */
 
+/* Input the reader could make no record of: a line over --max-line, a
+ * bad CSV row. */
 static void
-reject_too_long(struct instance *in, const char *data, size_t len,
-    const struct place *place)
+reject_bad_input(struct instance *in, const char *error, const char *data,
+    size_t len, const struct place *place)
 {
 	in->place = place;
 	in->element = 0;
 	stats_add(&stats.records_in, 1);
-	report(in, ETL_REJECT, "line longer than --max-line", NULL, data, len);
+	report(in, ETL_REJECT, error, NULL, data, len);
 }
 
 static void
@@ -523,8 +532,9 @@ run_single(struct reader *r, struct instance *in)
 
 	in->out = &writer_stdout.buf;
 	while ((st = reader_next(r, &line, -1)) != READER_EOF) {
-		if (st == READER_TOOLONG)
-			reject_too_long(in, line.data, line.len, &line.place);
+		if (st == READER_BAD)
+			reject_bad_input(in, line.error, line.data, line.len,
+			    &line.place);
 		else
 			map_line(in, line.data, line.len, &line.place);
 		writer_maybe_flush(&writer_stdout);
@@ -605,8 +615,9 @@ map_chunk(struct instance *in, struct chunk *c)
 	for (size_t i = 0; i < c->nlines; i++) {
 		const struct chunk_line *l = &c->lines[i];
 
-		if (l->too_long)
-			reject_too_long(in, c->in.data + l->off, l->len, &l->place);
+		if (l->error)
+			reject_bad_input(in, l->error, c->in.data + l->off, l->len,
+			    &l->place);
 		else
 			map_line(in, c->in.data + l->off, l->len, &l->place);
 	}
@@ -782,7 +793,7 @@ run_parallel(struct reader *r, int argc, char **argv)
 	while ((st = reader_next(r, &line, -1)) != READER_EOF) {
 		if (!filling)
 			filling = chunk_new();
-		chunk_add_line(filling, &line, st == READER_TOOLONG);
+		chunk_add_line(filling, &line, st == READER_BAD);
 		if (filling->nlines >= CHUNK_LINES || filling->in.len >= CHUNK_BYTES)
 			deal_full();
 	}

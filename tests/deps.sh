@@ -12,7 +12,7 @@ build="gcc make pkg-config libjansson-dev libpq-dev libmariadb-dev
 test="postgresql mariadb-server mariadb-client curl jq sqlite3 mandoc zsh
 	bash-completion clang libclang-rt-dev procps bsdutils time gzip openssl
 	python3 xxd nats-server prometheus sslscan wrk galera-4 rsync"
-bench="wrk hyperfine nginx-light gnuplot-nox pgloader"
+bench="wrk hyperfine nginx-light gnuplot-nox pgloader miller"
 
 wanted="$build $test"
 [ "${1:-}" = --bench ] && wanted="$wanted $bench"

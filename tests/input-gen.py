@@ -7,6 +7,11 @@
         included; an N too small for one record gives blank lines
     input-gen.py gzip-sized N
         a gzip file of exactly N bytes (stored, level 0) of sized records
+    input-gen.py csv-sized N [--lf-at K] [--crlf] [--no-final-lf] [--seed S]
+        a CSV file of exactly N bytes: a header row, then order rows of 220
+        to 3000 bytes whose quoted last field holds doubled quotes, commas,
+        non-ASCII UTF-8 and a LF (with --lf-at, the LF of one row is byte K
+        of the file, 0-based); rows end in CRLF with --crlf
     input-gen.py line N [--id I]
         one order record of exactly N bytes, without its LF
     input-gen.py pieces [--seed S] [--max BYTES] [--pause-every K]
@@ -78,6 +83,57 @@ def sized_bytes(n, final_lf, seed):
     return bytes(out)
 
 
+CSV_LF_POS = 100  # where the LF of a row's note field is, with --lf-at
+
+
+def csv_row(i, size, eol, lf_pos=None):
+    """One CSV order row of exactly SIZE bytes, EOL included."""
+    head = ('%d,%d,%d.%02d,"' % (i, i * 7 % 50000, i % 5000, i % 100)).encode()
+    text = '%d Strada ""Nou\u0103"", Z\u00fcrich, ' % i
+    body = text.encode()
+    pad = size - len(head) - len(body) - 1 - len(eol)
+    if pad < 2:
+        raise SystemExit("input-gen.py: a CSV row needs more bytes")
+    note = bytearray(body + b"x" * pad)
+    at = lf_pos - len(head) if lf_pos is not None else len(note) // 2
+    if not 0 <= at < len(note) or (lf_pos is not None and at < len(body)):
+        raise SystemExit("input-gen.py: no room for the LF at %d" % lf_pos)
+    note[at] = ord("\n")
+    return head + bytes(note) + b'"' + eol
+
+
+def csv_sized(n, lf_at, crlf, final_lf, seed):
+    rng = random.Random(seed)
+    eol = b"\r\n" if crlf else b"\n"
+    out = bytearray(b"order_id,customer_id,amount,note" + eol)
+    i = 1
+    placed = lf_at is None
+    while len(out) < n:
+        left, start = n - len(out), len(out)
+        lf_pos = None
+        size = rng.randint(MIN_LINE, 3000)
+        if not placed:
+            gap = lf_at - start - CSV_LF_POS  # bytes before the LF's row
+            if gap == 0:
+                lf_pos, placed = CSV_LF_POS, True
+            elif gap < MIN_LINE:
+                raise SystemExit("input-gen.py: --lf-at %d cannot be met" % lf_at)
+            else:
+                size = gap if gap <= 3000 else min(size, gap - MIN_LINE)
+        if left - size < MIN_LINE:
+            size = left
+        out += csv_row(i, size, eol, lf_pos)
+        i += 1
+    if not placed or len(out) != n:
+        raise SystemExit("input-gen.py: no CSV file of %d bytes with these"
+                         " constraints" % n)
+    if not final_lf:
+        # The last row without its line end: its padding takes the bytes.
+        cut = len(eol)
+        out[-cut - 1:] = b"x" * cut + b'"'
+    sys.stdout.buffer.write(bytes(out))
+
+
 def pieces(seed, most, every, pause_ms):
     rng = random.Random(seed)
     pending = b""
@@ -125,6 +181,12 @@ def main():
     s.add_argument("--seed", type=int, default=1)
     g = sub.add_parser("gzip-sized")
     g.add_argument("n", type=int)
+    c = sub.add_parser("csv-sized")
+    c.add_argument("n", type=int)
+    c.add_argument("--lf-at", type=int)
+    c.add_argument("--crlf", action="store_true")
+    c.add_argument("--no-final-lf", action="store_true")
+    c.add_argument("--seed", type=int, default=1)
     l = sub.add_parser("line")
     l.add_argument("n", type=int)
     l.add_argument("--id", type=int, default=1)
@@ -143,6 +205,8 @@ def main():
             sized(a.n, not a.no_final_lf, a.seed)
         elif a.cmd == "gzip-sized":
             sys.stdout.buffer.write(gzip_sized(a.n))
+        elif a.cmd == "csv-sized":
+            csv_sized(a.n, a.lf_at, a.crlf, not a.no_final_lf, a.seed)
         elif a.cmd == "line":
             sys.stdout.buffer.write(record(a.id, a.n))
         elif a.cmd == "bursts":

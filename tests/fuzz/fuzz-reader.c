@@ -271,7 +271,7 @@ LLVMFuzzerTestOneInput(const uint8_t *input, size_t size)
 				mismatch("the reader gave a line more", line.place.line);
 			if (line.place.line != lineno)
 				mismatch("line numbers differ", lineno);
-			if ((st == READER_TOOLONG) != too_long)
+			if ((st == READER_BAD) != too_long)
 				mismatch("too long or not", lineno);
 			if (line.len != wantlen || memcmp(line.data, want, wantlen) != 0)
 				mismatch("the bytes differ", lineno);

@@ -5,7 +5,8 @@
 # in uneven pieces, at sizes around every buffer and chunk edge (the
 # reader's 64 KiB compressed and 256 KiB plain reads, the 64 KiB pipe and
 # writer buffers, the 1 MiB widened pipe), compared value for value with
-# zcat and jq; lines at, below and above --max-line; the byte-order mark;
+# zcat and jq; CSV with quoted newlines at the read edges, compared with
+# Python's csv; lines at, below and above --max-line; the byte-order mark;
 # 200 MB of records once; each limit at its edge; memory on a 2 GB stream.
 . "$(dirname "$0")/../lib.sh"
 TR=${ETL_TRANSFORMS:-$ETL_TOP/build/obj}
@@ -173,6 +174,64 @@ test_expect_success 'a UTF-8 byte-order mark at the start of each file is skippe
 	{ printf "{}\n"; cat bom; printf "{}\n"; } >mid &&
 	expect_status 65 etl-batch --validate mid >/dev/null 2>err &&
 	expect_grep "^etl-batch: mid:2: invalid JSON" err
+'
+
+# CSV: the same ways in, with rows whose quoted note holds a LF at each
+# read edge (the first 64 KiB read, the 256 KiB chunk), compared with
+# Python's csv module.  Values are strings: the table's columns are TEXT.
+REDACT=$TR/examples/redact.so
+csv_schema='CREATE TABLE orders (order_id TEXT, customer_id TEXT, amount TEXT, note TEXT)'
+want_csv() {  # FILE : want.rec from Python's csv.DictReader
+	/usr/bin/python3 -c '
+import csv, gzip, json, sys
+f = sys.argv[1]
+opener = gzip.open if f.endswith(".gz") else open
+with opener(f, "rt", newline="", encoding="utf-8-sig") as fh:
+    for row in csv.DictReader(fh):
+        print(json.dumps(row, ensure_ascii=False, separators=(",", ":")))
+' "$1" | jq -cS . >want.rec
+}
+csv_every_way() {  # FILE WHAT [PIECE [all]] : PIECE, the largest write into a pipe
+	local f=$1 what=$2 piece=${3:-65537}
+	want_csv "$f" || return 1
+	etl-batch -n 1000 "$f" >out && same_batches out "$what, etl-batch FILE" &&
+	rm -f db && sqlite3 db "$csv_schema" && load "$f" &&
+		same_rows "$what, etl-load-sql FILE" &&
+	case $f in *.gz) return 0 ;; esac &&
+	pieces 1 "$piece" <"$f" | etl-batch --format csv -n 777 >out &&
+		same_batches out "$what, etl-batch on 1-$piece byte writes" &&
+	etl-map --format csv -j 2 "$REDACT" none <"$f" >out &&
+		jq -cS . out >got.rec && cmp -s want.rec got.rec &&
+	{ [ -z "${4:-}" ] || {
+	pieces 2 300000 <"$f" | etl-map --format csv "$REDACT" none >out &&
+		jq -cS . out >got.rec && cmp -s want.rec got.rec &&
+	rm -f db && sqlite3 db "$csv_schema" && pieces 3 "$piece" <"$f" |
+		load --format csv && same_rows "$what, etl-load-sql on 1-$piece byte writes"; }; }
+}
+
+test_expect_success 'CSV with a quoted LF at each read edge, plain and gzip, every program' '
+	ks="65535 65536 65537 262143 262144 262145"
+	[ -z "${ETL_SANITIZE:-}" ] || ks="65536 262144"  # the sanitizers are slower
+	for k in $ks; do
+		inputgen csv-sized $((k + 4000)) --lf-at "$k" >in.csv &&
+		csv_every_way in.csv "CSV, LF at byte $k" &&
+		gzip <in.csv >in.csv.gz && csv_every_way in.csv.gz "CSV gzip, LF at byte $k" ||
+		exit 1
+	done &&
+	inputgen csv-sized 262144 --crlf --no-final-lf --seed 2 >in.csv &&
+	csv_every_way in.csv "CSV of 262144 bytes, CRLF, no final line end" 65537 all &&
+	inputgen csv-sized 20000 --crlf --seed 3 >in.csv &&
+	csv_every_way in.csv "CSV of 20000 bytes, CRLF" 7 all
+'
+
+test_expect_success 'CSV: a row over --max-line is one bad row at the line it starts, the rest loads' '
+	{ printf "id,note\n1,\"a\nb\"\n2,\""; head -c 300000 /dev/zero | tr "\0" x;
+	  printf "\n\n\"\n3,ok\n"; } >long.csv &&
+	rm -f rej && etl-batch --max-line 100000 --reject rej long.csv >out &&
+	expect_eq "[{\"id\":\"1\",\"note\":\"a\\nb\"},{\"id\":\"3\",\"note\":\"ok\"}]" "$(cat out)" &&
+	jq -e ".where == \"long.csv:4\" and .error == \"row longer than --max-line\"" rej >/dev/null &&
+	expect_status 65 etl-batch --max-line 100000 long.csv >/dev/null 2>err &&
+	expect_grep "^etl-batch: long.csv:4: row longer than --max-line" err
 '
 
 # start_server, stop_server: etl-extract-http on a free port ($PORT, $SERVER)

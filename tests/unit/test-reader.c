@@ -72,7 +72,7 @@ read_paths(char *const *paths, int npaths, size_t max_line)
 	while ((st = reader_next(r, &line, -1)) != READER_EOF) {
 		if (out.len)
 			buf_addc(&out, '|');
-		if (st == READER_TOOLONG) {
+		if (st == READER_BAD) {
 			char tag[64];
 			snprintf(tag, sizeof tag, "<TOOLONG %zu @%lu>", line.len,
 			    line.place.line);
