@@ -45,6 +45,7 @@
 #include "jsonout.h"
 #include "jsontree.h"
 #include "line.h"
+#include "listen.h"
 #include "metrics.h"
 #include "msg.h"
 #include "opt.h"
@@ -1509,20 +1510,13 @@ on_metrics_request(void *cls, struct MHD_Connection *c, const char *url,
 	return answer_metrics(c);
 }
 
-static int listen_on(const char *spec);
-
 /* Before confinement: the --metrics-listen socket. */
 static int
 metrics_socket(void)
 {
-	const char *path = conf.path;
-	int fd;
-
 	if (strchr(conf.metrics_listen, '/'))
 		msg_die(EXIT_USAGE, conf.metrics_listen, "--metrics-listen takes [ADDRESS]:PORT, without a path");
-	fd = listen_on(conf.metrics_listen);
-	conf.path = path;  /* listen_on sets it, for the main address */
-	return fd;
+	return listen_socket(conf.metrics_listen, NULL);
 }
 
 static struct MHD_Daemon *
@@ -1708,74 +1702,6 @@ on_completed(void *cls, struct MHD_Connection *c, void **state,
 	free(req);
 	*state = NULL;
 	atomic_fetch_sub(&in_flight, 1);
-}
-
-/* ---- listening ------------------------------------------------------------- */
-
-/* "[ADDR]:PORT[/PATH]" into a listening socket, and conf.path. */
-static int
-listen_on(const char *spec)
-{
-	char host[256] = "", port[16];
-	const char *p = spec, *colon, *slash;
-	struct addrinfo hints = { .ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV,
-	    .ai_socktype = SOCK_STREAM }, *ai;
-	int fd, one = 1, rc;
-
-	if (*p == '[') {
-		const char *close = strchr(p, ']');
-
-		if (!close || close[1] != ':' || (size_t)(close - p - 1) >= sizeof host)
-			msg_die(EXIT_USAGE, spec, "expected [ADDRESS]:PORT");
-		memcpy(host, p + 1, close - p - 1);
-		colon = close + 1;
-	} else {
-		if (!(colon = strrchr(p, ':')) || (size_t)(colon - p) >= sizeof host)
-			msg_die(EXIT_USAGE, spec, "expected [ADDRESS]:PORT[/PATH], like :8080");
-		memcpy(host, p, colon - p);
-	}
-	slash = strchr(colon, '/');
-	snprintf(port, sizeof port, "%.*s", (int)((slash ? slash : colon + strlen(colon)) - colon - 1), colon + 1);
-	if (!*port || strspn(port, "0123456789") != strlen(port) || atoi(port) > 65535)
-		msg_die(EXIT_USAGE, spec, "bad port '%s'", port);
-	conf.path = slash;
-	hints.ai_family = *host ? AF_UNSPEC : AF_INET6;
-	rc = getaddrinfo(*host ? host : NULL, port, &hints, &ai);
-	if (rc != 0)
-		msg_die(EXIT_USAGE, spec, "bad address: %s", gai_strerror(rc));
-	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 && !*host) {
-		/* No IPv6: all IPv4 addresses. */
-		freeaddrinfo(ai);
-		hints.ai_family = AF_INET;
-		getaddrinfo(NULL, port, &hints, &ai);
-		fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	}
-	if (fd < 0)
-		msg_die(EXIT_UNAVAILABLE, spec, "socket: %s", strerror(errno));
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-	if (ai->ai_family == AF_INET6 && !*host) {
-		int zero = 0;  /* ":8080" means IPv4 too */
-
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
-	}
-	if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 1024) < 0)
-		msg_die(EXIT_UNAVAILABLE, spec, "cannot listen: %s", strerror(errno));
-	freeaddrinfo(ai);
-	return fd;
-}
-
-/* systemd socket activation: LISTEN_PID is us and LISTEN_FDS >= 1. */
-static int
-activated_socket(void)
-{
-	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
-
-	if (!pid || !fds || atol(pid) != (long)getpid() || atoi(fds) < 1)
-		return -1;
-	unsetenv("LISTEN_PID");
-	unsetenv("LISTEN_FDS");
-	return 3;
 }
 
 /* ---- TLS: versions, ciphers, a certificate reloaded on SIGHUP --------- */
@@ -2086,9 +2012,9 @@ main(int argc, char **argv)
 	parse_options(argc, argv);
 	sig_catch_reload();  /* SIGHUP: the TLS keys again, never the end */
 	stats_set_extra(stats_fields);
-	fd = activated_socket();
+	fd = listen_activated();
 	if (fd < 0)
-		fd = listen_on(conf.listen);
+		fd = listen_socket(conf.listen, &conf.path);
 	else if (conf.listen && strchr(conf.listen, '/'))
 		conf.path = strchr(conf.listen, '/');
 	if (conf.metrics_listen)
