@@ -42,6 +42,7 @@
 #include "confine.h"
 #include "exitcode.h"
 #include "httpbody.h"
+#include "httpreply.h"
 #include "jsonout.h"
 #include "jsontree.h"
 #include "line.h"
@@ -1026,61 +1027,6 @@ answer_body(struct MHD_Connection *c, unsigned status, struct buf *body,
 	return rc;
 }
 
-static int
-add_ndjson_element(void *arg, const char *elem, size_t n, size_t index)
-{
-	(void)index;
-	buf_add(arg, elem, n);
-	buf_addc(arg, '\n');
-	return 0;
-}
-
-/* The gathered LINES as NDJSON (a batch line's elements one a line) or as
- * one JSON array of the records. */
-static void
-reply_records(const struct buf *lines, int ndjson, struct buf *out)
-{
-	const char *p = lines->data, *end = p + lines->len, *nl, *q, *qe;
-	char err[128];
-	int first = 1;
-
-	if (!ndjson)
-		buf_addc(out, '[');
-	for (; p < end; p = nl + 1) {
-		nl = memchr(p, '\n', end - p);
-		q = p;
-		qe = nl;
-		while (qe > q && strchr(" \t\r", qe[-1]))
-			qe--;
-		while (q < qe && strchr(" \t\r", *q))
-			q++;
-		if (q < qe && *q == '[') {
-			if (ndjson) {
-				line_split_batch(q, qe - q, add_ndjson_element, out, err, sizeof err);
-				continue;
-			}
-			/* Its elements, without the brackets. */
-			q++;
-			qe--;
-			while (q < qe && strchr(" \t\r", *q))
-				q++;
-			if (q == qe)
-				continue;  /* an empty batch */
-		}
-		if (ndjson) {
-			buf_add(out, q, qe - q);
-			buf_addc(out, '\n');
-			continue;
-		}
-		if (!first)
-			buf_addc(out, ',');
-		buf_add(out, q, qe - q);
-		first = 0;
-	}
-	if (!ndjson)
-		buf_addc(out, ']');
-}
-
 /* 422: {"error": the first reason, "rejects": [...], "records": [...]}. */
 static enum MHD_Result
 answer_rejected(struct MHD_Connection *c, struct request *req)
@@ -1102,51 +1048,9 @@ answer_rejected(struct MHD_Connection *c, struct request *req)
 	buf_adds(&out, ",\"rejects\":[");
 	buf_add(&out, req->rejects.data, req->rejects.len);
 	buf_adds(&out, "],\"records\":");
-	reply_records(&req->reply, 0, &out);
+	httpreply_records(&req->reply, 0, &out);
 	buf_addc(&out, '}');
 	return answer_body(c, 422, &out, "application/json");
-}
-
-/* Append the value of --reply-field in the record ELEM[0..N) to ARG (a
- * buf): a string's bytes, base64-decoded when NAME_encoding says so, or
- * the value's JSON text.  1 when the record has no such field. */
-static int
-add_field_value(void *arg, const char *elem, size_t n, size_t index)
-{
-	struct buf *out = arg;
-	json_t *rec = jsontree_parse(elem, n);
-	json_t *v;
-
-	if (!rec)
-		rec = json_loadb(elem, n, LINE_JSON_FLAGS, NULL);
-	v = json_object_get(rec, conf.reply_field);
-	char marker[256];
-	const char *enc;
-
-	(void)index;
-	if (!v) {
-		json_decref(rec);
-		return 1;
-	}
-	snprintf(marker, sizeof marker, "%s_encoding", conf.reply_field);
-	enc = json_string_value(json_object_get(rec, marker));
-	if (json_is_string(v) && enc && strcmp(enc, "base64") == 0) {
-		size_t len;
-
-		buf_reserve(out, B64_DECODED_LENGTH(json_string_length(v)));
-		len = b64_decode(out->data + out->len, json_string_value(v), json_string_length(v));
-		if (len == (size_t)-1) {
-			json_decref(rec);
-			return 2;
-		}
-		out->len += len;
-	} else if (json_is_string(v)) {
-		buf_add(out, json_string_value(v), json_string_length(v));
-	} else {
-		jsonout_value(out, v);
-	}
-	json_decref(rec);
-	return 0;
 }
 
 /* --reply-field: the field's value of each record, in order, as raw bytes
@@ -1154,18 +1058,10 @@ add_field_value(void *arg, const char *elem, size_t n, size_t index)
 static enum MHD_Result
 answer_field(struct MHD_Connection *c, struct request *req)
 {
-	const char *p = req->reply.data, *end = p + req->reply.len, *nl;
 	struct buf out = BUF_INIT;
-	char err[128], why[300];
-	int rc = 0;
+	char why[300];
+	int rc = httpreply_field(&req->reply, conf.reply_field, &out);
 
-	for (; p < end && rc == 0; p = nl + 1) {
-		nl = memchr(p, '\n', end - p);
-		if (line_kind_fast(p, nl - p) == LINE_BATCH)
-			rc = line_split_batch(p, nl - p, add_field_value, &out, err, sizeof err);
-		else
-			rc = add_field_value(&out, p, nl - p, 0);
-	}
 	if (rc != 0) {
 		buf_free(&out);
 		snprintf(why, sizeof why, rc == 1 ? "a record of the pipeline's output has no field %s"
@@ -1190,7 +1086,7 @@ answer_reply(struct MHD_Connection *c, struct request *req)
 		return answer_rejected(c, req);
 	if (conf.reply_field)
 		return answer_field(c, req);
-	reply_records(&req->reply, ndjson, &out);
+	httpreply_records(&req->reply, ndjson, &out);
 	return answer_body(c, 200, &out, ndjson ? "application/x-ndjson" : "application/json");
 }
 
