@@ -34,7 +34,15 @@ static int wake[2] = { -1, -1 };      /* the signal thread -> the waits */
 static int reads_stream;
 static long long stop_timeout_ms;
 static atomic_int input_ended;
+typedef void give_up_fn(const char *why);
+static _Atomic(give_up_fn *) give_up_report;
 static sigset_t ours;                 /* SIGINT, SIGTERM, SIGUSR1 */
+
+void
+sig_on_give_up(void (*report)(const char *why))
+{
+	atomic_store(&give_up_report, report);
+}
 
 void
 sig_input_ended(void)
@@ -68,8 +76,11 @@ give_up(const char *why)
 	unsigned long long in = count(&stats.records_in),
 	    done = count(&stats.records_out) + count(&stats.rejected),
 	    lost = in > done ? in - done : 0;
+	give_up_fn *report = atomic_load(&give_up_report);
 
-	if (reads_stream)
+	if (report)
+		report(why);
+	else if (reads_stream)
 		msg_error("stop", "%s: %llu of %llu records read were not"
 		    " delivered; %s", why, lost, in, atomic_load(&input_ended)
 		    ? "all input was read" : "input was left unread");

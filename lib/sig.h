@@ -39,6 +39,11 @@ extern atomic_int sig_stats;   /* SIGUSR1 seen, not yet served */
  */
 void sig_install(int reads_stream, long long stop_timeout_ms);
 
+/* A source says in its own terms what a stop that gives up leaves
+ * undelivered: REPORT(WHY) prints that one line (it runs on the signal
+ * thread, then the process exits 75). */
+void sig_on_give_up(void (*report)(const char *why));
+
 /* The reader reached the end of all its input (for the give-up report). */
 void sig_input_ended(void);
 
