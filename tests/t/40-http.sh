@@ -214,7 +214,7 @@ while True:
 		[ "$(cat codes.* 2>/dev/null | wc -l)" -ge 80 ] && break
 		sleep 0.1
 	done
-	pkill -TERM -x -f "etl-extract-http 127.0.0.1:$PORT"; wait
+	pkill -TERM -x -f "etl-extract-http --max-backlog 0 127.0.0.1:$PORT"; wait
 	expect_eq "80" "$(cat codes.* | grep -c "^202$")" "requests answered 202" &&
 	expect_eq 8000 "$(jq -c "[.r, .s]" out | wc -l)" "whole records written" &&
 	# A request is one run of lines, s going 1..100.
