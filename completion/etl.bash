@@ -23,7 +23,8 @@ _etl_options() {
 			--queue-timeout --max-headers --threads --ack-fifo --ack-timeout
 			--max-per-client --header-timeout --body-timeout --metrics-listen
 			--tls-priority --user --no-seccomp
-			--reply-fifo --reply-timeout --reply-field --reply-type --raw-body" ;;
+			--reply-fifo --reply-timeout --reply-field --reply-type --raw-body
+			--max-backlog --stop-timeout" ;;
 	etl-extract-nats)
 		echo "--queue --stream --durable -e --exit-at-end --ack-fifo --ack-wait
 			--ack-timeout --max-in-flight --batch --envelope --creds --token-file
@@ -70,6 +71,7 @@ _etl_value_argument() {
 	--max-age|--public-url|--delivery-id-field) return 0 ;;
 	--queue-timeout|--max-headers|--threads|--ack-timeout|--stop-timeout) return 0 ;;
 	--max-per-client|--header-timeout|--body-timeout|--metrics-listen) return 0 ;;
+	--max-backlog) return 0 ;;
 	-c|--concurrency|-H|--header|--timeout) return 0 ;;
 	--tls-priority) return 0 ;;
 	--delimiter|--columns|--replace-header|--null) return 0 ;;

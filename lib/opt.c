@@ -59,6 +59,13 @@ static const struct opt input_opts[] = {
 	{ 0, NULL, NULL, NULL }
 };
 
+/* A source whose stop hands on what it accepted (OPT_STOP). */
+static const struct opt stop_opts[] = {
+	{ KEY_STOP_TIMEOUT, "stop-timeout", "DURATION",
+	  "after SIGTERM, give up handing on what was accepted this late (default 30s)" },
+	{ 0, NULL, NULL, NULL }
+};
+
 /* Every program that can meet a bad record: readers, and sources that
  * decode what they receive (OPT_REJECT). */
 static const struct opt reject_opts[] = {
@@ -73,7 +80,8 @@ static const struct opt *
 flagged_opts(const struct opt_parser *p, int list)
 {
 	if (list == 0)
-		return (p->flags & OPT_INPUT) ? input_opts : NULL;
+		return (p->flags & OPT_INPUT) ? input_opts
+		    : (p->flags & OPT_STOP) ? stop_opts : NULL;
 	return (p->flags & (OPT_INPUT | OPT_REJECT)) ? reject_opts : NULL;
 }
 
@@ -271,7 +279,8 @@ apply_common(const struct opt_parser *p)
 	if (reads_stream)
 		apply_formats(p);
 
-	sig_install(reads_stream, reads_stream ? opt_common.stop_timeout_ms : 0);
+	sig_install(reads_stream, reads_stream || (p->flags & OPT_STOP)
+	    ? opt_common.stop_timeout_ms : 0);
 	writer_stdout_init();
 	stats_init(opt_common.stats);
 	if (opt_common.progress)
@@ -285,9 +294,9 @@ apply_common(const struct opt_parser *p)
 static void
 set_label(struct opt_parser *p, int c)
 {
-	const struct opt *lists[4] = { p->opts, common_opts, input_opts, reject_opts };
+	const struct opt *lists[5] = { p->opts, common_opts, input_opts, reject_opts, stop_opts };
 
-	for (int l = 0; l < 4; l++)
+	for (int l = 0; l < 5; l++)
 		for (const struct opt *o = lists[l]; o->name; o++)
 			if (o->key == c) {
 				snprintf(p->label, sizeof p->label, "--%s", o->name);

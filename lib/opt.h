@@ -9,7 +9,8 @@
  *   --stop-timeout DURATION
  *   --format csv|tsv|ndjson  --delimiter CHAR  --columns NAMES
  *   --replace-header NAMES  --null STRING  (handed to the reader: csv.h)
- * or only --reject and --max-rejects for a source that decodes records (OPT_REJECT).
+ * or only --reject and --max-rejects for a source that decodes records (OPT_REJECT),
+ * and --stop-timeout for a source whose stop hands on what it accepted (OPT_STOP).
  * --help is generated from the same table, so it always lists every option.
  * Usage errors print "program: reason" and a hint, and exit 64.
  * opt_begin also takes passwords written in URLs off the visible command
@@ -44,6 +45,7 @@ struct opt {
 enum opt_flags {
 	OPT_INPUT = 1,        /* the program reads the stream: input options */
 	OPT_REJECT = 2,       /* a source that decodes records: --reject, --max-rejects */
+	OPT_STOP = 4,         /* a source that hands on what it accepted: --stop-timeout */
 };
 
 /* The shared options' values, set while parsing. */

@@ -216,6 +216,7 @@ open_next(struct reader *r)
 		    strerror(errno));
 	}
 	pipe_widen(r->fd);
+	sig_input_opened(r->fd);
 	r->lineno = 0;
 	r->at_file_eof = 0;
 	r->at_file_start = 1;

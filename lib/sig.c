@@ -23,6 +23,8 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -34,7 +36,22 @@ static int wake[2] = { -1, -1 };      /* the signal thread -> the waits */
 static int reads_stream;
 static long long stop_timeout_ms;
 static atomic_int input_ended;
+static atomic_int input_fd = -1;
+typedef void give_up_fn(const char *why);
+static _Atomic(give_up_fn *) give_up_report;
 static sigset_t ours;                 /* SIGINT, SIGTERM, SIGUSR1 */
+
+void
+sig_on_give_up(void (*report)(const char *why))
+{
+	atomic_store(&give_up_report, report);
+}
+
+void
+sig_input_opened(int fd)
+{
+	atomic_store(&input_fd, fd);
+}
 
 void
 sig_input_ended(void)
@@ -68,11 +85,21 @@ give_up(const char *why)
 	unsigned long long in = count(&stats.records_in),
 	    done = count(&stats.records_out) + count(&stats.rejected),
 	    lost = in > done ? in - done : 0;
+	give_up_fn *report = atomic_load(&give_up_report);
+	int fd = atomic_load(&input_fd), unread = 0;
+	struct stat st;
+	char left[96] = "input was left unread";
 
-	if (reads_stream)
+	/* How much, where the kernel can say: what waits in the pipe. */
+	if (fd >= 0 && fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode) &&
+	    ioctl(fd, FIONREAD, &unread) == 0 && unread > 0)
+		snprintf(left, sizeof left, "input was left unread (%d bytes still in the pipe)", unread);
+	if (report)
+		report(why);
+	else if (reads_stream)
 		msg_error("stop", "%s: %llu of %llu records read were not"
 		    " delivered; %s", why, lost, in, atomic_load(&input_ended)
-		    ? "all input was read" : "input was left unread");
+		    ? "all input was read" : left);
 	else
 		msg_error("stop", "%s: %llu of %llu records accepted were not"
 		    " handed on", why, lost, in);

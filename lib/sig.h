@@ -9,7 +9,7 @@
  * stop has a deadline, --stop-timeout: when it passes, or at a second
  * SIGINT or SIGTERM, the program gives up at once: one line on stderr says
  * how many records it had read and not delivered and whether input was left
- * unread, and it exits 75 (EXIT_TEMPFAIL: a rerun from a replayable source
+ * unread (and how many bytes its input pipe still held), and it exits 75 (EXIT_TEMPFAIL: a rerun from a replayable source
  * loads what was left).  SIGUSR1 asks for the --stats line.  SIGPIPE is
  * ignored: a closed pipe is seen as EPIPE by the writer and reported as an
  * I/O error.
@@ -39,8 +39,15 @@ extern atomic_int sig_stats;   /* SIGUSR1 seen, not yet served */
  */
 void sig_install(int reads_stream, long long stop_timeout_ms);
 
+/* A source says in its own terms what a stop that gives up leaves
+ * undelivered: REPORT(WHY) prints that one line (it runs on the signal
+ * thread, then the process exits 75). */
+void sig_on_give_up(void (*report)(const char *why));
+
 /* The reader reached the end of all its input (for the give-up report). */
 void sig_input_ended(void);
+/* The reader reads FD now: a give-up says how many bytes its pipe held. */
+void sig_input_opened(int fd);
 
 /* SIGHUP asks a server to reload something (certificates): for programs
  * that call sig_catch_reload(), after sig_install (opt_next calls it) and

@@ -38,13 +38,16 @@
 #define _GNU_SOURCE  /* struct addrinfo flags, timegm */
 #include "ack.h"
 #include "b64.h"
+#include "backlog.h"
 #include "buf.h"
 #include "confine.h"
 #include "exitcode.h"
 #include "httpbody.h"
+#include "httpreply.h"
 #include "jsonout.h"
 #include "jsontree.h"
 #include "line.h"
+#include "listen.h"
 #include "metrics.h"
 #include "msg.h"
 #include "opt.h"
@@ -72,6 +75,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -90,7 +94,7 @@ enum {
 	KEY_REPLY_FIFO, KEY_REPLY_TIMEOUT, KEY_RAW_BODY,
 	KEY_REPLY_FIELD, KEY_REPLY_TYPE, KEY_VERIFY, KEY_MAX_AGE, KEY_PUBLIC_URL,
 	KEY_SIGNATURE_PREFIX, KEY_SIGNATURE_ENCODING, KEY_SIGNATURE_DIGEST,
-	KEY_VERIFY_TOKEN_FILE, KEY_DELIVERY_ID_FIELD,
+	KEY_VERIFY_TOKEN_FILE, KEY_DELIVERY_ID_FIELD, KEY_MAX_BACKLOG,
 };
 
 static const struct opt options[] = {
@@ -116,6 +120,7 @@ static const struct opt options[] = {
 	{ KEY_HEADER_TIMEOUT, "header-timeout", "DURATION", "close a connection whose headers take longer (default 10s)" },
 	{ KEY_BODY_TIMEOUT, "body-timeout", "DURATION", "close a connection whose body takes longer (default 60s)" },
 	{ KEY_QUEUE_TIMEOUT, "queue-timeout", "DURATION", "wait this long for output room, then 503 (default 5s)" },
+	{ KEY_MAX_BACKLOG, "max-backlog", "DURATION", "503 while what was accepted takes longer to hand on (default: --stop-timeout/3)" },
 	{ KEY_MAX_HEADERS, "max-headers", "SIZE", "largest request line and headers, 64 bytes a field more (default 16K)" },
 	{ KEY_THREADS, "threads", "N", "server threads (default: one per core)" },
 	{ KEY_ACK_FIFO, "ack-fifo", "FIFO", "answer 202 only when the loader acknowledges, read from FIFO" },
@@ -147,6 +152,7 @@ static struct {
 	long long header_timeout_ms, body_timeout_ms;
 	const char *metrics_listen;
 	long long queue_timeout_ms;
+	long long max_backlog_ms;    /* -1: a third of --stop-timeout */
 	size_t max_headers;
 	unsigned threads;
 	const char *ack_fifo;
@@ -157,7 +163,7 @@ static struct {
 	int raw_body;
 } conf = {
 	.hook.max_age_ms = -1, .max_body = 10 << 20,
-	.max_per_client = 100, .idle_timeout_s = 30, .queue_timeout_ms = 5000,
+	.max_per_client = 100, .idle_timeout_s = 30, .queue_timeout_ms = 5000, .max_backlog_ms = -1,
 	.header_timeout_ms = 10000, .body_timeout_ms = 60000,
 	.max_headers = 16 << 10, .ack_timeout_ms = 10000,
 	.reply_timeout_ms = 30000, .reply_type = "application/octet-stream",
@@ -266,6 +272,25 @@ mark_checkpoint(struct buf *chunk)
 
 static int stdout_is_file;        /* a write there never waits for a reader */
 static atomic_int nowait_refused; /* RWF_NOWAIT unsupported (older kernels) */
+/* What reached stdout: the bytes, and the lines (records and control
+ * lines), counted as each write returns so that a stop that gives up can
+ * say how many records answered 202 it did not hand on. */
+static atomic_ullong written_bytes, written_lines;
+
+static void
+count_written(const char *p, size_t n)
+{
+	const char *end = p + n;
+	unsigned long long lines = 0;
+
+	while ((p = memchr(p, '\n', end - p))) {
+		lines++;
+		p++;
+	}
+	atomic_fetch_add(&written_bytes, n);
+	atomic_fetch_add(&written_lines, lines);
+	writer_stdout.bytes += n;
+}
 
 /*
  * Write BATCH to stdout; the number of bytes written, or -1 with errno
@@ -273,37 +298,38 @@ static atomic_int nowait_refused; /* RWF_NOWAIT unsupported (older kernels) */
  * for the pipe as long as it takes.  A request's thread must never wait
  * on a full pipe, or its connections would stall past --queue-timeout: it
  * writes what fits now (RWF_NOWAIT), or all of it to a regular file, and
- * leaves the rest to the writer.  Called without the lock.
+ * leaves the rest to the writer.  The writer waits with poll, not in a
+ * blocking write, so what it wrote is counted as it goes.  Called without
+ * the lock.
  */
 static ssize_t
 write_batch(const struct buf *batch, int wait)
 {
-	struct iovec v = { batch->data, batch->len };
 	size_t off = 0;
-	int rc;
 
-	if (wait || stdout_is_file) {
-		writer_stdout.buf = *batch;
-		rc = writer_try_flush(&writer_stdout);
-		writer_stdout.buf = (struct buf)BUF_INIT;
-		return rc < 0 ? -1 : (ssize_t)batch->len;
-	}
 	while (off < batch->len) {
+		struct iovec v = { batch->data + off, batch->len - off };
 		ssize_t n;
 
-		v.iov_base = batch->data + off;
-		v.iov_len = batch->len - off;
-		n = pwritev2(STDOUT_FILENO, &v, 1, -1, RWF_NOWAIT);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EOPNOTSUPP)
-			atomic_store(&nowait_refused, 1);
-		else if (n < 0 && errno != EAGAIN)
+		if (stdout_is_file || atomic_load(&nowait_refused)) {
+			n = wait || stdout_is_file ? write(STDOUT_FILENO, v.iov_base, v.iov_len) : 0;
+		} else {
+			n = pwritev2(STDOUT_FILENO, &v, 1, -1, RWF_NOWAIT);
+			if (n < 0 && errno == EOPNOTSUPP) {
+				atomic_store(&nowait_refused, 1);
+				continue;
+			}
+		}
+		if (n < 0 && errno == EAGAIN && wait)
+			poll(&(struct pollfd){ .fd = STDOUT_FILENO, .events = POLLOUT }, 1, -1);
+		else if (n < 0 && errno != EINTR && errno != EAGAIN)
 			return -1;
-		if (n <= 0)
+		else if (n <= 0 && !wait)
 			break;
-		off += n;
-		writer_stdout.bytes += n;
+		if (n > 0) {
+			count_written(v.iov_base, n);
+			off += n;
+		}
 	}
 	return (ssize_t)off;
 }
@@ -459,6 +485,61 @@ output_ok(void)
 	return ok;
 }
 
+/* ---- the backlog: what a 202 stands for, bounded by time (lib/backlog.h) ----
+ *
+ * Without --ack-fifo a 202 says the records were handed on, and a stop
+ * hands on the rest before its deadline.  So while stdout is a pipe, what
+ * is held (the output buffer and what waits unread in the pipe) is kept
+ * within --max-backlog of the rate the next stage takes it at; past that,
+ * new requests get 503 with Retry-After.
+ */
+
+static struct backlog backlog;
+static int backlog_bounded;          /* stdout is a pipe, without --ack-fifo */
+static atomic_size_t backlog_unread; /* in the pipe, at the last sample */
+static atomic_ullong handed_bytes;   /* NDJSON bytes handed to the output */
+
+/* The main thread, every 100 ms. */
+static void
+backlog_measure(void)
+{
+	int unread = 0;
+
+	if (!backlog_bounded || ioctl(STDOUT_FILENO, FIONREAD, &unread) != 0)
+		return;
+	atomic_store(&backlog_unread, (size_t)unread);
+	backlog_sample(&backlog, stats_now(), atomic_load(&written_bytes), (size_t)unread);
+}
+
+/* 0 when a new request may be accepted, else the seconds to Retry-After. */
+static unsigned
+backlog_behind(void)
+{
+	unsigned long long handed = atomic_load(&handed_bytes), written = atomic_load(&written_bytes);
+	size_t held = (handed > written ? handed - written : 0) + atomic_load(&backlog_unread);
+
+	if (!backlog_bounded || backlog_admits(&backlog, held))
+		return 0;
+	return backlog_retry_after(&backlog, held);
+}
+
+/* Records answered 202 and not written to stdout (a stop that gives up,
+ * a next stage that stopped reading). */
+static unsigned long long
+undelivered(void)
+{
+	unsigned long long answered = atomic_load(&stats.records_out),
+	    written = atomic_load(&written_lines);
+
+	return answered > written ? answered - written : 0;
+}
+
+static void
+report_undelivered(const char *why)
+{
+	msg_error("stop", "%s: %llu records answered 202 were not handed on", why, undelivered());
+}
+
 /* ---- counting ------------------------------------------------------------ */
 
 static atomic_ullong by_status[600];
@@ -468,8 +549,8 @@ static const double ack_wait_bounds[] = {
 	0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
 };
 static struct metrics_histogram ack_wait = METRICS_HISTOGRAM(ack_wait_bounds);
-static atomic_ullong handed_bytes;       /* NDJSON bytes handed to the output */
 static atomic_ullong backpressure;       /* 503: the output could not take them */
+static atomic_ullong behind;             /* of which: past --max-backlog */
 
 static void
 stats_fields(struct buf *line)
@@ -729,6 +810,19 @@ answer_error(struct MHD_Connection *c, unsigned status, const char *reason)
 	return rc;
 }
 
+/* 503 past --max-backlog: try again in RETRY_AFTER seconds. */
+static enum MHD_Result
+answer_behind(struct MHD_Connection *c, unsigned retry_after)
+{
+	char seconds[16];
+
+	stats_add(&backpressure, 1);
+	stats_add(&behind, 1);
+	snprintf(seconds, sizeof seconds, "%u", retry_after);
+	return answer(c, 503, "{\"error\":\"the pipeline is behind: what was accepted"
+	    " would take longer than --max-backlog to hand on\"}", "Retry-After", seconds);
+}
+
 static const char *
 header(struct MHD_Connection *c, const char *name)
 {
@@ -982,61 +1076,6 @@ answer_body(struct MHD_Connection *c, unsigned status, struct buf *body,
 	return rc;
 }
 
-static int
-add_ndjson_element(void *arg, const char *elem, size_t n, size_t index)
-{
-	(void)index;
-	buf_add(arg, elem, n);
-	buf_addc(arg, '\n');
-	return 0;
-}
-
-/* The gathered LINES as NDJSON (a batch line's elements one a line) or as
- * one JSON array of the records. */
-static void
-reply_records(const struct buf *lines, int ndjson, struct buf *out)
-{
-	const char *p = lines->data, *end = p + lines->len, *nl, *q, *qe;
-	char err[128];
-	int first = 1;
-
-	if (!ndjson)
-		buf_addc(out, '[');
-	for (; p < end; p = nl + 1) {
-		nl = memchr(p, '\n', end - p);
-		q = p;
-		qe = nl;
-		while (qe > q && strchr(" \t\r", qe[-1]))
-			qe--;
-		while (q < qe && strchr(" \t\r", *q))
-			q++;
-		if (q < qe && *q == '[') {
-			if (ndjson) {
-				line_split_batch(q, qe - q, add_ndjson_element, out, err, sizeof err);
-				continue;
-			}
-			/* Its elements, without the brackets. */
-			q++;
-			qe--;
-			while (q < qe && strchr(" \t\r", *q))
-				q++;
-			if (q == qe)
-				continue;  /* an empty batch */
-		}
-		if (ndjson) {
-			buf_add(out, q, qe - q);
-			buf_addc(out, '\n');
-			continue;
-		}
-		if (!first)
-			buf_addc(out, ',');
-		buf_add(out, q, qe - q);
-		first = 0;
-	}
-	if (!ndjson)
-		buf_addc(out, ']');
-}
-
 /* 422: {"error": the first reason, "rejects": [...], "records": [...]}. */
 static enum MHD_Result
 answer_rejected(struct MHD_Connection *c, struct request *req)
@@ -1058,51 +1097,9 @@ answer_rejected(struct MHD_Connection *c, struct request *req)
 	buf_adds(&out, ",\"rejects\":[");
 	buf_add(&out, req->rejects.data, req->rejects.len);
 	buf_adds(&out, "],\"records\":");
-	reply_records(&req->reply, 0, &out);
+	httpreply_records(&req->reply, 0, &out);
 	buf_addc(&out, '}');
 	return answer_body(c, 422, &out, "application/json");
-}
-
-/* Append the value of --reply-field in the record ELEM[0..N) to ARG (a
- * buf): a string's bytes, base64-decoded when NAME_encoding says so, or
- * the value's JSON text.  1 when the record has no such field. */
-static int
-add_field_value(void *arg, const char *elem, size_t n, size_t index)
-{
-	struct buf *out = arg;
-	json_t *rec = jsontree_parse(elem, n);
-	json_t *v;
-
-	if (!rec)
-		rec = json_loadb(elem, n, LINE_JSON_FLAGS, NULL);
-	v = json_object_get(rec, conf.reply_field);
-	char marker[256];
-	const char *enc;
-
-	(void)index;
-	if (!v) {
-		json_decref(rec);
-		return 1;
-	}
-	snprintf(marker, sizeof marker, "%s_encoding", conf.reply_field);
-	enc = json_string_value(json_object_get(rec, marker));
-	if (json_is_string(v) && enc && strcmp(enc, "base64") == 0) {
-		size_t len;
-
-		buf_reserve(out, B64_DECODED_LENGTH(json_string_length(v)));
-		len = b64_decode(out->data + out->len, json_string_value(v), json_string_length(v));
-		if (len == (size_t)-1) {
-			json_decref(rec);
-			return 2;
-		}
-		out->len += len;
-	} else if (json_is_string(v)) {
-		buf_add(out, json_string_value(v), json_string_length(v));
-	} else {
-		jsonout_value(out, v);
-	}
-	json_decref(rec);
-	return 0;
 }
 
 /* --reply-field: the field's value of each record, in order, as raw bytes
@@ -1110,18 +1107,10 @@ add_field_value(void *arg, const char *elem, size_t n, size_t index)
 static enum MHD_Result
 answer_field(struct MHD_Connection *c, struct request *req)
 {
-	const char *p = req->reply.data, *end = p + req->reply.len, *nl;
 	struct buf out = BUF_INIT;
-	char err[128], why[300];
-	int rc = 0;
+	char why[300];
+	int rc = httpreply_field(&req->reply, conf.reply_field, &out);
 
-	for (; p < end && rc == 0; p = nl + 1) {
-		nl = memchr(p, '\n', end - p);
-		if (line_kind_fast(p, nl - p) == LINE_BATCH)
-			rc = line_split_batch(p, nl - p, add_field_value, &out, err, sizeof err);
-		else
-			rc = add_field_value(&out, p, nl - p, 0);
-	}
 	if (rc != 0) {
 		buf_free(&out);
 		snprintf(why, sizeof why, rc == 1 ? "a record of the pipeline's output has no field %s"
@@ -1146,7 +1135,7 @@ answer_reply(struct MHD_Connection *c, struct request *req)
 		return answer_rejected(c, req);
 	if (conf.reply_field)
 		return answer_field(c, req);
-	reply_records(&req->reply, ndjson, &out);
+	httpreply_records(&req->reply, ndjson, &out);
 	return answer_body(c, 200, &out, ndjson ? "application/x-ndjson" : "application/json");
 }
 
@@ -1412,6 +1401,11 @@ metrics_text(struct buf *out)
 	metrics_counter(out, "etl_http_backpressure_rejections_total",
 	    "Requests answered 503 because the output could not take their records.",
 	    atomic_load(&backpressure));
+	metrics_counter(out, "etl_http_backlog_rejections_total", "Of those, requests answered 503"
+	    " because what was accepted would take longer than --max-backlog to hand on.",
+	    atomic_load(&behind));
+	metrics_gauge(out, "etl_http_output_rate_bytes", "Bytes per second the next stage takes"
+	    " when behind (0: not measured).", (long long)backlog_rate(&backlog));
 	pthread_mutex_lock(&watch.lock);
 	open = watch.open;
 	pthread_mutex_unlock(&watch.lock);
@@ -1471,20 +1465,13 @@ on_metrics_request(void *cls, struct MHD_Connection *c, const char *url,
 	return answer_metrics(c);
 }
 
-static int listen_on(const char *spec);
-
 /* Before confinement: the --metrics-listen socket. */
 static int
 metrics_socket(void)
 {
-	const char *path = conf.path;
-	int fd;
-
 	if (strchr(conf.metrics_listen, '/'))
 		msg_die(EXIT_USAGE, conf.metrics_listen, "--metrics-listen takes [ADDRESS]:PORT, without a path");
-	fd = listen_on(conf.metrics_listen);
-	conf.path = path;  /* listen_on sets it, for the main address */
-	return fd;
+	return listen_socket(conf.metrics_listen, NULL);
 }
 
 static struct MHD_Daemon *
@@ -1584,6 +1571,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
     size_t *upload_size, void **state)
 {
 	struct request *req = *state;
+	unsigned retry;
 
 	(void)cls;
 	if (!req) {
@@ -1624,6 +1612,8 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 			stats_add(&backpressure, 1);
 			return answer_error(c, 503, "the output is not taking records");
 		}
+		if ((retry = backlog_behind()) > 0)
+			return answer_behind(c, retry);
 		if (!(req = calloc(1, sizeof *req)))
 			return MHD_NO;
 		if (length)
@@ -1670,74 +1660,6 @@ on_completed(void *cls, struct MHD_Connection *c, void **state,
 	free(req);
 	*state = NULL;
 	atomic_fetch_sub(&in_flight, 1);
-}
-
-/* ---- listening ------------------------------------------------------------- */
-
-/* "[ADDR]:PORT[/PATH]" into a listening socket, and conf.path. */
-static int
-listen_on(const char *spec)
-{
-	char host[256] = "", port[16];
-	const char *p = spec, *colon, *slash;
-	struct addrinfo hints = { .ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV,
-	    .ai_socktype = SOCK_STREAM }, *ai;
-	int fd, one = 1, rc;
-
-	if (*p == '[') {
-		const char *close = strchr(p, ']');
-
-		if (!close || close[1] != ':' || (size_t)(close - p - 1) >= sizeof host)
-			msg_die(EXIT_USAGE, spec, "expected [ADDRESS]:PORT");
-		memcpy(host, p + 1, close - p - 1);
-		colon = close + 1;
-	} else {
-		if (!(colon = strrchr(p, ':')) || (size_t)(colon - p) >= sizeof host)
-			msg_die(EXIT_USAGE, spec, "expected [ADDRESS]:PORT[/PATH], like :8080");
-		memcpy(host, p, colon - p);
-	}
-	slash = strchr(colon, '/');
-	snprintf(port, sizeof port, "%.*s", (int)((slash ? slash : colon + strlen(colon)) - colon - 1), colon + 1);
-	if (!*port || strspn(port, "0123456789") != strlen(port) || atoi(port) > 65535)
-		msg_die(EXIT_USAGE, spec, "bad port '%s'", port);
-	conf.path = slash;
-	hints.ai_family = *host ? AF_UNSPEC : AF_INET6;
-	rc = getaddrinfo(*host ? host : NULL, port, &hints, &ai);
-	if (rc != 0)
-		msg_die(EXIT_USAGE, spec, "bad address: %s", gai_strerror(rc));
-	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 && !*host) {
-		/* No IPv6: all IPv4 addresses. */
-		freeaddrinfo(ai);
-		hints.ai_family = AF_INET;
-		getaddrinfo(NULL, port, &hints, &ai);
-		fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	}
-	if (fd < 0)
-		msg_die(EXIT_UNAVAILABLE, spec, "socket: %s", strerror(errno));
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-	if (ai->ai_family == AF_INET6 && !*host) {
-		int zero = 0;  /* ":8080" means IPv4 too */
-
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
-	}
-	if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 1024) < 0)
-		msg_die(EXIT_UNAVAILABLE, spec, "cannot listen: %s", strerror(errno));
-	freeaddrinfo(ai);
-	return fd;
-}
-
-/* systemd socket activation: LISTEN_PID is us and LISTEN_FDS >= 1. */
-static int
-activated_socket(void)
-{
-	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
-
-	if (!pid || !fds || atol(pid) != (long)getpid() || atoi(fds) < 1)
-		return -1;
-	unsetenv("LISTEN_PID");
-	unsetenv("LISTEN_FDS");
-	return 3;
 }
 
 /* ---- TLS: versions, ciphers, a certificate reloaded on SIGHUP --------- */
@@ -1913,7 +1835,7 @@ parse_options(int argc, char **argv)
 
 	opt_begin(&p, argc, argv, "[OPTION]... [ADDRESS]:PORT[/PATH]",
 	    "Receive webhook requests over HTTP and write them as NDJSON records.",
-	    options, 0);
+	    options, OPT_STOP);
 	while ((c = opt_next(&p)) != -1) {
 		switch (c) {
 		case KEY_ENVELOPE: conf.envelope = 1; break;
@@ -1943,6 +1865,7 @@ parse_options(int argc, char **argv)
 			conf.idle_timeout_s = (unsigned)((opt_duration_ms(&p) + 999) / 1000);
 			break;
 		case KEY_QUEUE_TIMEOUT: conf.queue_timeout_ms = opt_duration_ms(&p); break;
+		case KEY_MAX_BACKLOG: conf.max_backlog_ms = opt_duration_ms(&p); break;
 		case KEY_MAX_HEADERS: conf.max_headers = opt_size(&p); break;
 		case KEY_THREADS: conf.threads = (unsigned)opt_count(&p, 1, 256); break;
 		case KEY_ACK_FIFO: conf.ack_fifo = p.arg; break;
@@ -2002,8 +1925,9 @@ static void
 wait_for_stop(void)
 {
 	while (!sig_stop) {
-		sig_wait_readable(-1, conf.ack_fifo ? 50 : 200);
+		sig_wait_readable(-1, conf.ack_fifo ? 50 : backlog_bounded ? 100 : 200);
 		sig_serve_stats();
+		backlog_measure();
 		tls_serve_reload();
 		if (conf.ack_fifo)
 			acks_expire();
@@ -2051,9 +1975,9 @@ main(int argc, char **argv)
 	parse_options(argc, argv);
 	sig_catch_reload();  /* SIGHUP: the TLS keys again, never the end */
 	stats_set_extra(stats_fields);
-	fd = activated_socket();
+	fd = listen_activated();
 	if (fd < 0)
-		fd = listen_on(conf.listen);
+		fd = listen_socket(conf.listen, &conf.path);
 	else if (conf.listen && strchr(conf.listen, '/'))
 		conf.path = strchr(conf.listen, '/');
 	if (conf.metrics_listen)
@@ -2071,7 +1995,14 @@ main(int argc, char **argv)
 		reply_start();
 	else if (conf.ack_fifo)
 		ack_start(&(struct ack_handlers){ acks_committed, acks_ended, NULL });
-	stdout_is_file = fstat(STDOUT_FILENO, &st) == 0 && S_ISREG(st.st_mode);
+	if (fstat(STDOUT_FILENO, &st) != 0)
+		st.st_mode = 0;
+	stdout_is_file = S_ISREG(st.st_mode);
+	backlog_bounded = S_ISFIFO(st.st_mode) && !conf.ack_fifo;
+	backlog_init(&backlog, (conf.max_backlog_ms < 0 ? opt_common.stop_timeout_ms / 3
+	    : conf.max_backlog_ms) / 1000.0, BACKLOG_DOWNSTREAM);
+	if (!conf.ack_fifo)
+		sig_on_give_up(report_undelivered);
 	pthread_create(&writer, NULL, output_main, NULL);
 	start_reaper();
 	if (!(d = start_server(fd)))
@@ -2092,6 +2023,8 @@ main(int argc, char **argv)
 	pthread_mutex_unlock(&output.lock);
 	pthread_join(writer, NULL);
 	if (output.broken)
-		msg_die(EXIT_IO, "stdout", "write failed: %s", strerror(output.broken));
+		msg_die(EXIT_IO, "stdout", "%s: %llu records answered 202 were not handed on",
+		    output.broken == EPIPE ? "the next stage stopped reading" : strerror(output.broken),
+		    undelivered());
 	msg_exit(EXIT_DONE);
 }

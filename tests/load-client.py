@@ -10,13 +10,15 @@ whole 2xx answer has come back.  A connection that fails reconnects; the
 client ends when the server refuses new connections on every one of them
 (it stopped), or after SECONDS (default 60).  Statuses other than 2xx are
 counted on stderr at the end.  With HMAC_SECRET_FILE each body is signed
-GitHub's way (X-Hub-Signature-256: sha256=HEX).  Used by tests/t/46-stop.sh to stop a loaded
+GitHub's way (X-Hub-Signature-256: sha256=HEX).  $LOAD_PAD (bytes) lengthens
+each order's shipping_address, so that a pipe holds fewer of them.  Used by tests/t/46-stop.sh to stop a loaded
 pipeline and check that every answered request became a row.
 """
 import hashlib
 import hmac
 import http.client
 import json
+import os
 import sys
 import threading
 import time
@@ -33,6 +35,7 @@ if len(sys.argv) > 5:
 lock = threading.Lock()
 other = {}
 end = time.monotonic() + seconds
+address = "1 Main St" + " " * int(os.environ.get("LOAD_PAD", "0"))
 
 
 def note(status, order_id):
@@ -49,7 +52,7 @@ def post_orders(n):
     while time.monotonic() < end:
         body = json.dumps({"order_id": order_id, "product_id": 7,
                            "quantity": 1, "amount": 10.5, "shipping": 2.25,
-                           "tax": 1.0, "shipping_address": "1 Main St"})
+                           "tax": 1.0, "shipping_address": address})
         headers = {"Content-Type": "application/json"}
         if secret is not None:
             headers["X-Hub-Signature-256"] = "sha256=" + hmac.new(

@@ -181,7 +181,8 @@ test_expect_success '--stop-timeout is in --help and needs a duration' '
 	done &&
 	expect_status 64 etl-batch --stop-timeout soon 2>err &&
 	expect_grep "is not a duration" err &&
-	etl-extract-http --help >out && ! grep -q stop-timeout out
+	etl-extract-http --help >out && expect_grep "stop-timeout DURATION" out &&
+	expect_grep "max-backlog DURATION" out
 '
 
 # systemd_stop : run the example unit's ExecStart as systemd runs it (its own
