@@ -69,7 +69,9 @@ backlog_admits(const struct backlog *b, size_t held)
 		return 1;
 	if (rate < 0)
 		return held <= BACKLOG_START;
-	return (double)held <= rate * b->budget_s;
+	/* Once the rate shows, the later stages' buffers are full: what they
+	 * hold was answered for too. */
+	return (double)held + (double)b->warmup <= rate * b->budget_s;
 }
 
 unsigned
@@ -79,7 +81,7 @@ backlog_retry_after(const struct backlog *b, size_t held)
 
 	if (rate <= 0)
 		return 1;
-	over = ((double)held - rate * b->budget_s) / rate;
+	over = ((double)held + (double)b->warmup - rate * b->budget_s) / rate;
 	return over <= 1 ? 1 : over >= 60 ? 60 : (unsigned)ceil(over);
 }
 

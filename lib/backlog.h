@@ -9,10 +9,15 @@
  * exponentially weighted moving average) and admits new records while what it holds would drain
  * within the budget:
  *
- *	held <= rate * budget
+ *	held + downstream <= rate * budget
  *
  * "Held" is the caller's own buffer plus what waits unread in its output
- * pipe (FIONREAD).  The rate is measured only over intervals that began
+ * pipe (FIONREAD); "downstream" what the later stages' pipes and read
+ * buffers hold, which the caller cannot see: once the rate shows, they are
+ * full, and each byte in them was answered for too.  So with a loader slow
+ * enough that they alone take longer than the budget to drain, only an
+ * empty output admits: the source takes in what the loader commits, and a
+ * stop has only the later stages' buffers to drain.  The rate is measured only over intervals that began
  * with bytes in the pipe: a reader that keeps up says nothing about how
  * fast it could go, and an idle pipeline must not lower the estimate.  A
  * reader that empties the pipe within an interval counts as going at what
@@ -56,7 +61,8 @@ struct backlog {
 /* BUDGET_S: the time what is held may take to drain (0: no bound).
  * WARMUP: what the later stages may buffer, taken at full speed before
  * their pace shows (BACKLOG_DOWNSTREAM for a pipeline of a transform and
- * a loader); no rate is measured before that much has been taken. */
+ * a loader); no rate is measured before that much has been taken, and it
+ * counts as held (the downstream above) once one is. */
 void backlog_init(struct backlog *b, double budget_s, unsigned long long warmup);
 
 /* A sample at NOW (seconds, monotonic): WRITTEN bytes written to the output

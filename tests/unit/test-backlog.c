@@ -99,6 +99,16 @@ main(void)
 	steady(&b, &now, &written, 30, 100e3, 64 << 10);
 	r = backlog_rate(&b);
 	check(fabs(r - 100e3) < 1e3, "once they are full, the loader's pace is the rate (%.0f)", r);
+	/* What they hold counts as held: 2 MiB takes 21 s at 100 kB/s, past
+	 * the 10 s budget, so only an empty output admits. */
+	check(!backlog_admits(&b, 1000), "2 MiB downstream at 100 kB/s: 1000 bytes more refused");
+	check(backlog_admits(&b, 0), "and nothing held: one more admitted");
+	check(backlog_retry_after(&b, 1000) == 11, "Retry-After: the 1.1 MB over the budget at 100 kB/s, 11 s (%u)",
+	    backlog_retry_after(&b, 1000));
+	steady(&b, &now, &written, 30, 1e6, 64 << 10);
+	check(backlog_admits(&b, 10000000 - (2 << 20) - 10000),
+	    "at 1 MB/s, 10 MB less the 2 MiB downstream is admitted");
+	check(!backlog_admits(&b, 10000000 - (2 << 20) + 10000), "and no more");
 
 	/* No budget: everything is admitted. */
 	backlog_init(&b, 0, 0);
