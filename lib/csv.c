@@ -153,25 +153,6 @@ push_field(struct csv *c, size_t off, int is_null)
 }
 
 static int
-valid_utf8(const char *s, size_t len)
-{
-	const unsigned char *p = (const unsigned char *)s, *end = p + len;
-
-	while (p < end) {
-		size_t n;
-
-		if (*p < 0x80) {
-			p++;
-			continue;
-		}
-		if ((n = utf8_sequence(p, end)) == 0)
-			return 0;
-		p += n;
-	}
-	return 1;
-}
-
-static int
 is_null_string(const struct csv *c, const char *p, size_t len)
 {
 	return len == c->null_len && memcmp(p, c->null, len) == 0;
@@ -316,7 +297,7 @@ split_row(struct csv *c, const char *row, size_t len, char *err, size_t errsize)
 		if (rc != 0)
 			return -1;
 		f = &c->fields[c->nfields - 1];
-		if (!valid_utf8(c->cells.data + f->off, f->len)) {
+		if (!utf8_valid(c->cells.data + f->off, f->len)) {
 			snprintf(err, errsize, "field %zu: invalid UTF-8",
 			    c->nfields);
 			return -1;

@@ -343,31 +343,13 @@ httpbody_envelope_value(const char *body, size_t len)
 	return v;
 }
 
-static int
-valid_utf8(const char *s, size_t len)
-{
-	const unsigned char *p = (const unsigned char *)s, *end = p + len;
-	size_t n;
-
-	while (p < end) {
-		if (*p < 0x80) {
-			p++;
-			continue;
-		}
-		if ((n = utf8_sequence(p, end)) == 0)
-			return 0;
-		p += n;
-	}
-	return 1;
-}
-
 void
 httpbody_raw_record(const char *body, size_t len, struct buf *out)
 {
 	static const char tail[] = "\",\"body_encoding\":\"base64\"}\n";
 
 	buf_adds(out, "{\"body\":");
-	if (valid_utf8(body, len)) {
+	if (utf8_valid(body, len)) {
 		jsonout_string(out, body, len);
 		buf_adds(out, "}\n");
 		return;

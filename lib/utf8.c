@@ -55,3 +55,21 @@ utf8_encode(uint32_t cp, char *out)
 	out[3] = (char)(0x80 | (cp & 0x3f));
 	return 4;
 }
+
+int
+utf8_valid(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + len;
+	size_t n;
+
+	while (p < end) {
+		if (*p < 0x80) {
+			p++;
+			continue;
+		}
+		if ((n = utf8_sequence(p, end)) == 0)
+			return 0;
+		p += n;
+	}
+	return 1;
+}

@@ -16,4 +16,7 @@ size_t utf8_sequence(const unsigned char *p, const unsigned char *end);
  * the number of bytes written, 1 to 4. */
 size_t utf8_encode(uint32_t cp, char *out);
 
+/* Whether the LEN bytes at S are all whole, valid UTF-8 sequences. */
+int utf8_valid(const char *s, size_t len);
+
 #endif
