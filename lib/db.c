@@ -2,6 +2,9 @@
 #include "db.h"
 #include "buf.h"
 #include "jsonout.h"
+#include "exitcode.h"
+#include "msg.h"
+#include "retry.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -288,4 +291,34 @@ db_add_json_value(struct buf *b, enum db_type type, const struct db_field *f)
 		break;
 	}
 	return 0;
+}
+
+void
+db_back_off(struct retry *r, const char *where, const struct db_error *err,
+    int exit_code)
+{
+	long delay = retry_failed(r, 0);
+
+	if (delay < 0)
+		msg_die(exit_code, where, "%s (gave up after %d attempts)",
+		    err->message, r->attempt);
+	msg_warn(where, "%s; retrying in %ld ms", err->message, delay);
+	retry_sleep_ms(delay);
+}
+
+struct db *
+db_connect_retrying(const struct db_backend *be, const struct dburl *u,
+    struct retry *r, int exit_code)
+{
+	struct db_error err;
+	struct db *h;
+
+	for (;;) {
+		memset(&err, 0, sizeof err);
+		if ((h = be->connect(u, &err)))
+			return h;
+		if (err.status == DB_AUTH || err.status == DB_FATAL)
+			msg_die(EXIT_UNAVAILABLE, u->redacted, "%s", err.message);
+		db_back_off(r, u->redacted, &err, exit_code);
+	}
 }

@@ -276,6 +276,20 @@ extern const struct db_backend db_postgres, db_mysql, db_sqlite;
 
 const struct db_backend *db_backend_for(const struct dburl *url);
 
+/* ---- connecting and retrying (lib/retry.h's policy) ------------------- */
+
+struct retry;
+
+/* Back off before the next attempt after ERR, with a warning naming WHERE;
+ * exits EXIT_CODE once --retry-for has passed since the failures began. */
+void db_back_off(struct retry *r, const char *where, const struct db_error *err,
+    int exit_code);
+
+/* Connect to U, retrying what is transient by R (exit EXIT_CODE when it
+ * gives up); a refused login or a fatal error is exit 69 at once. */
+struct db *db_connect_retrying(const struct db_backend *be, const struct dburl *u,
+    struct retry *r, int exit_code);
+
 /* The checkpoint table --job keeps, in SQL every backend takes. */
 #define DB_CHECKPOINT_TABLE_SQL \
 	"CREATE TABLE IF NOT EXISTS etl_checkpoints (job VARCHAR(200) PRIMARY KEY," \

@@ -74,35 +74,6 @@ static json_t *bookmark;             /* where this run starts: an array, or NULL
 
 /* ---- connecting ------------------------------------------------------- */
 
-static void
-back_off(struct retry *r, const struct db_error *err, int exit_code)
-{
-	long delay = retry_failed(r, 0);
-
-	if (delay < 0)
-		msg_die(exit_code, url.redacted, "%s (gave up after %d attempts)",
-		    err->message, r->attempt);
-	msg_warn(url.redacted, "%s; retrying in %ld ms", err->message, delay);
-	retry_sleep_ms(delay);
-}
-
-static struct db *
-connect_with_retry(const struct db_backend *be, const struct dburl *u,
-    struct retry *r)
-{
-	struct db_error err;
-	struct db *h;
-
-	for (;;) {
-		memset(&err, 0, sizeof err);
-		if ((h = be->connect(u, &err)))
-			return h;
-		if (err.status == DB_AUTH || err.status == DB_FATAL)
-			msg_die(EXIT_UNAVAILABLE, u->redacted, "%s", err.message);
-		back_off(r, &err, EXIT_UNAVAILABLE);
-	}
-}
-
 /* ---- the bookmark ----------------------------------------------------- */
 
 /* --resume: the bookmark etl-load-sql --job committed at the target. */
@@ -123,7 +94,7 @@ read_committed_bookmark(void)
 		msg_die(status, target.password_file, "%s", why);
 	be = db_backend_for(&target);
 	retry_init(&r, conf.retry_for_ms);
-	h = connect_with_retry(be, &target, &r);
+	h = db_connect_retrying(be, &target, &r, EXIT_UNAVAILABLE);
 	/* No checkpoint table yet: no run of the job has committed. */
 	if (be->bookmark_get(h, conf.job, &text, &err) != DB_OK &&
 	    err.status != DB_NO_TABLE)
@@ -399,7 +370,7 @@ start_reading(const char *sql)
 
 		memset(&err, 0, sizeof err);
 		if (!db)
-			db = connect_with_retry(backend, &url, &r);
+			db = db_connect_retrying(backend, &url, &r, EXIT_UNAVAILABLE);
 		db_table_free(&columns);
 		s = backend->begin_snapshot(db, &err);
 		if (s == DB_OK)
@@ -416,7 +387,7 @@ start_reading(const char *sql)
 			    "%s", err.message);
 		backend->disconnect(db);
 		db = NULL;
-		back_off(&r, &err, EXIT_UNAVAILABLE);
+		db_back_off(&r, url.redacted, &err, EXIT_UNAVAILABLE);
 	}
 }
 
@@ -665,7 +636,7 @@ main(int argc, char **argv)
 		struct retry r;
 
 		retry_init(&r, conf.retry_for_ms);
-		db = connect_with_retry(backend, &url, &r);
+		db = db_connect_retrying(backend, &url, &r, EXIT_UNAVAILABLE);
 	}
 	sql = build_sql();
 	msg_info(url.redacted, "%s", sql);

@@ -160,39 +160,23 @@ row_where(const struct pending *p, char *out, size_t size)
 
 /* ---- connecting and retrying ----------------------------------------- */
 
-/*
- * Back off before the next attempt by the shared policy (lib/retry.h).
- * Exits 75 (or 69 before the first connection) once --retry-for has
- * passed since the run of failures began.
- */
+/* Back off before the next attempt by the shared policy (lib/retry.h):
+ * exits 75 (or 69 before the first connection) once --retry-for has passed
+ * since the run of failures began. */
 static void
 back_off(struct retry *r, const struct db_error *err, int exit_code)
 {
-	long delay = retry_failed(r, 0);
-
-	if (delay < 0)
-		msg_die(exit_code, url.redacted, "%s (gave up after %d attempts)",
-		    err->message, r->attempt);
-	msg_warn(url.redacted, "%s; retrying in %ld ms", err->message, delay);
-	retry_sleep_ms(delay);
+	db_back_off(r, url.redacted, err, exit_code);
 }
 
 static void
 connect_with_retry(int exit_code)
 {
-	struct db_error err;
 	struct retry r;
 
 	retry_init(&r, conf.retry_for_ms);
-	while (!db) {
-		memset(&err, 0, sizeof err);
-		db = backend->connect(&url, &err);
-		if (db)
-			break;
-		if (err.status == DB_AUTH || err.status == DB_FATAL)
-			msg_die(EXIT_UNAVAILABLE, url.redacted, "%s", err.message);
-		back_off(&r, &err, exit_code);
-	}
+	if (!db)
+		db = db_connect_retrying(backend, &url, &r, exit_code);
 }
 
 static void
