@@ -5,6 +5,8 @@
 # 202 within 1 s; the slow connections are closed at their deadline, which
 # --idle-timeout alone would never do.  Then the per-address limit and the
 # connection cap.  tests/slow-clients.py is the client.
+# tests/run: alone (its answers must come within 1 s: other files beside it
+# would measure the machine, not the server)
 . "$(dirname "$0")/../lib.sh"
 . "$ETL_TOP/tests/http-server.sh"
 clients() { python3 "$ETL_TOP/tests/slow-clients.py" "$@"; }
