@@ -182,6 +182,7 @@ struct request {
 	double since;                   /* when it began to wait */
 	unsigned verdict;               /* 202 or 503 once decided */
 	const char *why;                /* for a 503 */
+	unsigned behind;                /* past --max-backlog: Retry-After, else 0 */
 	struct request *next;
 	struct buf reply, rejects;      /* --reply-fifo: what came back */
 
@@ -1612,15 +1613,22 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 			stats_add(&backpressure, 1);
 			return answer_error(c, 503, "the output is not taking records");
 		}
-		if ((retry = backlog_behind()) > 0)
-			return answer_behind(c, retry);
+		retry = backlog_behind();
 		if (!(req = calloc(1, sizeof *req)))
 			return MHD_NO;
+		/* Past --max-backlog the body is read and dropped, then 503:
+		 * answered before it, a sender still sending would see the
+		 * connection reset rather than the 503. */
+		req->behind = retry;
 		if (length)
 			req->declared = strtoull(length, NULL, 10);
 		*state = req;
 		atomic_fetch_add(&in_flight, 1);
 		return MHD_YES;  /* libmicrohttpd answers Expect: 100-continue */
+	}
+	if (*upload_size > 0 && req->behind) {
+		*upload_size = 0;
+		return MHD_YES;
 	}
 	if (*upload_size > 0) {
 		/* The raw body is bounded too: a compressed one by --max-body. */
@@ -1640,6 +1648,8 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 		return req->verdict ? answer_settled(c, req) : MHD_YES;
 	req->answered = 1;
 	watch_phase(c, PHASE_ANSWER);
+	if (req->behind)
+		return answer_behind(c, req->behind);
 	return finish_request(c, url, method, req);
 }
 
