@@ -906,8 +906,9 @@ out:
 	return s;
 }
 
+/* COLUMN of JOB's row of etl_checkpoints, malloc'd, or NULL (no row, or NULL). */
 static enum db_status
-my_checkpoint_get(struct db *db, const char *job, long long *position,
+checkpoint_column(struct db *db, const char *job, const char *column, char **value,
     struct db_error *err)
 {
 	struct buf sql = BUF_INIT;
@@ -915,8 +916,10 @@ my_checkpoint_get(struct db *db, const char *job, long long *position,
 	MYSQL_ROW row;
 	enum db_status s;
 
-	*position = 0;
-	buf_adds(&sql, "SELECT position FROM etl_checkpoints WHERE job = ");
+	*value = NULL;
+	buf_adds(&sql, "SELECT ");
+	buf_adds(&sql, column);
+	buf_adds(&sql, " FROM etl_checkpoints WHERE job = ");
 	add_literal(db, &sql, job, strlen(job));
 	s = query(db, sql.data, sql.len, err);
 	buf_free(&sql);
@@ -925,9 +928,21 @@ my_checkpoint_get(struct db *db, const char *job, long long *position,
 	if (!(res = mysql_store_result(db->m)))
 		return fail(db, err);
 	if ((row = mysql_fetch_row(res)) && row[0])
-		*position = strtoll(row[0], NULL, 10);
+		*value = strdup(row[0]);
 	mysql_free_result(res);
 	return DB_OK;
+}
+
+static enum db_status
+my_checkpoint_get(struct db *db, const char *job, long long *position,
+    struct db_error *err)
+{
+	char *value;
+	enum db_status s = checkpoint_column(db, job, "position", &value, err);
+
+	*position = value ? strtoll(value, NULL, 10) : 0;
+	free(value);
+	return s;
 }
 
 static enum db_status
@@ -953,24 +968,7 @@ static enum db_status
 my_bookmark_get(struct db *db, const char *job, char **bookmark,
     struct db_error *err)
 {
-	struct buf sql = BUF_INIT;
-	MYSQL_RES *res;
-	MYSQL_ROW row;
-	enum db_status s;
-
-	*bookmark = NULL;
-	buf_adds(&sql, "SELECT bookmark FROM etl_checkpoints WHERE job = ");
-	add_literal(db, &sql, job, strlen(job));
-	s = query(db, sql.data, sql.len, err);
-	buf_free(&sql);
-	if (s != DB_OK)
-		return s;
-	if (!(res = mysql_store_result(db->m)))
-		return fail(db, err);
-	if ((row = mysql_fetch_row(res)) && row[0])
-		*bookmark = strdup(row[0]);
-	mysql_free_result(res);
-	return DB_OK;
+	return checkpoint_column(db, job, "bookmark", bookmark, err);
 }
 
 static enum db_status
