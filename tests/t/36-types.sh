@@ -29,65 +29,71 @@ record='def id: .record | if type == "string" then capture("^\\{\"id\":(?<i>[0-9
 		| sub("\\}$"; "") else .c | tojson end;'
 
 # Per database: its URL, the field of columns holding the column type and
-# the read-back expression, and a query printing one JSON object
-# {"id":…,"v":…} per row of table $1 with read expression $2.
+# the read-back expression, a client reading SQL statements on stdin
+# (script), and the statement that prints one JSON object {"id":…,"v":…}
+# per row of table $1 with read expression $2 (read_back, run by script
+# after the statement read_setup).  One client session does every table:
+# a client's start is most of the time a small statement takes.
 use_sqlite() {
-	URL="sqlite:$T/types.db"; type_field=6; read_field=0
+	URL="sqlite:$T/types.db"; type_field=6; read_field=0; read_setup=""
 	read_back() {
-		sqlite3 -batch -noheader "$T/types.db" "SELECT json_object('id', id, 'v',
-			CASE WHEN c IS NULL THEN NULL ELSE quote(c) END) FROM $1 ORDER BY id"
+		echo "SELECT json_object('id', id, 'v',
+			CASE WHEN c IS NULL THEN NULL ELSE quote(c) END) FROM $1;"
 	}
+	script() { sqlite3 -batch -noheader "$T/types.db"; }
 	sql() { sqlite3 -batch "$T/types.db" "$1"; }
 }
 use_pg() {
 	need_pg
-	URL=$ETL_TEST_PGURL; type_field=2; read_field=3
-	read_back() {
-		$ETL_TEST_PSQL -tA -c "SET TIME ZONE 'UTC'" \
-			-c "SELECT json_build_object('id', id, 'v', ($2)::text) FROM $1 ORDER BY id"
+	URL=$ETL_TEST_PGURL; type_field=2; read_field=3; read_setup="SET TIME ZONE 'UTC';"
+	read_back() { echo "SELECT json_build_object('id', id, 'v', ($2)::text) FROM $1;"; }
+	script() {
+		PGOPTIONS=--client-min-messages=warning $ETL_TEST_PSQL -v ON_ERROR_STOP=1 -tA -f -
 	}
 	sql() { PGOPTIONS=--client-min-messages=warning $ETL_TEST_PSQL -tA -c "$1"; }
 }
 use_my() {
 	need_my
-	URL=$ETL_TEST_MYURL; type_field=4; read_field=5
-	read_back() {
-		$ETL_TEST_MYSQL --default-character-set=utf8mb4 -N -B -r -e "SET time_zone = '+00:00';
-			SELECT JSON_OBJECT('id', id, 'v', CAST(($2) AS CHAR)) FROM $1 ORDER BY id"
-	}
+	URL=$ETL_TEST_MYURL; type_field=4; read_field=5; read_setup="SET time_zone = '+00:00';"
+	read_back() { echo "SELECT JSON_OBJECT('id', id, 'v', CAST(($2) AS CHAR)) FROM $1;"; }
+	script() { $ETL_TEST_MYSQL --default-character-set=utf8mb4 -N -B -r; }
 	sql() { $ETL_TEST_MYSQL -N -B -e "$1"; }
 }
 
 # Load every case into its column type on the database in use; write
 # "id<TAB>outcome" lines to outcomes, and the rejects' reasons to reasons.
+# The case ids are unique across columns: one jq reads every table's rows.
 load_corpus() {
-	local n=0 name type expr
+	local n name type expr
 	numbered_cases >cases
+	# "n<TAB>name<TAB>type<TAB>read expression" for each column type
+	grep -v -e '^#' -e '^$' "$data/columns" | awk -F '\t' -v t="$type_field" -v r="$read_field" \
+		'{ print NR "\t" $1 "\t" $t "\t" (r > 0 ? $r : "c") }' >columns
+	rm -f in.* rej.* got
 	: >outcomes
-	: >reasons
-	grep -v -e '^#' -e '^$' "$data/columns" | while IFS= read -r line; do
-		n=$((n + 1))
-		name=$(printf '%s\n' "$line" | cut -f 1)
-		type=$(printf '%s\n' "$line" | cut -f "$type_field")
-		expr=c
-		[ "$read_field" -gt 0 ] && expr=$(printf '%s\n' "$line" | cut -f "$read_field")
-		awk -F '\t' -v c="$name" '$2 == c { print $1 }' cases >ids
-		if [ "$type" = - ]; then
-			sed 's/$/\t-/' ids >>outcomes
-			continue
-		fi
-		sql "DROP TABLE IF EXISTS types_$n" >/dev/null &&
-		sql "CREATE TABLE types_$n (id INTEGER PRIMARY KEY, c $type${EXTRA_COLUMN:+, $EXTRA_COLUMN})" \
-			>/dev/null || return 1
-		awk -F '\t' -v c="$name" -v extra="${EXTRA_FIELD:-}" \
-			'$2 == c { print "{\"id\":" $1 ",\"c\":" $3 extra "}" }' cases >in.$n
+	# in.N: the records of column type N; outcomes: "-" where it has no type
+	awk -F '\t' -v extra="${EXTRA_FIELD:-}" '
+		NR == FNR { n[$2] = $1; none[$2] = $3 == "-"; printf "" >("in." $1); next }
+		none[$2] { print $1 "\t-" >"outcomes"; next }
+		{ print "{\"id\":" $1 ",\"c\":" $3 extra "}" >("in." n[$2]) }' columns cases
+	awk -F '\t' -v extra="${EXTRA_COLUMN:-}" '$3 != "-" {
+		print "DROP TABLE IF EXISTS types_" $1 ";"
+		print "CREATE TABLE types_" $1 " (id INTEGER PRIMARY KEY, c " $3 \
+			(extra == "" ? "" : ", " extra) ");" }' columns | script >/dev/null || return 1
+	echo "$read_setup" >read.sql
+	while IFS=$'\t' read -r n name type expr; do
+		[ "$type" = - ] && continue
 		etl-load-sql -q ${LOAD_OPTS:-} --reject rej.$n -t "types_$n" "$URL" <in.$n 2>err.$n || {
 			echo "etl-load-sql failed on column type $name:"; cat err.$n; return 1; }
-		read_back "types_$n" "$expr" >got.$n || return 1
-		jq -r "$render"' "\(.id)\t\(.v | render)"' got.$n >>outcomes
-		jq -r "$record"'"\(id)\t!"' rej.$n >>outcomes
-		jq -r --arg c "$name" "$record"'"\($c)\t\(value)\t\(.error)"' rej.$n >>reasons
-	done
+		read_back "types_$n" "$expr" >>read.sql
+	done <columns
+	script <read.sql >got || return 1
+	jq -r "$render"' "\(.id)\t\(.v | render)"' got >>outcomes
+	cat rej.* 2>/dev/null >rejected
+	jq -r "$record"'"\(id)\t!"' rejected >>outcomes
+	# reasons: "column type<TAB>value<TAB>error"
+	jq -r "$record"'"\(id)\t\(value)\t\(.error)"' rejected |
+		awk -F '\t' 'NR == FNR { c[$1] = $2; next } { $1 = c[$1]; print }' OFS='\t' cases - >reasons
 	sort -n -o outcomes outcomes
 	expect_eq "$(wc -l <cases)" "$(wc -l <outcomes)" "cases with an outcome"
 }
@@ -100,7 +106,8 @@ expected() {  # FIELD: 3 postgresql, 4 mariadb, 5 sqlite
 
 # Lines of FILE with, added, the outcome of their id in OUTCOMES.
 with_outcomes() {  # FILE OUTCOMES
-	awk -F '\t' 'NR == FNR { o[$1] = $2; next } { print $0 "\t" o[$1] }' "$2" "$1"
+	awk -F '\t' 'NR == FNR { o[$1] = substr($0, length($1) + 2); next }
+		{ print $0 "\t" o[$1] }' "$2" "$1"
 }
 
 # Compare the outcomes with the corpus; on a difference show the cases.
@@ -119,6 +126,7 @@ check_outcomes() {  # FIELD DATABASE
 
 # Every rejection's reason names the column.
 check_reasons() {
+	[ -s reasons ] || { echo "no rejection at all: the corpus has some for every database"; return 1; }
 	if grep -v -E "column \"c\"|column 'c'|\`c\`" reasons >unnamed; then
 		echo "reasons that do not name the column:"
 		cat unnamed
@@ -212,9 +220,8 @@ test_expect_success 'the corpus is well formed: five fields, known column types,
 	grep -v -e "^#" -e "^\$" "$data/columns" | cut -f 1 | sort -u >known &&
 	cut -f 1 rows | sort -u >used &&
 	expect_eq "" "$(comm -23 used known)" "column types not in columns" &&
-	while IFS= read -r json; do
-		printf "%s\n" "$json" | jq -e "true" >/dev/null 2>&1 || { echo "not JSON: $json"; exit 1; }
-	done < <(cut -f 2 rows)
+	cut -f 2 rows | jq -R -r "try (fromjson | empty) catch \"not JSON: \\(.)\"" >bad &&
+	expect_eq "" "$(cat bad)" "corpus values that are not JSON"
 '
 
 test_expect_success 'the table in etl-load-sql(1) is the corpus' '
