@@ -1,74 +1,16 @@
 #!/usr/bin/env bash
 # Input at every size: every program that reads records (etl-batch, etl-map,
-# etl-load-sql into SQLite) on plain, gzip, multi-member gzip and
-# concatenated files, from file arguments, standard input and pipes written
-# in uneven pieces, at sizes around every buffer and chunk edge (the
-# reader's 64 KiB compressed and 256 KiB plain reads, the 64 KiB pipe and
-# writer buffers, the 1 MiB widened pipe), compared value for value with
-# zcat and jq; CSV with quoted newlines at the read edges, compared with
-# Python's csv; lines at, below and above --max-line; the byte-order mark;
-# 200 MB of records once; each limit at its edge; memory on a 2 GB stream.
+# etl-load-sql into SQLite) on plain and concatenated files, from file
+# arguments, standard input and pipes written in uneven pieces, at sizes
+# around every buffer and chunk edge (the reader's 64 KiB compressed and
+# 256 KiB plain reads, the 64 KiB pipe and writer buffers, the 1 MiB widened
+# pipe), compared value for value with zcat and jq; CSV with quoted
+# newlines at the read edges, compared with Python's csv; lines at, below
+# and above --max-line; the byte-order mark; each limit at its edge.  Gzip
+# at every size is tests/t/14-input-gzip.sh, 200 MB and 2 GB
+# tests/t/15-input-large.sh.
 . "$(dirname "$0")/../lib.sh"
-TR=${ETL_TRANSFORMS:-$ETL_TOP/build/obj}
-TOTAL=$TR/bench/total.so
-GEN=$ETL_TOP/build/gen-orders
-inputgen() { python3 "$ETL_TOP/tests/input-gen.py" "$@"; }
-filter='{order_id, total: (.amount + .shipping + .tax), shipping_address}'
-schema='CREATE TABLE orders (order_id INTEGER, customer_id INTEGER,
-	product_id INTEGER, quantity INTEGER, amount REAL, shipping REAL,
-	tax REAL, shipping_address TEXT)'
-# The sizes: 0, 1, and each edge -1/0/+1.
-sizes="0 1 2 65535 65536 65537 262143 262144 262145 1048575 1048576 1048577"
-
-# want FILE... : the reference records (want.rec) and totals (want.map) of
-# FILE..., through zcat and jq, keys sorted so key order does not matter.
-want() {
-	zcat -f "$@" | jq -cS . >want.rec &&
-	zcat -f "$@" | jq -c "$filter" | jq -cS . >want.map
-}
-same_batches() {  # OUT WHAT : the records of OUT's batches are want.rec's
-	jq -cS ".[]" "$1" >got.rec && cmp -s want.rec got.rec && return 0
-	echo "$2: etl-batch's records differ from zcat | jq:"
-	diff want.rec got.rec | head -c 600; return 1
-}
-same_map() {  # OUT WHAT
-	jq -cS . "$1" >got.map && cmp -s want.map got.map && return 0
-	echo "$2: etl-map's output differs from jq '$filter':"
-	diff want.map got.map | head -c 600; return 1
-}
-new_db() { rm -f db && sqlite3 db "$schema"; }
-same_rows() {  # WHAT : the rows of table orders are want.rec
-	sqlite3 -json db "SELECT * FROM orders ORDER BY rowid" | jq -cS ".[]" >got.rec &&
-	cmp -s want.rec got.rec && return 0
-	echo "$1: the SQLite rows differ from zcat | jq:"
-	diff want.rec got.rec | head -c 600; return 1
-}
-load() { etl-load-sql -t orders -n 5000 sqlite:db "$@"; }
-# pieces SEED MAX : stdin to stdout in writes of 1 to MAX bytes, with a
-# pause of 2 ms every 500 writes, or every 2 writes of large pieces
-pieces() {
-	local every=500
-	[ "$2" -lt 10000 ] || every=2
-	inputgen pieces --seed "$1" --max "$2" --pause-every $every --pause-ms 2
-}
-
-# every_way FILE WHAT : each program on FILE: as an argument, as standard
-# input, and through pipes written in random pieces (1-7 bytes up to 70 kB
-# of input, else up to 64 KiB + 1; up to 300 kB), compared with zcat | jq.
-every_way() {
-	local f=$1 what=$2 small=7
-	want "$f" || return 1
-	[ "$(wc -c <"$f")" -le 70000 ] || small=65537
-	etl-batch -n 1000 "$f" >out && same_batches out "$what, etl-batch FILE" &&
-	pieces 1 "$small" <"$f" | etl-batch -n 777 >out &&
-		same_batches out "$what, etl-batch on 1-$small byte writes" &&
-	etl-map "$TOTAL" <"$f" >out && same_map out "$what, etl-map <FILE" &&
-	pieces 2 300000 <"$f" | etl-map -j 2 "$TOTAL" >out &&
-		same_map out "$what, etl-map -j 2 on writes of up to 300000 bytes" &&
-	new_db && load "$f" && same_rows "$what, etl-load-sql FILE" &&
-	new_db && pieces 3 "$small" <"$f" | load &&
-		same_rows "$what, etl-load-sql on 1-$small byte writes"
-}
+. "$ETL_TOP/tests/input.sh"
 
 test_expect_success 'plain input of every size, every program, every way in' '
 	for n in $sizes; do
@@ -76,30 +18,6 @@ test_expect_success 'plain input of every size, every program, every way in' '
 	done &&
 	inputgen sized 262144 --no-final-lf >in &&
 	every_way in "plain, 262144 bytes without a final LF"
-'
-
-test_expect_success 'gzip input of every size (decompressed), every program, every way in' '
-	for n in $sizes; do
-		inputgen sized "$n" | gzip >in.gz && every_way in.gz "gzip of $n bytes" || exit 1
-	done
-'
-
-test_expect_success 'gzip input of every compressed size around the chunk edges' '
-	for n in 65535 65536 65537 262143 262144 262145 1048575 1048576 1048577; do
-		inputgen gzip-sized "$n" >in.gz &&
-		expect_eq "$n" "$(wc -c <in.gz)" "compressed size" &&
-		every_way in.gz "a gzip file of $n bytes" || exit 1
-	done
-'
-
-test_expect_success 'multi-member gzip: members cut inside lines, at chunk edges' '
-	for n in 65537 262145 1048577; do
-		inputgen sized "$n" >plain &&
-		{ head -c 65536 plain | gzip; tail -c +65537 plain | head -c 1000 | gzip -1;
-		  tail -c +66537 plain | gzip -9; } >in.gz &&
-		cmp plain <(zcat in.gz) &&
-		every_way in.gz "three gzip members of $n bytes" || exit 1
-	done
 '
 
 test_expect_success 'several files in one run: plain, gzip, multi-member, empty, no final LF' '
@@ -381,67 +299,4 @@ test_expect_success '--max-headers: as many tiny fields as the limit allows, at 
 	expect_eq 431 "$(python3 fields.py $PORT 262144 1 1)" &&
 	stop_server &&
 	expect_lines 2 out
-'
-
-# 200 MB of records (gen-orders; 20 MB under the sanitizers, which are
-# slow): through each program from a gzip file, a pipe in pieces and a
-# plain file; the outputs agree with each other, byte for byte with the
-# input where the program is an identity, and with jq on a sample.
-test_expect_success 'at least 200 MB of records through every program' '
-	n=1300000; [ -z "${ETL_SANITIZE:-}" ] || n=130000
-	"$GEN" "$n" >big && gzip -1 <big >big.gz &&
-	bytes=$(wc -c <big) && echo "$n records, $bytes bytes, $(wc -c <big.gz) compressed" &&
-	{ [ -n "${ETL_SANITIZE:-}" ] || [ "$bytes" -ge 209715200 ]; } &&
-	etl-batch -n 1000 big.gz | etl-batch --unbatch | cmp - big &&
-	pieces 7 1048577 <big.gz | etl-batch -n 999 | etl-batch --unbatch | cmp - big &&
-	etl-map "$TOTAL" <big >map.plain &&
-	pieces 8 1048577 <big.gz | etl-map "$TOTAL" | cmp - map.plain &&
-	head -n 20000 big >sample && tail -n 20000 big >>sample && want sample &&
-	{ head -n 20000 map.plain; tail -n 20000 map.plain; } >map.sample &&
-	same_map map.sample "etl-map on a sample of 200 MB" &&
-	new_db && load big.gz &&
-	expect_eq "$n $((n * (n + 1) / 2))" "$(sqlite3 -separator " " db "SELECT count(*), sum(order_id) FROM orders")" &&
-	sqlite3 -json db "SELECT * FROM orders WHERE rowid <= 20000 OR rowid > $((n - 20000)) ORDER BY rowid" |
-		jq -cS ".[]" >got.rec && cmp want.rec got.rec
-'
-
-# A 2 GB stream of 2 KB records made on the fly by yes(1) (no file on
-# disk), through each program at its fastest: peak RSS stays under the
-# bound each man page gives, and is no larger than on a tenth of the
-# stream plus 16 MB (the allocator settles late; a leak of 20 bytes a
-# record would show).  SQLite takes the rows through a view whose trigger
-# only counts them, so the database does not grow either.  Under the
-# sanitizers RSS is their shadow memory: 200 MB, the counts checked, no
-# bound.  On a quiet machine this takes about 30 s.
-test_expect_success 'memory stays bounded on a 2 GB stream through each program' '
-	n=1000000; [ -z "${ETL_SANITIZE:-}" ] || n=100000
-	rec=$(inputgen line 1969 --id 7) && expect_eq 1969 "$(printf %s "$rec" | wc -c)" &&
-	sqlite3 db "CREATE TABLE sink (order_id INTEGER, customer_id INTEGER,
-		product_id INTEGER, quantity INTEGER, amount REAL, shipping REAL,
-		tax REAL, shipping_address TEXT);
-		CREATE TABLE tally (n INTEGER, s INTEGER); INSERT INTO tally VALUES (0, 0);
-		CREATE VIEW orders AS SELECT * FROM sink;
-		CREATE TRIGGER orders_in INSTEAD OF INSERT ON orders BEGIN
-			UPDATE tally SET n = n + 1, s = s + NEW.order_id; END;" &&
-	for m in $((n / 10)) $n; do
-		start=$SECONDS
-		yes "$rec" | head -n $m | /usr/bin/time -f %M -o rss.batch.$m etl-batch -n 1000 >out &&
-		expect_lines $((m / 1000)) out &&
-		yes "$rec" | head -n $m | /usr/bin/time -f %M -o rss.map.$m etl-map "$TOTAL" >out &&
-		expect_lines $m out &&
-		yes "$rec" | head -n $m | /usr/bin/time -f %M -o rss.load.$m etl-load-sql -t orders sqlite:db &&
-		expect_eq "$m $((7 * m))" "$(sqlite3 -separator " " db "SELECT n, s FROM tally")" &&
-		sqlite3 db "UPDATE tally SET n = 0, s = 0" || exit 1
-		echo "$m records, $((m * 1970 / 1000000)) MB: $((SECONDS - start)) s;" \
-			"peak RSS etl-batch $(cat rss.batch.$m) KB, etl-map $(cat rss.map.$m) KB," \
-			"etl-load-sql $(cat rss.load.$m) KB"
-	done &&
-	expect_eq 0 "$(sqlite3 db "SELECT count(*) FROM sink")" "rows kept" &&
-	if [ -z "${ETL_SANITIZE:-}" ]; then
-		for p in batch:16000 map:16000 load:96000; do
-			prog=${p%:*} bound=${p#*:} small=$(cat rss.${p%:*}.$((n / 10))) big=$(cat rss.${p%:*}.$n)
-			test "$big" -le "$bound" -a "$big" -le $((small + 16384)) ||
-				{ echo "etl-$prog: peak RSS $big KB on 2 GB, $small KB on 200 MB, bound $bound KB"; exit 1; }
-		done
-	fi
 '
