@@ -29,7 +29,8 @@ post() {
 	printf " %s\n" "$(cat resp)"
 }
 # load CLIENTS REQUESTS : CLIENTS curl loops, each posting REQUESTS orders
-# with its own ids; the ids answered 202 go to accepted.CLIENT.
+# with its own ids, until a connection is refused; the ids answered 202 go
+# to accepted.CLIENT.
 load() {
 	local c
 	for c in $(seq 1 "$1"); do
@@ -42,6 +43,8 @@ load() {
 					"http://127.0.0.1:$PORT/")
 				[ "$code" = 202 ] && echo $id >>"accepted.$c"
 				echo "$code" >>"codes.$c"
+				# the server is gone: the rest would be refused too
+				[ "$code" != 000 ] || break
 			done
 		) &
 	done
