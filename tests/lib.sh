@@ -147,6 +147,20 @@ wait_port() {
 
 # wait_for PATTERN FILE : up to 10 s for a line of FILE to match the
 # extended regex PATTERN
+# wait_ready PID : until process PID has set up its signals (it catches or
+# blocks SIGTERM), up to 20 s: a SIGTERM or SIGUSR1 sent before that kills it.
+wait_ready() {
+	local m
+	for _ in $(seq 1 400); do
+		for m in $(awk '$1 == "SigBlk:" || $1 == "SigCgt:" { print $2 }' "/proc/$1/status" 2>/dev/null); do
+			(((0x$m >> 14) & 1)) && return 0
+		done
+		sleep 0.05
+	done
+	echo "process $1 did not set up its signals within 20 s"
+	return 1
+}
+
 wait_for() {
 	for _ in $(seq 1 200); do
 		grep -Eq "$1" "$2" 2>/dev/null && return 0

@@ -62,9 +62,13 @@ test_expect_success 'SIGTERM flushes the open batch and exits 0' '
 	mkfifo fifo || exit 1
 	{ echo "{\"a\":1}"; echo "{\"a\":2}"; sleep 5; } >fifo &
 	writer=$!
-	etl-batch -n 100 <fifo >out &
+	etl-batch -n 100 <fifo >out 2>err &
 	batcher=$! &&
-	sleep 0.5 &&
+	wait_ready $batcher &&
+	# both records read (SIGUSR1 says so), then the stop
+	for _ in $(seq 1 200); do
+		kill -USR1 $batcher && sleep 0.05 && grep -q "\"records_in\":2," err && break
+	done &&
 	kill -TERM $batcher &&
 	wait $batcher; status=$?
 	kill $writer 2>/dev/null
@@ -77,8 +81,10 @@ test_expect_success 'SIGUSR1 prints the stats line and the run goes on' '
 	{ echo "{\"a\":1}"; sleep 1; echo "{\"a\":2}"; } >fifo &
 	etl-batch -n 100 <fifo >out 2>err &
 	batcher=$! &&
-	sleep 0.4 &&
-	kill -USR1 $batcher &&
+	wait_ready $batcher &&
+	for _ in $(seq 1 20); do
+		kill -USR1 $batcher && sleep 0.05 && grep -q "\"records_in\":1," err && break
+	done &&
 	wait $batcher &&
 	expect_grep "^\{\"program\":\"etl-batch\",\"records_in\":1,\"records_out\":0," err &&
 	expect_output out "[{\"a\":1},{\"a\":2}]"
