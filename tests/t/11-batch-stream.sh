@@ -137,9 +137,12 @@ test_expect_success 'SIGINT stops like SIGTERM: open batch written, exit 0' '
 	mkfifo fifo || exit 1
 	{ echo "{\"a\":1}"; sleep 5; } >fifo &
 	writer=$!
-	etl-batch -n 100 <fifo >out &
+	etl-batch -n 100 <fifo >out 2>err &
 	batcher=$! &&
-	sleep 0.5 &&
+	wait_ready $batcher &&
+	for _ in $(seq 1 200); do
+		kill -USR1 $batcher && sleep 0.05 && grep -q "\"records_in\":1," err && break
+	done &&
 	kill -INT $batcher &&
 	wait $batcher; status=$?
 	kill $writer 2>/dev/null
