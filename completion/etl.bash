@@ -39,7 +39,7 @@ _etl_options() {
 			$_etl_input" ;;
 	etl-extract-sql)
 		echo "-t --table --cursor --checkpoint --from --resume --job --lookback
-			--retry-for --progress" ;;
+			--retry-for --progress --user --no-seccomp" ;;
 	etl-load-http)
 		echo "-c --concurrency -H --header --ndjson --token-file --hmac-secret-file
 			--hmac-header --sign --secret-file --signature-prefix --signature-encoding

@@ -159,6 +159,10 @@ drop_root(void)
 		drop_failed("setuid");
 	if (setuid(0) == 0 || geteuid() == 0 || getegid() == 0)
 		msg_die(EXIT_SOFTWARE, "--user", "root could be regained after dropping it");
+	/* The user's home, not root's: libpq looks there for ~/.pgpass and
+	 * ~/.postgresql/, and a file it cannot stat in root's is an error. */
+	if (setenv("HOME", pw && pw->pw_dir && *pw->pw_dir ? pw->pw_dir : "/", 1) != 0)
+		drop_failed("setenv HOME");
 	msg_info("--user", "running as %s (uid %ld, gid %ld)", name, (long)uid, (long)gid);
 }
 

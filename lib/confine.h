@@ -5,8 +5,8 @@
  * calls confine() once, before it reads a byte from the network:
  *   1. Started as root, it drops to --user (nobody by default): the user's
  *      groups (initgroups), then setgid, then setuid, each checked, and a
- *      check that root cannot be regained.  --user root keeps root, with a
- *      warning.  A process not started as root stays as it is, so
+ *      check that root cannot be regained; $HOME becomes the user's.
+ *      --user root keeps root, with a warning.  A process not started as root stays as it is, so
  *      containers and ordinary users see no change.
  *   2. It installs a seccomp allowlist (libseccomp) of the system calls a
  *      server needs from then on: reading and writing descriptors it has,

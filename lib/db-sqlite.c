@@ -67,9 +67,13 @@ sqlite_connect(const struct dburl *url, struct db_error *err)
 		return NULL;
 	}
 	/* One thread at a time uses a connection (the loader's threads take
-	 * turns): SQLite's per-call mutexes would cost a third of a read. */
-	rc = sqlite3_open_v2(url->database, &db->h,
-	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	 * turns): SQLite's per-call mutexes would cost a third of a read.  A
+	 * reader's connection is read-only: a missing file is not made, and
+	 * the last connection to a WAL database to close does not write its
+	 * checkpoint (a confined reader could not). */
+	rc = sqlite3_open_v2(url->database, &db->h, SQLITE_OPEN_NOMUTEX |
+	    (url->read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE),
+	    NULL);
 	if (rc != SQLITE_OK) {
 		fail(err, classify(rc) == DB_TRANSIENT ? DB_UNAVAILABLE : DB_AUTH,
 		    url->database, db->h);

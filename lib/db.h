@@ -45,6 +45,9 @@ struct dburl {
 	char *redacted;           /* the URL with the password replaced by "***" */
 	enum tls_mode tls;        /* mysql: ?ssl-mode= (default PREFERRED) */
 	char *password_file;      /* ?password-file=, taken out of params */
+	int read_only;            /* set by a reader: SQLite opens the file
+	                             read-only (no file made, no checkpoint
+	                             written at close) */
 };
 
 /* Parse URL; on failure return -1 with what is wrong in ERR (never the
@@ -58,6 +61,10 @@ int dburl_parse(const char *url, struct dburl *out, char *err, size_t errsize);
 int dburl_read_password_file(struct dburl *u, char *err, size_t errsize);
 void dburl_free(struct dburl *u);
 const char *dburl_param(const struct dburl *u, const char *key);
+/* The parameters that name a file the client library reads on each
+ * connection (libpq's sslrootcert…, MariaDB's ssl-ca…), NULL-terminated:
+ * a program that gives up root must still be able to read them. */
+extern const char *const dburl_file_keys[];
 
 /* ---- tables and values ------------------------------------------------ */
 

@@ -459,3 +459,9 @@ dburl_param(const struct dburl *u, const char *key)
 			return u->params[i].value;
 	return NULL;
 }
+
+const char *const dburl_file_keys[] = {
+	"sslrootcert", "sslcert", "sslkey", "sslcrl", "sslcrldir", "passfile",  /* libpq */
+	"ssl-ca", "ssl-capath", "ssl-cert", "ssl-key",                          /* MariaDB */
+	NULL
+};

@@ -14,7 +14,12 @@
  * {"$etl":{"bookmark":[...]}} carry the bookmark every --checkpoint rows
  * and at the end.  etl-load-sql --job commits each bookmark in the same
  * transaction as the rows before it; --resume reads it back from there.
+ *
+ * Like the other network clients it confines itself (lib/confine.h) once
+ * it has read its password files and opened what it must open as root
+ * (main says when).
  */
+#include "confine.h"
 #include "db.h"
 #include "exitcode.h"
 #include "jsonout.h"
@@ -33,7 +38,7 @@
 
 enum {
 	KEY_CURSOR = OPT_LONG, KEY_CHECKPOINT, KEY_RESUME, KEY_JOB, KEY_LOOKBACK,
-	KEY_FROM, KEY_RETRY_FOR, KEY_PROGRESS,
+	KEY_FROM, KEY_RETRY_FOR, KEY_PROGRESS, KEY_USER, KEY_NO_SECCOMP,
 };
 
 static const struct opt options[] = {
@@ -46,6 +51,7 @@ static const struct opt options[] = {
 	{ KEY_LOOKBACK, "lookback", "DURATION", "re-read this far behind the bookmark's time" },
 	{ KEY_RETRY_FOR, "retry-for", "DURATION", "retry connecting this long (default 5m)" },
 	{ KEY_PROGRESS, "progress", NULL, "show a progress meter when stderr is a terminal" },
+	CONFINE_OPTIONS(KEY_USER, KEY_NO_SECCOMP),
 	{ 0, NULL, NULL, NULL }
 };
 
@@ -64,6 +70,7 @@ static struct {
 
 static const struct db_backend *backend;
 static struct dburl url;
+static struct dburl target;          /* --resume's */
 static struct db *db;
 static struct db_table columns;      /* the result's */
 static struct db_field *fields;
@@ -72,27 +79,18 @@ static int ncursor;
 static int *cursor_at;               /* their indexes in the result */
 static json_t *bookmark;             /* where this run starts: an array, or NULL */
 
-/* ---- connecting ------------------------------------------------------- */
-
 /* ---- the bookmark ----------------------------------------------------- */
 
 /* --resume: the bookmark etl-load-sql --job committed at the target. */
 static void
 read_committed_bookmark(void)
 {
-	const struct db_backend *be;
-	struct dburl target;
+	const struct db_backend *be = db_backend_for(&target);
 	struct db_error err = { 0 };
 	struct retry r;
 	struct db *h;
-	char *text = NULL, why[256];
-	int status;
+	char *text = NULL;
 
-	if (dburl_parse(conf.resume, &target, why, sizeof why) != 0)
-		msg_die(EXIT_USAGE, NULL, "--resume: bad database URL: %s", why);
-	if ((status = dburl_read_password_file(&target, why, sizeof why)) != 0)
-		msg_die(status, target.password_file, "%s", why);
-	be = db_backend_for(&target);
 	retry_init(&r, conf.retry_for_ms);
 	h = db_connect_retrying(be, &target, &r, EXIT_UNAVAILABLE);
 	/* No checkpoint table yet: no run of the job has committed. */
@@ -115,7 +113,6 @@ read_committed_bookmark(void)
 		msg_info(target.redacted, "job \"%s\": resuming after %s", conf.job, text);
 	}
 	free(text);
-	dburl_free(&target);
 }
 
 /* ---- building the query ----------------------------------------------- */
@@ -577,6 +574,8 @@ parse_options(int argc, char **argv)
 		case KEY_LOOKBACK: conf.lookback_ms = opt_duration_ms(&p); break;
 		case KEY_RETRY_FOR: conf.retry_for_ms = opt_duration_ms(&p); break;
 		case KEY_PROGRESS: stats_progress_enable(); break;
+		case KEY_USER: confine_conf.user = p.arg; break;
+		case KEY_NO_SECCOMP: confine_conf.seccomp = 0; break;
 		}
 	}
 	argc -= p.ind;
@@ -602,6 +601,7 @@ parse_options(int argc, char **argv)
 		opt_usage_error(&p, "bad database URL: %s", err);
 	if ((status = dburl_read_password_file(&url, err, sizeof err)) != 0)
 		msg_die(status, url.password_file, "%s", err);
+	url.read_only = 1;
 	if (conf.cursor)
 		split_cursor(&p);
 	if ((conf.resume || conf.from || conf.lookback_ms >= 0) && !conf.cursor)
@@ -610,6 +610,10 @@ parse_options(int argc, char **argv)
 		opt_usage_error(&p, "--resume and --job go together");
 	if (conf.resume && conf.from)
 		opt_usage_error(&p, "--resume and --from do not go together");
+	if (conf.resume && dburl_parse(conf.resume, &target, err, sizeof err) != 0)
+		opt_usage_error(&p, "--resume: bad database URL: %s", err);
+	if (conf.resume && (status = dburl_read_password_file(&target, err, sizeof err)) != 0)
+		msg_die(status, target.password_file, "%s", err);
 	if (conf.from) {
 		json_error_t e;
 
@@ -619,28 +623,79 @@ parse_options(int argc, char **argv)
 	}
 }
 
-int
-main(int argc, char **argv)
+/*
+ * Connect, build the statement (quoting needs the connection) and read
+ * its first row: start_reading's answer for it.
+ */
+static int
+open_query(char **sql)
 {
-	char *sql;
-	int rc;
+	struct retry r;
 
-	parse_options(argc, argv);
-	backend = db_backend_for(&url);
-	if (conf.resume)
-		read_committed_bookmark();
 	if (bookmark && (int)json_array_size(bookmark) != ncursor)
 		msg_die(EXIT_USAGE, NULL, "the bookmark has %zu values for %d --cursor"
 		    " columns", json_array_size(bookmark), ncursor);
-	{
-		struct retry r;
+	retry_init(&r, conf.retry_for_ms);
+	db = db_connect_retrying(backend, &url, &r, EXIT_UNAVAILABLE);
+	*sql = build_sql();
+	msg_info(url.redacted, "%s", *sql);
+	return start_reading(*sql);
+}
 
-		retry_init(&r, conf.retry_for_ms);
-		db = db_connect_retrying(backend, &url, &r, EXIT_UNAVAILABLE);
+/* The files a URL names that its client library reads again on each
+ * connection, as the user it runs as now. */
+static void
+still_readable(const struct dburl *u)
+{
+	for (int i = 0; dburl_file_keys[i]; i++) {
+		const char *path = dburl_param(u, dburl_file_keys[i]);
+
+		/* sslrootcert=system: libpq's name for the system's CAs */
+		if (path && strcmp(path, "system") != 0)
+			confine_still_readable(dburl_file_keys[i], path);
 	}
-	sql = build_sql();
-	msg_info(url.redacted, "%s", sql);
-	rc = start_reading(sql);
+}
+
+/* No root, the system call filter (lib/confine.h), with the sockets of a
+ * client: connections to a server and their retries come after. */
+static void
+confine_self(void)
+{
+	confine_allow("pwrite64");  /* SQLite merging a sort in its temporary files */
+	confine_allow("sysinfo");   /* glibc's qsort, in OpenSSL's start (libpq, Connector/C) */
+	confine_client();
+	still_readable(&url);
+	if (conf.resume)
+		still_readable(&target);
+}
+
+int
+main(int argc, char **argv)
+{
+	int rc = 0, sqlite_source, sqlite_target;
+	char *sql = NULL;
+
+	parse_options(argc, argv);
+	backend = db_backend_for(&url);
+	sqlite_source = url.scheme == DBURL_SQLITE;
+	sqlite_target = conf.resume && target.scheme == DBURL_SQLITE;
+	/*
+	 * SQLite opens files as it reads, some for writing: a WAL database's
+	 * -wal and -shm at the first read, a sort's temporary files while it
+	 * sorts, before the first row.  So SQLite databases are read before
+	 * confinement, a source up to its first row (and the --resume
+	 * bookmark its query needs before that, wherever it is kept); a
+	 * server is reached only after.
+	 */
+	if (sqlite_target || (conf.resume && sqlite_source))
+		read_committed_bookmark();
+	if (sqlite_source)
+		rc = open_query(&sql);
+	confine_self();
+	if (conf.resume && !sqlite_target && !sqlite_source)
+		read_committed_bookmark();
+	if (!sqlite_source)
+		rc = open_query(&sql);
 	check_columns();
 	keys = make_keys();
 	spans = calloc(ncursor + 1, sizeof *spans);
@@ -656,5 +711,6 @@ main(int argc, char **argv)
 	free(keys);
 	free(spans);
 	buf_free(&record);
+	dburl_free(&target);
 	msg_exit(EXIT_DONE);
 }

@@ -31,6 +31,12 @@ test_expect_success 'usage and query errors: 64, and 65 with the database'"'"'s 
 	expect_grep "more than one column named \"a\"" err
 '
 
+test_expect_success 'SQLite: the file is opened read-only: a missing one is exit 69, and not made' '
+	expect_status 69 etl-extract-sql sqlite:missing.db "SELECT 1" 2>err &&
+	expect_output err "etl-extract-sql: sqlite:missing.db: missing.db: unable to open database file" &&
+	test ! -e missing.db
+'
+
 test_expect_success 'SQLite: --stats counts the rows written' '
 	sqlite3 s.db "CREATE TABLE t (id INTEGER); INSERT INTO t VALUES (1), (2), (3)" &&
 	etl-extract-sql --stats sqlite:s.db -t t >out 2>err &&

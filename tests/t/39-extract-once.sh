@@ -5,35 +5,35 @@
 # random moments and started again; at the end the target equals the
 # source row for row.  And memory that does not grow with the result.
 #
-# Sizes: 20000 rows to start and 12 kills (the issue's 200000 rows and 20
-# kills would take minutes); 10000 rows and 5 kills under the sanitizers.
+# Sizes: the issue's 200000 rows (a hundred to each timestamp) and 20
+# kills; under the sanitizers 20000 rows and 6 kills, which still cross
+# the checkpoints (3000 rows), PostgreSQL's fetches (2000) and the output
+# buffer (64 KiB) many times.
 . "$(dirname "$0")/../lib.sh"
-rows=20000 kills=12 rounds=150
-if [ -n "${ETL_SANITIZE:-}" ]; then rows=10000 kills=5 rounds=60; fi
+rows=200000 kills=20 inserts=500 updates=300
+if [ -n "${ETL_SANITIZE:-}" ]; then rows=20000 kills=6 inserts=100 updates=60; fi
 
-# One writer session on the source: each round inserts 40 rows with one
-# timestamp and moves 25 random rows to a new one, in autocommit
-# statements, so timestamps grow in commit order.
-writer_sql() {
-	for r in $(seq 1 "$1"); do
-		echo "INSERT INTO once_src (id, updated_at, v)
-			SELECT $((rows + r * 40)) + g, now(), md5(random()::text) FROM generate_series(1, 40) g;
-			UPDATE once_src SET v = md5(random()::text), updated_at = now()
-			WHERE id IN (SELECT (random() * $rows)::int + 1 FROM generate_series(1, 25));
-			SELECT pg_sleep(0.02);"
-	done
+# One round of the writer on the source, in autocommit statements (so
+# timestamps grow in commit order): $inserts new rows with one timestamp,
+# and $updates random rows moved to a new one.
+writer_round() {  # N
+	echo "INSERT INTO once_src (id, updated_at, v)
+		SELECT $((rows + $1 * inserts)) + g, now(), md5(random()::text) FROM generate_series(1, $inserts) g;
+		UPDATE once_src SET v = md5(random()::text), updated_at = now()
+		WHERE id IN (SELECT (random() * $rows)::int + 1 FROM generate_series(1, $updates));" >&5
 }
 
-pipeline() {  # run the pipeline in the background: $extractor, $loader
+# pipeline N AT: the pipeline in the background ($extractor, $loader);
+# a line on fd 6 once the stream has passed its line AT, or has ended
+# before it.
+pipeline() {
 	mkfifo fifo.$1
 	etl-extract-sql "$ETL_TEST_PGURL" -t once_src --cursor updated_at,id --checkpoint 3000 \
-		--resume "$ETL_TEST_PGURL" --job once >fifo.$1 2>>err &
+		--resume "$ETL_TEST_PGURL" --job once >fifo.$1 2>>err 5>&- 6>&- &
 	extractor=$!
-	# At most some 5000 rows a second, so that the kills land mid-stream.
-	# started.N says the stream has begun.
-	awk "{ print } NR == 1 { print > \"started.$1\"; close(\"started.$1\") }
-		NR % 250 == 0 { fflush(); system(\"sleep 0.05\") }" <fifo.$1 |
-		etl-load-sql --job once --upsert id -t once_dst "$ETL_TEST_PGURL" >/dev/null 2>>err &
+	awk -v at="$2" '{ print } NR == at { print "at" > "/dev/fd/6"; fflush("/dev/fd/6") }
+		END { if (NR < at) print "end" > "/dev/fd/6" }' <fifo.$1 5>&- |
+		etl-load-sql --job once --upsert id -t once_dst "$ETL_TEST_PGURL" >/dev/null 2>>err 5>&- 6>&- &
 	loader=$!
 }
 
@@ -42,17 +42,24 @@ test_expect_success "PostgreSQL: $kills kills -9 while a writer changes the sour
 	pg_run "DROP TABLE IF EXISTS once_src; DROP TABLE IF EXISTS once_dst" >/dev/null 2>&1
 	pg_run "DELETE FROM etl_checkpoints WHERE job = '\''once'\''" >/dev/null 2>&1
 	pg_run "CREATE TABLE once_src (id INTEGER PRIMARY KEY, updated_at TIMESTAMPTZ NOT NULL, v TEXT);
-		CREATE INDEX ON once_src (updated_at, id);
 		INSERT INTO once_src SELECT g, TIMESTAMPTZ '\''2026-01-01'\'' + (g / 100) * INTERVAL '\''1 s'\'', md5(g::text)
 		FROM generate_series(1, '$rows') g;
+		CREATE INDEX ON once_src (updated_at, id);
 		CREATE TABLE once_dst (LIKE once_src)" >/dev/null &&
 	pg_run "ALTER TABLE once_dst ADD PRIMARY KEY (id)" >/dev/null || exit 1
-	writer_sql $rounds | $ETL_TEST_PSQL -q >/dev/null 2>writer.err & writer=$!
+	mkfifo writer marks && { $ETL_TEST_PSQL -q <writer >/dev/null 2>writer.err & } && writer=$! &&
+	exec 5>writer 6<>marks || exit 1
 	landed=0
 	for k in $(seq 1 $kills); do
-		pipeline $k
-		wait_for . started.$k >/dev/null || exit 1
-		sleep 0.$((RANDOM % 4))$((RANDOM % 10))
+		# The kill lands when the stream passes a random line, on
+		# average $rows / $kills lines in: the kills fall all along
+		# the table, before, at and after checkpoints.  The writer
+		# commits a round as the extractor takes its snapshot, and one
+		# while it reads.
+		pipeline $k $((1 + RANDOM % (2 * rows / kills)))
+		writer_round $((2 * k))
+		read -r -t 60 -u 6 mark || { echo "pipeline $k: no mark"; exit 1; }
+		writer_round $((2 * k + 1))
 		# Either end first (the loader meets the end of its input: a line
 		# cut short, or rows after the last bookmark), or both at once.
 		kill -0 $loader 2>/dev/null && landed=$((landed + 1))
@@ -64,8 +71,8 @@ test_expect_success "PostgreSQL: $kills kills -9 while a writer changes the sour
 		wait $extractor $loader 2>/dev/null
 	done
 	expect_eq yes "$([ $landed -gt 0 ] && echo yes)" "a kill while the pipeline ran" &&
-	wait $writer &&
-	pipeline end && wait $extractor && wait $loader &&
+	exec 5>&- && wait $writer &&
+	pipeline end 0 && wait $extractor && wait $loader &&
 	expect_eq 0 "$(pg_run "SELECT count(*) FROM ((TABLE once_src EXCEPT TABLE once_dst) UNION ALL (TABLE once_dst EXCEPT TABLE once_src)) d")" "rows that differ" &&
 	expect_eq "$(pg_run "SELECT count(*) FROM once_src")" "$(pg_run "SELECT count(*) FROM once_dst")" "rows" &&
 	expect_eq "$(pg_run "SELECT json_build_array(updated_at, id)::text FROM once_src ORDER BY updated_at DESC, id DESC LIMIT 1" | tr -d " ")" \

@@ -6,7 +6,7 @@
 # needed a path after dropping root would fail here.  That the filter
 # refuses what it should (execve, files for writing, sockets, ptrace,
 # fork) is shown by tests/unit/test-confine.c.  The clients (etl-load-http,
-# etl-load-nats, etl-extract-nats) are at the end.
+# etl-load-nats, etl-extract-nats, etl-extract-sql) are at the end.
 . "$(dirname "$0")/../lib.sh"
 
 # Sanitizer builds install no filter (the man page says so).
@@ -258,5 +258,76 @@ test_expect_success 'started as root, a file read after confinement that the use
 	expect_grep "^etl-extract-nats: --creds: $T/private/ca.pem: cannot be read as nobody" e4 &&
 	expect_status 75 etl-load-http --user root --retry-for 1s --cacert "$T/private/ca.pem" https://localhost:1/ <in1 2>e5 &&
 	expect_grep "keeping root" e5 && expect_grep "Couldn.t connect to server" e5 &&
-	! grep "cannot be read" e5
+	! grep "cannot be read" e5 &&
+	expect_status 78 etl-extract-sql "postgresql://etl@127.0.0.1:1/x?sslmode=verify-full&sslrootcert=$T/private/ca.pem" "SELECT 1" 2>e6 &&
+	expect_grep "^etl-extract-sql: sslrootcert: $T/private/ca.pem: cannot be read as nobody: Permission denied" e6 &&
+	expect_status 78 etl-extract-sql --cursor a --resume "mysql://etl@127.0.0.1:1/x?ssl-mode=VERIFY_CA&ssl-ca=$T/private/ca.pem" \
+		--job j "postgresql://etl@127.0.0.1:1/x" "SELECT 1 AS a" 2>e7 &&
+	expect_grep "^etl-extract-sql: ssl-ca: $T/private/ca.pem: cannot be read as nobody: Permission denied" e7
+'
+
+# etl-extract-sql confines itself before it connects to a server, and
+# reads an SQLite source up to its first row before (SQLite opens a WAL
+# file's -wal and -shm, and a large sort's temporary files, as it starts).
+# read_confined URL QUERY N [COMMAND] : N rows of QUERY (column g: 1 to N,
+# in order; more than the 1 MiB a pipe may hold) through a FIFO; while it
+# is blocked on the FIFO part-way it runs confined, COMMAND runs; then
+# every row comes and it exits 0.  The
+# SQLite files are in $T, root's alone: opened before root is dropped.
+read_confined() {
+	local pid confined status
+	rm -f rows.fifo && mkfifo rows.fifo || return 1
+	etl-extract-sql --cursor g "${extract_options[@]}" "$1" "$2" >rows.fifo 2>read.err &
+	pid=$!
+	exec 4<rows.fifo
+	head -c 100000 <&4 >got
+	expect_confined $pid etl-extract-sql && eval "${4:-:}"; confined=$?
+	cat <&4 >>got; exec 4<&-
+	wait $pid; status=$?
+	[ $confined -eq 0 ] || { echo "(${1%%:*}: exit $status, $(wc -c <got) bytes out) $(cat read.err)"; return 1; }
+	expect_eq 0 $status "exit status (${1%%:*}): $(cat read.err)" &&
+	expect_eq "$3 0" "$(awk -F '[:,]' '!/^\{"\$etl"/ { if ($2 != ++n) bad++ } END { print n, bad + 0 }' got)" \
+		"rows of ${1%%:*}, and rows out of order"
+}
+extract_options=()
+
+test_expect_success 'etl-extract-sql runs confined, as nobody when root, and reads PostgreSQL and MariaDB, the --resume target too' '
+	need_pg && need_my &&
+	extract_options=(--resume "$ETL_TEST_PGURL" --job confined-extract) &&
+	read_confined "$ETL_TEST_PGURL" "SELECT g, repeat(md5(g::text), 4) AS v FROM generate_series(1, 15000) g" 15000 &&
+	read_confined "$ETL_TEST_MYURL" "SELECT seq AS g, REPEAT(MD5(seq), 4) AS v FROM seq_1_to_15000" 15000
+'
+
+test_expect_success 'etl-extract-sql reads SQLite confined: a WAL file beside a writer that commits meanwhile, at rest, and a sort it spilled' '
+	mkfifo sql && { sqlite3 wal.db <sql >writer.out 2>&1 & } && exec 5>sql &&
+	echo "PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 0;
+		CREATE TABLE t (g INTEGER PRIMARY KEY, v TEXT);
+		WITH RECURSIVE c(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM c WHERE g < 15000)
+		INSERT INTO t SELECT g, printf('\''%0250d'\'', g) FROM c; SELECT '\''ready'\'';" >&5 &&
+	wait_for ready writer.out &&
+	# g + 0: no index orders it, so SQLite sorts 4 MB, in temporary files.
+	read_confined "sqlite:$T/wal.db" "SELECT g + 0 AS g, v FROM t" 15000 \
+		"echo \"INSERT INTO t VALUES (15001, 1); SELECT '\''written'\'';\" >&5 && wait_for written writer.out" &&
+	test -s wal.db-wal && exec 5>&- && wait &&
+	test ! -e wal.db-wal &&
+	# At rest; with the bookmark of a --resume target on a server, read
+	# before it confines itself.
+	if [ -n "${ETL_TEST_PGURL:-}" ]; then extract_options=(--resume "$ETL_TEST_PGURL" --job confined-extract); fi &&
+	read_confined "sqlite:$T/wal.db" "SELECT g, v FROM t" 15001
+'
+
+# A query that makes SQLite sort only after its first row (a correlated
+# subquery, sorting 3 MB for each row) opens a temporary file confined.
+refused_query="SELECT k AS g, (SELECT length(group_concat(x, '')) FROM (WITH RECURSIVE c(x) AS
+	(SELECT k UNION ALL SELECT x + 1 FROM c WHERE x < k + 15000)
+	SELECT printf('%0200d', x) AS x FROM c ORDER BY x DESC)) AS n FROM (SELECT 1 AS k UNION ALL SELECT 2)"
+
+test_expect_success 'etl-extract-sql: a system call the filter refuses is exit 70, with the line naming it' '
+	[ "$want_seccomp" = 2 ] || { echo "no system call filter under the sanitizers"; exit 77; }
+	sqlite3 s.db "SELECT 1" &&
+	expect_status 70 etl-extract-sql sqlite:s.db "$refused_query" >out 2>err &&
+	expect_grep "^etl-extract-sql: seccomp: system call [0-9]+ refused \(scmp_sys_resolver [0-9]+ names it; --no-seccomp turns the filter off\)$" err &&
+	expect_status 0 etl-extract-sql --no-seccomp sqlite:s.db "$refused_query" >out &&
+	expect_output out "{\"g\":1,\"n\":3000200}
+{\"g\":2,\"n\":3000200}"
 '

@@ -14,6 +14,7 @@
 #include <pwd.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <string.h>
 #include <netinet/in.h>
 #include <sys/ioctl.h>
 #include <sys/ptrace.h>
@@ -236,7 +237,7 @@ expect(const char *title, int (*try)(void), int socket_family, int want)
 }
 
 /* Started as root, the child runs as nobody (or the --user given) with
- * that user's groups, and cannot get root back. */
+ * that user's groups and home, and cannot get root back. */
 static void
 expect_dropped(const char *user)
 {
@@ -259,11 +260,12 @@ expect_dropped(const char *user)
 		for (int i = 0; i < n; i++)
 			in_group |= groups[i] == pw->pw_gid;
 		_exit(getuid() == pw->pw_uid && geteuid() == pw->pw_uid &&
-		    getgid() == pw->pw_gid && getegid() == pw->pw_gid && in_group ? 0 : 1);
+		    getgid() == pw->pw_gid && getegid() == pw->pw_gid && in_group &&
+		    getenv("HOME") && strcmp(getenv("HOME"), pw->pw_dir) == 0 ? 0 : 1);
 	}
 	waitpid(pid, &status, 0);
 	check(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-	    "started as root, runs as %s with its groups", user);
+	    "started as root, runs as %s with its groups and home", user);
 }
 
 /* A listener on 127.0.0.1 for try_connect; its port. */
