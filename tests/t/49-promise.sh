@@ -145,7 +145,7 @@ test_expect_success 'past --max-backlog: 503 with Retry-After; a stop that gives
 test_expect_success 'a stalled loader: each stage gives up at the deadline and says what it did not deliver' '
 	rm -f o.db locked && orders_table o.db || exit 1
 	python3 -c "import sqlite3, sys, time
-c = sqlite3.connect(sys.argv[1], isolation_level=None)
+c = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=60)
 while not __import__(\"os\").path.exists(\"lock\"): time.sleep(0.05)
 c.execute(\"BEGIN EXCLUSIVE\")
 open(\"locked\", \"w\").write(\"locked\\n\")
