@@ -19,9 +19,17 @@
 #include <string.h>
 #include <strings.h>
 
-struct field {
-	size_t off, len;         /* in cells */
-	int is_null;
+/* Never changed once made, so that another thread may read rows with it. */
+struct csv_header {
+	struct csv_header *next; /* the parser's list: freed with the parser */
+	enum csv_format format;  /* how its rows are read */
+	char delimiter;
+	char *null;
+	size_t ncols;
+	struct buf keys;         /* each column's "name": (",name": after the first) */
+	size_t *key_end;         /* ncols offsets into keys */
+	struct buf names;        /* each name decoded, a NUL after it */
+	size_t *name_start;      /* ncols + 1 offsets into names */
 };
 
 struct csv {
@@ -33,15 +41,10 @@ struct csv {
 	int names_given;         /* --columns or --replace-header */
 	int file_has_header;     /* the first row of each file is a header */
 	int need_header;         /* this file's header row is still to come */
-	size_t ncols;
-	struct buf keys;         /* each column's "name": (",name": after the first) */
-	size_t *key_end;         /* ncols offsets into keys */
-	struct buf given;        /* the given names' keys, kept for each file */
-	size_t *given_end;
-	size_t ngiven;
+	struct csv_header *header;   /* the current one: the head of the list */
 
 	struct buf cells;        /* the current row's fields, unquoted */
-	struct field *fields;
+	struct csv_value *fields;    /* pointing into cells */
 	size_t nfields, capfields;
 };
 
@@ -138,6 +141,8 @@ row_end:
 
 /* ---- taking a row apart --------------------------------------------------- */
 
+/* The field at OFF in cells ends at its end.  Cells has room for the whole
+ * row (split_row), so it never moves while a row is split. */
 static void
 push_field(struct csv *c, size_t off, int is_null)
 {
@@ -149,7 +154,8 @@ push_field(struct csv *c, size_t off, int is_null)
 			abort();
 		}
 	}
-	c->fields[c->nfields++] = (struct field){ off, c->cells.len - off, is_null };
+	c->fields[c->nfields++] = (struct csv_value){ c->cells.data + off,
+	    c->cells.len - off, is_null };
 }
 
 static int
@@ -292,12 +298,12 @@ split_row(struct csv *c, const char *row, size_t len, char *err, size_t errsize)
 		int rc = c->format == CSV_TSV
 		    ? split_tsv_field(c, row, len, &at, err, errsize)
 		    : split_csv_field(c, row, len, &at, err, errsize);
-		const struct field *f;
+		const struct csv_value *f;
 
 		if (rc != 0)
 			return -1;
 		f = &c->fields[c->nfields - 1];
-		if (!utf8_valid(c->cells.data + f->off, f->len)) {
+		if (!utf8_valid(f->text, f->len)) {
 			snprintf(err, errsize, "field %zu: invalid UTF-8",
 			    c->nfields);
 			return -1;
@@ -310,60 +316,102 @@ split_row(struct csv *c, const char *row, size_t len, char *err, size_t errsize)
 
 /* ---- the header ------------------------------------------------------------ */
 
-/*
- * The fields just split as column names: KEYS gets each name as JSON text
- * with its colon, END the offset after each.  Returns 0, or -1 with the
- * reason in ERR naming the column.
- */
-static int
-take_names(struct csv *c, struct buf *keys, size_t **end, size_t *n,
-    char *err, size_t errsize)
+static void *
+must(void *p)
 {
-	free(*end);
-	if (!(*end = malloc((c->nfields + 1) * sizeof **end))) {
+	if (!p) {
 		fprintf(stderr, "out of memory\n");
 		abort();
 	}
-	keys->len = 0;
-	for (size_t i = 0; i < c->nfields; i++) {
-		const struct field *f = &c->fields[i];
+	return p;
+}
+
+static void
+header_free(struct csv_header *h)
+{
+	buf_free(&h->keys);
+	buf_free(&h->names);
+	free(h->key_end);
+	free(h->name_start);
+	free(h->null);
+	free(h);
+}
+
+/*
+ * The fields of SRC just split as column names, for rows read by C: a
+ * header, or NULL with the reason in ERR naming the column.
+ */
+static struct csv_header *
+take_names(const struct csv *c, const struct csv *src, char *err,
+    size_t errsize)
+{
+	struct csv_header *h = must(calloc(1, sizeof *h));
+
+	h->format = c->format;
+	h->delimiter = c->delimiter;
+	h->null = c->null ? must(strdup(c->null)) : NULL;
+	h->key_end = must(malloc((src->nfields + 1) * sizeof *h->key_end));
+	h->name_start = must(malloc((src->nfields + 1) * sizeof *h->name_start));
+	for (size_t i = 0; i < src->nfields; i++) {
+		const struct csv_value *f = &src->fields[i];
 
 		if (f->len == 0) {
 			snprintf(err, errsize, "column %zu: an empty name in the"
 			    " header", i + 1);
-			return -1;
+			header_free(h);
+			return NULL;
 		}
 		for (size_t j = 0; j < i; j++)
-			if (c->fields[j].len == f->len && memcmp(c->cells.data +
-			    c->fields[j].off, c->cells.data + f->off, f->len) == 0) {
+			if (src->fields[j].len == f->len &&
+			    memcmp(src->fields[j].text, f->text, f->len) == 0) {
 				snprintf(err, errsize, "column %zu: the name \"%.*s\""
 				    " is column %zu's too", i + 1,
-				    f->len > 64 ? 64 : (int)f->len,
-				    c->cells.data + f->off, j + 1);
-				return -1;
+				    f->len > 64 ? 64 : (int)f->len, f->text, j + 1);
+				header_free(h);
+				return NULL;
 			}
 		if (i > 0)
-			buf_addc(keys, ',');
-		jsonout_string(keys, c->cells.data + f->off, f->len);
-		buf_addc(keys, ':');
-		(*end)[i] = keys->len;
+			buf_addc(&h->keys, ',');
+		jsonout_string(&h->keys, f->text, f->len);
+		buf_addc(&h->keys, ':');
+		h->key_end[i] = h->keys.len;
+		h->name_start[i] = h->names.len;
+		buf_add(&h->names, f->text, f->len);
+		buf_addc(&h->names, '\0');
 	}
-	*n = c->nfields;
-	return 0;
+	h->name_start[src->nfields] = h->names.len;
+	h->ncols = src->nfields;
+	return h;
 }
 
+/* H becomes C's current header, unless it names what the current one
+ * does: a run of files with the same header shares one (only the current
+ * one is compared, so that many files cost no search). */
 static void
-use_given_names(struct csv *c)
+use_header(struct csv *c, struct csv_header *h)
 {
-	c->keys.len = 0;
-	buf_add(&c->keys, c->given.data, c->given.len);
-	free(c->key_end);
-	if (!(c->key_end = malloc((c->ngiven + 1) * sizeof *c->key_end))) {
-		fprintf(stderr, "out of memory\n");
-		abort();
+	const struct csv_header *now = c->header;
+
+	if (now && now->keys.len == h->keys.len &&
+	    memcmp(now->keys.data, h->keys.data, h->keys.len) == 0) {
+		header_free(h);
+		return;
 	}
-	memcpy(c->key_end, c->given_end, c->ngiven * sizeof *c->key_end);
-	c->ncols = c->ngiven;
+	h->next = c->header;
+	c->header = h;
+}
+
+size_t
+csv_header_columns(const struct csv_header *h)
+{
+	return h->ncols;
+}
+
+const char *
+csv_header_name(const struct csv_header *h, size_t i, size_t *len)
+{
+	*len = h->name_start[i + 1] - h->name_start[i] - 1;
+	return h->names.data + h->name_start[i];
 }
 
 struct csv *
@@ -395,16 +443,17 @@ csv_new(enum csv_format format, const struct csv_options *o, char *err,
 		struct csv *list = csv_new(CSV_CSV, &(struct csv_options){ 0 },
 		    err, errsize);
 
+		struct csv_header *h = NULL;
+
 		if (split_row(list, names, strlen(names), err, errsize) != 0 ||
-		    take_names(list, &c->given, &c->given_end, &c->ngiven, err,
-		    errsize) != 0) {
+		    !(h = take_names(c, list, err, errsize))) {
 			csv_free(list);
 			csv_free(c);
 			return NULL;
 		}
 		csv_free(list);
 		c->names_given = 1;
-		use_given_names(c);
+		use_header(c, h);
 	}
 	csv_file_start(c);
 	return c;
@@ -415,11 +464,13 @@ csv_free(struct csv *c)
 {
 	if (!c)
 		return;
-	buf_free(&c->keys);
-	buf_free(&c->given);
+	while (c->header) {
+		struct csv_header *next = c->header->next;
+
+		header_free(c->header);
+		c->header = next;
+	}
 	buf_free(&c->cells);
-	free(c->key_end);
-	free(c->given_end);
 	free(c->fields);
 	free(c);
 }
@@ -441,51 +492,109 @@ is_blank_row(const char *row, size_t len)
 static enum csv_row
 take_header(struct csv *c, char *err, size_t errsize)
 {
+	struct csv_header *h;
+
 	c->need_header = 0;
 	if (c->names_given) {
-		if (c->nfields != c->ngiven) {
+		if (c->nfields != c->header->ncols) {
 			snprintf(err, errsize, "the header has %zu columns and"
-			    " --replace-header names %zu", c->nfields, c->ngiven);
+			    " --replace-header names %zu", c->nfields,
+			    c->header->ncols);
 			return CSV_ROW_BAD_HEADER;
 		}
 		return CSV_ROW_SKIP;
 	}
-	if (take_names(c, &c->keys, &c->key_end, &c->ncols, err, errsize) != 0)
+	if (!(h = take_names(c, c, err, errsize)))
 		return CSV_ROW_BAD_HEADER;
+	use_header(c, h);
 	return CSV_ROW_SKIP;
 }
 
-enum csv_row
-csv_row(struct csv *c, const char *row, size_t len, struct buf *json,
-    char *err, size_t errsize)
+/* The fields just split, checked against the header, into *OUT. */
+static enum csv_row
+fields_of_row(const struct csv *c, struct csv_fields *out, char *err,
+    size_t errsize)
 {
-	size_t key_start = 0;
+	if (c->nfields != c->header->ncols) {
+		snprintf(err, errsize, "%zu field%s where the header has %zu",
+		    c->nfields, c->nfields == 1 ? "" : "s", c->header->ncols);
+		return CSV_ROW_BAD;
+	}
+	out->header = c->header;
+	out->values = c->fields;
+	return CSV_ROW_RECORD;
+}
 
+enum csv_row
+csv_row_fields(struct csv *c, const char *row, size_t len,
+    struct csv_fields *out, char *err, size_t errsize)
+{
 	if (is_blank_row(row, len))
 		return CSV_ROW_SKIP;
 	if (split_row(c, row, len, err, errsize) != 0)
 		return c->need_header ? CSV_ROW_BAD_HEADER : CSV_ROW_BAD;
 	if (c->need_header)
 		return take_header(c, err, errsize);
-	if (c->nfields != c->ncols) {
-		snprintf(err, errsize, "%zu field%s where the header has %zu",
-		    c->nfields, c->nfields == 1 ? "" : "s", c->ncols);
-		return CSV_ROW_BAD;
-	}
-	buf_reserve(json, c->keys.len + c->cells.len + 8 * c->ncols + 2);
-	buf_addc(json, '{');
-	for (size_t i = 0; i < c->ncols; i++) {
-		const struct field *f = &c->fields[i];
+	return fields_of_row(c, out, err, errsize);
+}
 
-		buf_add(json, c->keys.data + key_start, c->key_end[i] - key_start);
-		key_start = c->key_end[i];
-		if (f->is_null)
+void
+csv_fields_json(const struct csv_fields *f, struct buf *json)
+{
+	const struct csv_header *h = f->header;
+	size_t key_start = 0, text = 0;
+
+	for (size_t i = 0; i < h->ncols; i++)
+		text += f->values[i].len;
+	buf_reserve(json, h->keys.len + text + 8 * h->ncols + 2);
+	buf_addc(json, '{');
+	for (size_t i = 0; i < h->ncols; i++) {
+		const struct csv_value *v = &f->values[i];
+
+		buf_add(json, h->keys.data + key_start, h->key_end[i] - key_start);
+		key_start = h->key_end[i];
+		if (v->is_null)
 			buf_add(json, "null", 4);
 		else
-			jsonout_string(json, c->cells.data + f->off, f->len);
+			jsonout_string(json, v->text, v->len);
 	}
 	buf_addc(json, '}');
-	return CSV_ROW_RECORD;
+}
+
+enum csv_row
+csv_row(struct csv *c, const char *row, size_t len, struct buf *json,
+    char *err, size_t errsize)
+{
+	struct csv_fields f;
+	enum csv_row kind = csv_row_fields(c, row, len, &f, err, errsize);
+
+	if (kind == CSV_ROW_RECORD)
+		csv_fields_json(&f, json);
+	return kind;
+}
+
+int
+csv_header_record(const struct csv_header *h, const char *row, size_t len,
+    struct buf *json)
+{
+	/* A parser of its own: the one that read the row may be reading on. */
+	struct csv c = {
+		.format = h->format, .delimiter = h->delimiter, .null = h->null,
+		.null_len = h->null ? strlen(h->null) : 0,
+		.header = (struct csv_header *)h,
+	};
+	struct csv_fields f;
+	char err[256];
+	int rc = -1;
+
+	if (!is_blank_row(row, len) && split_row(&c, row, len, err, sizeof err) == 0 &&
+	    fields_of_row(&c, &f, err, sizeof err) == CSV_ROW_RECORD) {
+		csv_fields_json(&f, json);
+		rc = 0;
+	}
+	buf_free(&c.cells);
+	free(c.fields);
+	return rc;
 }
 
 /* ---- writing ----------------------------------------------------------------- */

@@ -106,6 +106,45 @@ enum csv_row {
 enum csv_row csv_row(struct csv *c, const char *row, size_t len,
     struct buf *json, char *err, size_t errsize);
 
+/*
+ * A row's fields as they are, for a program that takes them without the
+ * JSON text between (etl-load-sql binds them to its columns): the same
+ * strings and nulls the record would hold, under the header's names.
+ */
+struct csv_header;           /* a header row's names, and how rows are read */
+
+struct csv_value {
+	const char *text;        /* unquoted, unescaped; not NUL-terminated */
+	size_t len;
+	int is_null;
+};
+
+struct csv_fields {
+	const struct csv_header *header;
+	const struct csv_value *values;  /* one per column of the header;
+	                                    valid until the next row */
+};
+
+/* As csv_row, with the record's fields in *OUT instead of its text. */
+enum csv_row csv_row_fields(struct csv *c, const char *row, size_t len,
+    struct csv_fields *out, char *err, size_t errsize);
+
+/* The record F holds, appended to JSON as csv_row writes it. */
+void csv_fields_json(const struct csv_fields *f, struct buf *json);
+
+/*
+ * A header never changes once made, and lives as long as its parser
+ * (a file with the names of the file before shares its header): a row
+ * kept as its raw text can be made a record again later, by any thread.
+ */
+size_t csv_header_columns(const struct csv_header *h);
+/* Column I's name (NUL-terminated; it may hold a NUL), its length in *LEN. */
+const char *csv_header_name(const struct csv_header *h, size_t i, size_t *len);
+/* The raw row ROW[0..LEN) that was read under H as a record, appended to
+ * JSON as csv_row wrote it then: 0, or -1 when it is not one. */
+int csv_header_record(const struct csv_header *h, const char *row, size_t len,
+    struct buf *json);
+
 /* Write one CSV field: quoted when it holds the delimiter, a quote, CR or
  * LF, or is empty (a quoted "" is the empty string: a null is written as
  * nothing at all, an unquoted empty field). */

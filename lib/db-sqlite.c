@@ -59,12 +59,21 @@ classify(int rc)
 static struct db *
 sqlite_connect(const struct dburl *url, struct db_error *err)
 {
+	static int configured;
 	struct db *db = calloc(1, sizeof *db);
 	int rc;
 
 	if (!db) {
 		fail(err, DB_FATAL, "out of memory", NULL);
 		return NULL;
+	}
+	/* SQLite counts the memory it holds under a global mutex at every
+	 * allocation, a tenth of a row's insert; nothing here reads the count.
+	 * Only possible before its first use: the first connection is made
+	 * before any other thread starts. */
+	if (!configured) {
+		sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+		configured = 1;
 	}
 	/* One thread at a time uses a connection (the loader's threads take
 	 * turns): SQLite's per-call mutexes would cost a third of a read.  A
@@ -229,9 +238,11 @@ add_table_name(struct buf *b, const struct db_table *t)
 	add_quoted(b, t->name);
 }
 
-/* INSERT for the present columns of row FIRST, with the mode's clause. */
+/* INSERT for the present columns of row FIRST, NROWS rows of parameters,
+ * with the mode's clause. */
 static void
-build_insert(struct buf *sql, const struct db_rows *rows, size_t first)
+build_insert(struct buf *sql, const struct db_rows *rows, size_t first,
+    size_t nrows)
 {
 	const struct db_table *t = rows->table;
 	const struct cell *row = rows->cells + first * t->ncolumns;
@@ -247,10 +258,13 @@ build_insert(struct buf *sql, const struct db_rows *rows, size_t first)
 			buf_addc(sql, ',');
 		add_quoted(sql, t->columns[c].name);
 	}
-	buf_adds(sql, ") VALUES (");
-	for (int i = 0; i < n; i++)
-		buf_adds(sql, i ? ",?" : "?");
-	buf_addc(sql, ')');
+	buf_adds(sql, ") VALUES ");
+	for (size_t r = 0; r < nrows; r++) {
+		buf_adds(sql, r ? ",(" : "(");
+		for (int i = 0; i < n; i++)
+			buf_adds(sql, i ? ",?" : "?");
+		buf_addc(sql, ')');
+	}
 	if (rows->mode == DB_IGNORE_DUPLICATES) {
 		buf_adds(sql, " ON CONFLICT DO NOTHING");
 	} else if (rows->mode == DB_UPSERT) {
@@ -307,46 +321,114 @@ bind_cell(sqlite3_stmt *st, int i, const struct db_column *col,
 	return SQLITE_OK;
 }
 
+/* Bind rows [FIRST, FIRST + N) to ST's parameters: SQLITE_OK, or why a
+ * value could not be bound, with its row in *BAD. */
+static int
+bind_rows(sqlite3_stmt *st, const struct db_rows *rows, size_t first, size_t n,
+    size_t *bad)
+{
+	const struct db_table *t = rows->table;
+	int param = 1, rc;
+
+	for (size_t r = first; r < first + n; r++) {
+		const struct cell *row = rows->cells + r * t->ncolumns;
+
+		for (int c = 0; c < t->ncolumns; c++)
+			if (row[c].kind != CELL_ABSENT &&
+			    (rc = bind_cell(st, param++, &t->columns[c], &row[c])) != SQLITE_OK) {
+				*bad = r;
+				return rc;
+			}
+	}
+	return SQLITE_OK;
+}
+
+static enum db_status
+bind_failed(int rc, size_t row, struct db_error *err)
+{
+	fail(err, rc == SQLITE_TOOBIG ? DB_ROW_ERROR : DB_FATAL,
+	    sqlite3_errstr(rc), NULL);
+	err->row = (long)row;
+	return err->status;
+}
+
+static enum db_status
+step_failed(struct db *db, int rc, long row, struct db_error *err)
+{
+	enum db_status s = classify(rc);
+
+	fail(err, s == DB_UNAVAILABLE ? DB_FATAL : s, NULL, db->h);
+	err->row = row;
+	return err->status;
+}
+
+/*
+ * Rows go ROWS_PER_INSERT to a statement: SQLite's work per statement
+ * (starting it, its statement journal, halting it) is then paid once per
+ * so many rows, not once per row.  A statement that fails changes nothing
+ * (SQLite undoes a failed statement, the transaction goes on), so its rows
+ * are then tried one at a time to name the one refused.
+ */
+enum { ROWS_PER_INSERT = 32 };
+
 static enum db_status
 load_run(struct db *db, const struct db_rows *rows, size_t first, size_t end,
     struct db_error *err)
 {
 	const struct db_table *t = rows->table;
+	const struct cell *head = rows->cells + first * t->ncolumns;
 	struct buf sql = BUF_INIT;
-	sqlite3_stmt *st;
+	sqlite3_stmt *one = NULL, *many = NULL;
+	size_t per = ROWS_PER_INSERT, present = 0, bad, r, n;
+	enum db_status s = DB_OK;
 	int rc;
 
-	build_insert(&sql, rows, first);
-	rc = sqlite3_prepare_v2(db->h, buf_cstr(&sql), -1, &st, NULL);
-	buf_free(&sql);
-	if (rc != SQLITE_OK)
-		return fail(err, DB_FATAL, NULL, db->h);
-	for (size_t r = first; r < end; r++) {
-		const struct cell *row = rows->cells + r * t->ncolumns;
-		int param = 1;
-
-		for (int c = 0; c < t->ncolumns; c++)
-			if (row[c].kind != CELL_ABSENT &&
-			    (rc = bind_cell(st, param++, &t->columns[c], &row[c])) != SQLITE_OK) {
-				sqlite3_finalize(st);
-				fail(err, rc == SQLITE_TOOBIG ? DB_ROW_ERROR : DB_FATAL,
-				    sqlite3_errstr(rc), NULL);
-				err->row = (long)r;
-				return err->status;
-			}
-		rc = sqlite3_step(st);
-		if (rc != SQLITE_DONE) {
-			enum db_status s = classify(rc);
-
-			fail(err, s == DB_UNAVAILABLE ? DB_FATAL : s, NULL, db->h);
-			err->row = (long)r;
-			sqlite3_finalize(st);
-			return err->status;
-		}
-		sqlite3_reset(st);
+	for (int c = 0; c < t->ncolumns; c++)
+		present += head[c].kind != CELL_ABSENT;
+	if (present > 0 && per * present >
+	    (size_t)sqlite3_limit(db->h, SQLITE_LIMIT_VARIABLE_NUMBER, -1))
+		per = (size_t)sqlite3_limit(db->h, SQLITE_LIMIT_VARIABLE_NUMBER, -1) / present;
+	build_insert(&sql, rows, first, 1);
+	rc = sqlite3_prepare_v2(db->h, buf_cstr(&sql), -1, &one, NULL);
+	if (rc == SQLITE_OK && per > 1 && end - first >= per) {
+		sql.len = 0;
+		build_insert(&sql, rows, first, per);
+		rc = sqlite3_prepare_v2(db->h, buf_cstr(&sql), -1, &many, NULL);
 	}
-	sqlite3_finalize(st);
-	return DB_OK;
+	buf_free(&sql);
+	if (rc != SQLITE_OK) {
+		sqlite3_finalize(one);
+		return fail(err, DB_FATAL, NULL, db->h);
+	}
+	for (r = first; r < end && s == DB_OK; r += n) {
+		sqlite3_stmt *st;
+
+		n = many && end - r >= per ? per : 1;
+		st = n > 1 ? many : one;
+		if ((rc = bind_rows(st, rows, r, n, &bad)) != SQLITE_OK) {
+			if (n == 1)
+				s = bind_failed(rc, bad, err);
+		} else if ((rc = sqlite3_step(st)) == SQLITE_DONE) {
+			sqlite3_reset(st);
+			continue;
+		} else {
+			if (n == 1 || classify(rc) != DB_ROW_ERROR)
+				s = step_failed(db, rc, n == 1 ? (long)r : -1, err);
+			sqlite3_reset(st);
+		}
+		/* A row of these was refused: one at a time, to name it. */
+		for (size_t i = r; i < r + n && n > 1 && s == DB_OK; i++) {
+			if ((rc = bind_rows(one, rows, i, 1, &bad)) != SQLITE_OK) {
+				s = bind_failed(rc, bad, err);
+			} else if ((rc = sqlite3_step(one)) != SQLITE_DONE) {
+				s = step_failed(db, rc, (long)i, err);
+			}
+			sqlite3_reset(one);
+		}
+	}
+	sqlite3_finalize(one);
+	sqlite3_finalize(many);
+	return s;
 }
 
 static enum db_status

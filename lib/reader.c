@@ -76,6 +76,8 @@ struct reader {
 	struct csv *csv[3];      /* by format, made when a file needs one */
 	struct csv_scan scan;    /* the current row's, relative to start */
 	struct buf record;       /* the current row as JSON text */
+	int want_fields;         /* or as its fields */
+	struct csv_fields fields;
 	char error[512];         /* why the row handed out is bad */
 };
 
@@ -475,6 +477,7 @@ take_line(struct reader *r, struct line *line, size_t len, size_t skip)
 	line->place.file = r->name;
 	line->place.line = ++r->lineno;
 	line->error = NULL;
+	line->fields = NULL;
 	r->start += skip;
 	r->scanned = r->start;
 	if (len > 0 && line->data[len - 1] == '\r')
@@ -499,6 +502,7 @@ bad_row(struct reader *r, struct line *line, const char *row, size_t len,
 	line->data = row;
 	line->len = len;
 	line->error = r->error;
+	line->fields = NULL;
 	return READER_BAD;
 }
 
@@ -556,11 +560,13 @@ next_row(struct reader *r, struct line *line)
 			return bad_row(r, line, row, r->max_line,
 			    "row longer than --max-line");
 		r->record.len = 0;
-		switch (csv_row(csv, row, len, &r->record, r->error,
-		    sizeof r->error)) {
+		switch (r->want_fields
+		    ? csv_row_fields(csv, row, len, &r->fields, r->error, sizeof r->error)
+		    : csv_row(csv, row, len, &r->record, r->error, sizeof r->error)) {
 		case CSV_ROW_RECORD:
-			line->data = r->record.data;
-			line->len = r->record.len;
+			line->data = r->want_fields ? row : r->record.data;
+			line->len = r->want_fields ? len : r->record.len;
+			line->fields = r->want_fields ? &r->fields : NULL;
 			line->error = NULL;
 			return READER_LINE;
 		case CSV_ROW_SKIP:
@@ -645,6 +651,12 @@ reader_next(struct reader *r, struct line *line, long timeout_ms)
 		if ((rc = fill(r, timeout_ms)) != 0)
 			return rc;
 	}
+}
+
+void
+reader_want_fields(struct reader *r)
+{
+	r->want_fields = 1;
 }
 
 void

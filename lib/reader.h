@@ -31,11 +31,14 @@ struct place {
 	unsigned long line;      /* 1-based */
 };
 
+struct csv_fields;
+
 struct line {
 	const char *data;        /* not NUL-terminated; valid until the next call */
 	size_t len;              /* without the line ending */
 	struct place place;
 	const char *error;       /* READER_BAD: why; valid until the next call */
+	const struct csv_fields *fields;  /* see reader_want_fields; else NULL */
 };
 
 enum reader_status {
@@ -76,6 +79,13 @@ void reader_close(struct reader *r);
  */
 enum reader_status reader_next(struct reader *r, struct line *line,
     long timeout_ms);
+
+/*
+ * A CSV or TSV row comes as its fields (line->fields, see csv.h) with its
+ * raw text in line->data, instead of as JSON text: for a program that
+ * takes the values as they are (etl-load-sql binds them to columns).
+ */
+void reader_want_fields(struct reader *r);
 
 /*
  * Replace what the reader does before it waits for input (by default:

@@ -17,9 +17,9 @@
  * exponential backoff and jitter, for up to --retry-for.
  */
 #include "cell.h"
+#include "csv.h"
 #include "db.h"
 #include "exitcode.h"
-#include "fields.h"
 #include "jsonout.h"
 #include "line.h"
 #include "msg.h"
@@ -29,6 +29,7 @@
 #include "retry.h"
 #include "sig.h"
 #include "stats.h"
+#include "tablerow.h"
 #include "writer.h"
 
 #include <errno.h>
@@ -83,8 +84,7 @@ static struct dburl url;
 static struct db *db;
 static struct db_table table;
 static int table_known;
-static json_t *column_index;     /* column name -> index */
-static struct fields *fields;    /* reads records into rows */
+static struct tablerow *rowmap;  /* reads records and CSV rows into cells */
 static int *key_columns;
 static int nkeys;
 static char *schema_name, *table_name;
@@ -112,6 +112,7 @@ static int exit_status = EXIT_DONE;
 struct pending {
 	const char *text;            /* the record as read (in its txn's arena) */
 	size_t len;
+	const struct csv_header *header;  /* a CSV row: TEXT is the raw row */
 	json_t *record;              /* --sql: the statement (owned) */
 	struct place place;
 	size_t element;              /* 1-based position in a batch line, 0 if none */
@@ -190,15 +191,6 @@ disconnect(void)
 /* ---- the table -------------------------------------------------------- */
 
 static void
-index_columns(void)
-{
-	json_decref(column_index);
-	column_index = json_object();
-	for (int i = 0; i < table.ncolumns; i++)
-		json_object_set_new(column_index, table.columns[i].name, json_integer(i));
-}
-
-static void
 resolve_keys(void)
 {
 	char *list, *key, *save = NULL;
@@ -211,13 +203,13 @@ resolve_keys(void)
 	list = strdup(conf.upsert);
 	key_columns = calloc(table.ncolumns + 1, sizeof *key_columns);
 	for (key = strtok_r(list, ",", &save); key; key = strtok_r(NULL, ",", &save)) {
-		json_t *i = json_object_get(column_index, key);
+		int i = tablerow_column(rowmap, key, strlen(key));
 
-		if (!i)
+		if (i < 0)
 			msg_die(EXIT_CONFIG, NULL, "--upsert: table \"%s\" has no column \"%s\"",
 			    conf.table, key);
 		if (nkeys < table.ncolumns)
-			key_columns[nkeys++] = (int)json_integer_value(i);
+			key_columns[nkeys++] = i;
 	}
 	free(list);
 }
@@ -247,7 +239,7 @@ describe_table(void)
 		back_off(&r, &err, EXIT_TEMPFAIL);
 	}
 	table_known = 1;
-	index_columns();
+	tablerow_use_table(rowmap, &table, conf.ignore_unknown);
 	resolve_keys();
 	return 1;
 }
@@ -495,10 +487,15 @@ reject_row(size_t i, const char *reason)
 {
 	char where[PATH_MAX + 64];
 	const struct pending *p = &flight->rows[i];
+	struct buf record = BUF_INIT;
 
+	/* A CSV row is rejected as the record it made, as any other. */
+	if (p->header && csv_header_record(p->header, p->text, p->len, &record) != 0)
+		msg_die(EXIT_SOFTWARE, NULL, "a CSV row read before no longer reads");
 	/* Without --reject this exits 65: the rows before it are committed. */
-	reject_text(row_where(p, where, sizeof where), reason, p->record, p->text,
-	    p->len);
+	reject_text(row_where(p, where, sizeof where), reason, p->record,
+	    p->header ? record.data : p->text, p->header ? record.len : p->len);
+	buf_free(&record);
 }
 
 /*
@@ -777,66 +774,6 @@ take_statement(json_t *record, const struct place *place, size_t element)
 	txn->rows[txn->n - 1].record = record;
 }
 
-/* Reading a record into the cells of its row. */
-struct row_reader {
-	struct cell *cells;
-	int next;                    /* the column the next key most likely names */
-	char *err;
-	size_t errsize;
-	struct buf unknown;          /* a key that is not a column */
-	json_type unknown_type;      /* and its value's type */
-};
-
-enum { ROW_UNKNOWN_KEY = 1, ROW_BAD_VALUE = 2 };
-
-/* The column KEY names, or -1.  Keys mostly come in the table's order. */
-static int
-column_for(const char *key, size_t len, int hint)
-{
-	json_t *i;
-
-	if (hint < table.ncolumns && strncmp(table.columns[hint].name, key, len) == 0 &&
-	    table.columns[hint].name[len] == '\0')
-		return hint;
-	i = json_object_getn(column_index, key, len);
-	return i ? (int)json_integer_value(i) : -1;
-}
-
-static json_type
-field_type(const struct field *v)
-{
-	switch (v->kind) {
-	case FIELD_NULL: return JSON_NULL;
-	case FIELD_FALSE: return JSON_FALSE;
-	case FIELD_TRUE: return JSON_TRUE;
-	case FIELD_NUMBER: return v->integer ? JSON_INTEGER : JSON_REAL;
-	case FIELD_OBJECT: return JSON_OBJECT;
-	case FIELD_ARRAY: return JSON_ARRAY;
-	default: return JSON_STRING;
-	}
-}
-
-static int
-read_field(void *arg, const char *key, size_t len, const struct field *v)
-{
-	struct row_reader *r = arg;
-	int c = column_for(key, len, r->next);
-
-	if (c < 0) {
-		if (conf.ignore_unknown)
-			return 0;
-		r->unknown.len = 0;
-		buf_add(&r->unknown, key, len);
-		r->unknown_type = field_type(v);
-		return ROW_UNKNOWN_KEY;
-	}
-	r->next = c + 1;
-	if (cell_from_field(&table.columns[c], v, &r->cells[c], &txn->arena,
-	    r->err, r->errsize) != 0)
-		return ROW_BAD_VALUE;
-	return 0;
-}
-
 /* --create: make the table from the first record's keys and values. */
 static int
 create_from(const char *text, size_t len, char *err, size_t errsize)
@@ -853,53 +790,59 @@ create_from(const char *text, size_t len, char *err, size_t errsize)
 }
 
 /*
- * Read TEXT[0..LEN), a record, into a new row: 0; -1 when it is not valid
- * JSON, or 1 when it does not fit the table, with the row dropped and the
- * reason in ERR.  A key that is not a column is a data error, or dropped
- * (--ignore-unknown), or made a column (--add-columns).
+ * Read a record into a new row: TEXT[0..LEN), or the CSV row FIELDS (then
+ * TEXT is the raw row).  0; -1 when it is not valid JSON, or 1 when it
+ * does not fit the table, with the row dropped and the reason in ERR.  A
+ * key that is not a column is a data error, or dropped (--ignore-unknown),
+ * or made a column (--add-columns).
  */
 static int
-read_row(const char *text, size_t len, const struct place *place,
-    size_t element, char *err, size_t errsize)
+read_row(const char *text, size_t len, const struct csv_fields *fields,
+    const struct place *place, size_t element, char *err, size_t errsize)
 {
-	static struct row_reader r;
-	int rc;
+	struct pending *p;
+	enum tablerow_status rc;
 
 	for (;;) {
-		r.cells = new_row(place, element);
-		r.next = 0;
-		r.err = err;
-		r.errsize = errsize;
-		for (int c = 0; c < table.ncolumns; c++)
-			r.cells[c].kind = CELL_ABSENT;
-		rc = fields_read(fields, text, len, read_field, &r, err, errsize);
-		if (rc == 0)
+		struct cell *cells = new_row(place, element);
+		json_type type;
+		const char *key;
+
+		rc = fields ? tablerow_csv(rowmap, fields, cells, &txn->arena, err, errsize)
+		    : tablerow_record(rowmap, text, len, cells, &txn->arena, err, errsize);
+		if (rc == TABLEROW_OK)
 			break;
 		drop_last_row();
-		if (rc != ROW_UNKNOWN_KEY)
-			return rc < 0 ? -1 : 1;
-		buf_addc(&r.unknown, '\0');
+		if (rc != TABLEROW_UNKNOWN_KEY)
+			return rc == TABLEROW_INVALID ? -1 : 1;
+		key = tablerow_unknown(rowmap, &type);
 		if (!conf.add_columns) {
 			snprintf(err, errsize, "unknown column \"%s\" in table \"%s\""
-			    " (use --ignore-unknown or --add-columns)", r.unknown.data,
-			    conf.table);
+			    " (use --ignore-unknown or --add-columns)", key, conf.table);
 			return 1;
 		}
 		commit_before_stop();  /* DDL commits implicitly on MariaDB */
-		add_column(r.unknown.data, r.unknown_type);
+		add_column(key, type);
 	}
-	txn->rows[txn->n - 1].len = len;
-	txn->rows[txn->n - 1].text = cell_arena_add(&txn->arena, text, len);
-	if (!txn->rows[txn->n - 1].text)
+	p = &txn->rows[txn->n - 1];
+	p->len = len;
+	p->header = fields ? fields->header : NULL;
+	if (!(p->text = cell_arena_add(&txn->arena, text, len)))
 		msg_die(EXIT_SOFTWARE, NULL, "out of memory");
 	return 0;
 }
 
-/* Take one record, TEXT[0..LEN) as read, into the open transaction. */
+/*
+ * Take one record into the open transaction: TEXT[0..LEN) as read, or the
+ * CSV row FIELDS (TEXT its raw row), whose fields go to the cells without
+ * becoming JSON text first; where JSON is what is needed (--sql, --create,
+ * the reject file) they are made the record JSON text would hold.
+ */
 static void
-take_record(const char *text, size_t len, const struct place *place,
-    size_t element)
+take_record(const char *text, size_t len, const struct csv_fields *fields,
+    const struct place *place, size_t element)
 {
+	static struct buf json;
 	char err[1024] = "";
 	enum line_kind kind;
 	json_t *v;
@@ -908,6 +851,13 @@ take_record(const char *text, size_t len, const struct place *place,
 	if (++input_seq <= job_skip)
 		return;  /* an earlier run of the job dealt with it */
 	stats_add(&stats.records_in, 1);
+	if (fields && (conf.sql_mode || !table_known)) {
+		json.len = 0;
+		csv_fields_json(fields, &json);
+		text = json.data;
+		len = json.len;
+		fields = NULL;
+	}
 	if (conf.sql_mode) {
 		if ((v = line_parse(text, len, &kind, err, sizeof err)))
 			take_statement(v, place, element);
@@ -924,8 +874,14 @@ take_record(const char *text, size_t len, const struct place *place,
 			return;
 		}
 	}
-	if ((rc = read_row(text, len, place, element, err, sizeof err)) == 0)
+	if ((rc = read_row(text, len, fields, place, element, err, sizeof err)) == 0)
 		return;
+	if (fields) {
+		json.len = 0;
+		csv_fields_json(fields, &json);
+		text = json.data;
+		len = json.len;
+	}
 	if (rc > 0) {
 		bad_record(place, element, err, NULL, text, len);
 		return;
@@ -979,7 +935,7 @@ take_element(void *arg, const char *elem, size_t n, size_t index)
 
 	switch (line_kind_fast(elem, n)) {
 	case LINE_RECORD:
-		take_record(elem, n, &line->place, index + 1);
+		take_record(elem, n, NULL, &line->place, index + 1);
 		break;
 	case LINE_CONTROL:
 		buf_add(&txn->controls, elem, n);
@@ -1066,6 +1022,12 @@ take_line(const struct line *line)
 {
 	char where[PATH_MAX + 32];
 
+	if (line->fields) {  /* a CSV or TSV row */
+		take_record(line->data, line->len, line->fields, &line->place, 0);
+		if (txn->n >= (size_t)conf.rows && !bookmarked)
+			commit_pending();
+		return;
+	}
 	switch (line_kind_fast(line->data, line->len)) {
 	case LINE_BATCH:
 		take_batch(line);
@@ -1079,7 +1041,7 @@ take_line(const struct line *line)
 			commit_pending();  /* acknowledged once what is in flight is */
 		return;
 	case LINE_RECORD:
-		take_record(line->data, line->len, &line->place, 0);
+		take_record(line->data, line->len, NULL, &line->place, 0);
 		if (txn->n >= (size_t)conf.rows && !bookmarked)
 			commit_pending();
 		return;
@@ -1241,6 +1203,8 @@ main(int argc, char **argv)
 
 	parse_options(argc, argv, &first);
 	backend = db_backend_for(&url);
+	if (!(rowmap = tablerow_new()))
+		msg_die(EXIT_SOFTWARE, NULL, "out of memory");
 	connect_with_retry(EXIT_UNAVAILABLE);
 	if (conf.init_file)
 		run_init_file();
@@ -1252,10 +1216,10 @@ main(int argc, char **argv)
 	}
 	if (conf.job)
 		start_job();
-	fields = fields_new();
 	start_committer();
 	r = reader_open(argv + first, argc - first, opt_common.max_line);
 	reader_output_elsewhere(r);  /* the committer writes the control lines */
+	reader_want_fields(r);       /* CSV rows go to cells without JSON */
 	while ((st = reader_next(r, &line, ms_until_commit_due())) != READER_EOF) {
 		if (st == READER_TIMEOUT) {
 			commit_pending();

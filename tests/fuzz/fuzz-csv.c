@@ -8,7 +8,9 @@
  *
  * The rows are cut and parsed as the reader does, once with the whole input
  * and once arriving in pieces: both must give the same records and errors,
- * so no read size can change what a file means.  Every record must be a
+ * so no read size can change what a file means.  A row's fields
+ * (csv_row_fields) make the same record, and so does its raw text read
+ * again under its header (csv_header_record).  Every record must be a
  * JSON object jansson reads, and, in CSV, its values written back with
  * csv_write_field under the same header must read back to the same record.
  */
@@ -31,11 +33,12 @@ run(enum csv_format format, const struct csv_options *o, const char *data,
 {
 	char err[256];
 	struct csv *c = csv_new(format, o, err, sizeof err);
-	struct buf rec = BUF_INIT;
+	struct csv *fields = csv_new(format, o, err, sizeof err);
+	struct buf rec = BUF_INIT, again = BUF_INIT, kept = BUF_INIT;
 	struct csv_scan scan;
 	size_t start = 0, avail = 0;
 
-	if (!c)
+	if (!c || !fields)
 		abort();  /* the options below are all valid */
 	csv_scan_reset(&scan);
 	while (start < len) {
@@ -49,8 +52,23 @@ run(enum csv_format format, const struct csv_options *o, const char *data,
 			continue;
 		if (!ends)
 			row_len = len - start;
-		rec.len = 0;
+		rec.len = again.len = kept.len = 0;
 		kind = csv_row(c, data + start, row_len, &rec, err, sizeof err);
+		{
+			struct csv_fields f;
+
+			if (csv_row_fields(fields, data + start, row_len, &f, err,
+			    sizeof err) != kind)
+				abort();
+			if (kind == CSV_ROW_RECORD) {
+				csv_fields_json(&f, &again);
+				if (csv_header_record(f.header, data + start, row_len, &kept) != 0 ||
+				    again.len != rec.len || kept.len != rec.len ||
+				    memcmp(again.data, rec.data, rec.len) != 0 ||
+				    memcmp(kept.data, rec.data, rec.len) != 0)
+					abort();
+			}
+		}
 		if (kind == CSV_ROW_RECORD)
 			buf_add(out, rec.data, rec.len);
 		else if (kind != CSV_ROW_SKIP)
@@ -64,7 +82,10 @@ run(enum csv_format format, const struct csv_options *o, const char *data,
 		csv_scan_reset(&scan);
 	}
 	csv_free(c);
+	csv_free(fields);
 	buf_free(&rec);
+	buf_free(&again);
+	buf_free(&kept);
 }
 
 /* RECORD (from a CSV run) written as a CSV file and read back. */

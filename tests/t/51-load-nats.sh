@@ -3,7 +3,7 @@
 # batches, compact JSON, {field} subjects), JetStream with publish
 # acknowledgements, --msg-id de-duplication across runs, --create and its
 # options, control lines echoed only after acknowledgement, data errors,
-# and the usage and connection errors.
+# a CSV file's rows, and the usage and connection errors.
 . "$(dirname "$0")/../lib.sh"
 need_nats_here() { need_nats || exit 1; }
 U=${ETL_TEST_NATSURL:-}
@@ -47,6 +47,22 @@ test_expect_success 'data errors: no field for the subject, bad JSON, not an obj
 	expect_grep "\"records_in\":6,\"records_out\":1,\"rejected\":5" err &&
 	expect_status 65 etl-load-nats "$U" "$s.{c}" <<<"{\"d\":1}" 2>err &&
 	expect_grep "^etl-load-nats: stdin:1: no field \"c\"" err
+'
+
+test_expect_success 'a CSV file: each row published as its record, {field} from its column; bad rows rejected at file:line' '
+	need_nats_here
+	s=$(uniq_name csv) &&
+	subscribe out --envelope "$U" "$s.>" &&
+	printf "c,n,note\r\nuk,1,\"a,\"\"b\"\"\nc\"\r\nfr,2,\r\nx y,3,\"\"\r\nde,4,z\"q\r\nit,5,last" >in.csv &&
+	etl-load-nats --reject rej "$U" "$s.{c}" in.csv &&
+	wait_for "\"n\":\"5\"" out && kill -TERM $SUB && wait $SUB &&
+	jq -c "[.subject, .data]" out >got &&
+	expect_output got "[\"$s.uk\",{\"c\":\"uk\",\"n\":\"1\",\"note\":\"a,\\\"b\\\"\\nc\"}]
+[\"$s.fr\",{\"c\":\"fr\",\"n\":\"2\",\"note\":null}]
+[\"$s.it\",{\"c\":\"it\",\"n\":\"5\",\"note\":\"last\"}]" &&
+	jq -c "[.where, .record]" rej >got &&
+	expect_output got "[\"in.csv:5\",{\"c\":\"x y\",\"n\":\"3\",\"note\":\"\"}]
+[\"in.csv:6\",\"de,4,z\\\"q\\r\"]"
 '
 
 test_expect_success "JetStream: $N records stored and acknowledged; --msg-id makes a second run store nothing" '

@@ -260,6 +260,139 @@ test_writer(void)
 	buf_free(&want);
 }
 
+/*
+ * A row's fields: csv_row_fields and csv_fields_json give what csv_row
+ * gives, and csv_header_record makes the same record again from the raw
+ * row, later, after the parser has read other files with other headers.
+ */
+struct kept {
+	const struct csv_header *header;
+	char *row;
+	size_t len;
+	char *json;
+};
+
+static int
+fields_agree(enum csv_format format, const struct csv_options *o,
+    const char *const *files, size_t nfiles, const char *title)
+{
+	char err[256];
+	struct csv *a = csv_new(format, o, err, sizeof err);
+	struct csv *b = csv_new(format, o, err, sizeof err);
+	struct kept kept[64];
+	size_t nkept = 0, bad = 0;
+	struct buf json = BUF_INIT, again = BUF_INIT;
+
+	for (size_t i = 0; i < nfiles; i++) {
+		const char *file = files[i];
+		size_t start = 0, len = strlen(file);
+		struct csv_scan scan;
+
+		csv_file_start(a);
+		csv_file_start(b);
+		csv_scan_reset(&scan);
+		while (start < len) {
+			size_t row_len;
+			int ends = csv_scan_row(a, &scan, file + start, len - start, &row_len);
+			enum csv_row ka, kb;
+			struct csv_fields f;
+
+			if (!ends)
+				row_len = len - start;
+			json.len = again.len = 0;
+			ka = csv_row(a, file + start, row_len, &json, err, sizeof err);
+			kb = csv_row_fields(b, file + start, row_len, &f, err, sizeof err);
+			if (kb == CSV_ROW_RECORD)
+				csv_fields_json(&f, &again);
+			if (ka != kb || json.len != again.len || (json.len > 0 &&
+			    memcmp(json.data, again.data, json.len) != 0)) {
+				printf("# %s: row at %zu: %.*s | %.*s\n", title, start,
+				    (int)json.len, json.data, (int)again.len, again.data);
+				bad++;
+			}
+			if (kb == CSV_ROW_RECORD && nkept < 64) {
+				kept[nkept].header = f.header;
+				kept[nkept].row = strndup(file + start, row_len);
+				kept[nkept].len = row_len;
+				kept[nkept++].json = strndup(json.data, json.len);
+			}
+			start += ends ? row_len + 1 : row_len;
+			csv_scan_reset(&scan);
+		}
+	}
+	for (size_t i = 0; i < nkept; i++) {
+		again.len = 0;
+		if (csv_header_record(kept[i].header, kept[i].row, kept[i].len, &again) != 0 ||
+		    strcmp(buf_cstr(&again), kept[i].json) != 0) {
+			printf("# %s: kept row %zu: %s | %s\n", title, i, kept[i].json,
+			    buf_cstr(&again));
+			bad++;
+		}
+		free(kept[i].row);
+		free(kept[i].json);
+	}
+	check(bad == 0 && nkept > 0, "%s (%zu records)", title, nkept);
+	csv_free(a);
+	csv_free(b);
+	buf_free(&json);
+	buf_free(&again);
+	return (int)nkept;
+}
+
+static void
+test_fields(void)
+{
+	static const char *const csv_files[] = {
+		"id,\"na,me\",note\r\n1,\"a \"\"b\"\"\r\nc\",\r\n\n2,\"\",\"x,\ny\"\"\"\n"
+		    "3,x\"y,z\n4,,\"\n\"\n5,last,\"\"",
+		"other\n\"\"\nx\n",
+		"id,\"na,me\",note\n6,,é\t\\\x01\n",
+	};
+	static const char *const tsv_files[] = {
+		"a\tb\n1\\t2\\n3\t\\N\n\\0\\Z\t\\r\r\n",
+	};
+	static const char *const na_files[] = { "a,b,c\nNA,\"NA\",\n" };
+	static const char *const given[] = { "1,2\n3,\n", "4,\"5\"\n" };
+	static const struct csv_options none;
+	static const struct csv_options semicolon = { .delimiter = ';' };
+	static const char *const semi_files[] = { "a;b\n\"1;2\";3,4\n" };
+	char err[256];
+	struct csv *c;
+	struct csv_fields f, g;
+	size_t len;
+	const char *name;
+
+	fields_agree(CSV_CSV, &none, csv_files, 3, "CSV: fields as csv_row, and"
+	    " made records again from the raw rows after other headers");
+	fields_agree(CSV_TSV, &none, tsv_files, 1, "TSV: the same");
+	fields_agree(CSV_CSV, &(struct csv_options){ .null = "NA" }, na_files, 1,
+	    "--null NA: the same");
+	fields_agree(CSV_CSV, &semicolon, semi_files, 1, "--delimiter ';': the same");
+	fields_agree(CSV_CSV, &(struct csv_options){ .header = "x,y" }, given, 2,
+	    "--columns: the same, in every file");
+
+	/* Files with the same header share it; names as they are. */
+	c = csv_new(CSV_CSV, &none, err, sizeof err);
+	csv_row_fields(c, "k,\"a\"\"b\"", 8, &f, err, sizeof err);
+	csv_row_fields(c, "1,2", 3, &f, err, sizeof err);
+	csv_file_start(c);
+	csv_row_fields(c, "k,\"a\"\"b\"", 8, &g, err, sizeof err);
+	csv_row_fields(c, "3,4", 3, &g, err, sizeof err);
+	name = csv_header_name(g.header, 1, &len);
+	check(f.header == g.header && csv_header_columns(f.header) == 2 &&
+	    len == 3 && strcmp(name, "a\"b") == 0 && g.values[1].len == 1 &&
+	    g.values[1].text[0] == '4' && !g.values[1].is_null,
+	    "files with the same header share one; names unquoted");
+	csv_file_start(c);
+	csv_row_fields(c, "j", 1, &g, err, sizeof err);
+	csv_row_fields(c, "", 0, &g, err, sizeof err);
+	check(csv_row_fields(c, "\"\"", 2, &g, err, sizeof err) == CSV_ROW_RECORD &&
+	    g.header != f.header && csv_header_columns(g.header) == 1 &&
+	    g.values[0].len == 0 && !g.values[0].is_null,
+	    "another header is another; a blank line is no row");
+	csv_free(c);
+}
+
 /* ---- through the reader ------------------------------------------------- */
 
 static const char *
@@ -310,6 +443,36 @@ read_with(const char *path, size_t max_line)
 	return out.data ? out.data : strdup("");
 }
 
+/* As read_with, with reader_want_fields: the fields made JSON, and the
+ * raw row after them. */
+static char *
+read_fields(const char *path)
+{
+	char *paths[1] = { (char *)path };
+	struct reader *r = reader_open(paths, 1, 0);
+	struct buf out = BUF_INIT;
+	struct line line;
+	enum reader_status st;
+
+	reader_want_fields(r);
+	while ((st = reader_next(r, &line, -1)) != READER_EOF) {
+		char tag[64];
+
+		snprintf(tag, sizeof tag, "%s%lu:", out.len ? "|" : "", line.place.line);
+		buf_adds(&out, tag);
+		if (st == READER_BAD)
+			buf_adds(&out, "bad ");
+		if (line.fields) {
+			csv_fields_json(line.fields, &out);
+			buf_addc(&out, ' ');
+		}
+		buf_add(&out, line.data, line.len);
+	}
+	reader_close(r);
+	buf_cstr(&out);
+	return out.data ? out.data : strdup("");
+}
+
 static void
 test_reader(void)
 {
@@ -346,6 +509,18 @@ test_reader(void)
 	free(got);
 	o = (struct csv_options){ 0 };
 	reader_use_formats(&o);
+	{
+		static const char rows[] = "a,b\r\n1,\"x\r\ny\"\r\n2,x\"\n\n3,\r\n";
+
+		got = read_fields(write_file("f.csv", rows, sizeof rows - 1, 0));
+	}
+	CHECK_STR("2:{\"a\":\"1\",\"b\":\"x\\r\\ny\"} 1,\"x\r\ny\"\r|"
+	    "4:bad 2,x\"|6:{\"a\":\"3\",\"b\":null} 3,\r", got,
+	    "reader_want_fields: a row's fields and its raw text, line numbers as before");
+	free(got);
+	got = read_fields(write_file("f.ndjson", "{\"a\":1}\n", 8, 0));
+	CHECK_STR("1:{\"a\":1}", got, "reader_want_fields: NDJSON lines as they are");
+	free(got);
 }
 
 int
@@ -358,6 +533,7 @@ main(void)
 	test_tsv();
 	test_every_boundary();
 	test_writer();
+	test_fields();
 	test_reader();
 	{
 		char cmd[300];
