@@ -30,10 +30,12 @@
 #include "msg.h"
 #include "sig.h"
 #include "stats.h"
+#include "tally.h"
 #include "writer.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,6 +111,52 @@ check_inputs(struct reader *r)
 	}
 }
 
+/*
+ * A stop that gives up (sig.h): the records the buffer holds, and those
+ * still to come through the input pipe, read until it ends or GRACE_MS
+ * passes (*OPEN: it did not end).  -1 for input that is not a pipe of
+ * plain NDJSON: files, which a rerun reads again, are left unread.
+ */
+static long long
+count_left(void *arg, long grace_ms, int *open)
+{
+	struct reader *r = arg;
+	struct tally t;
+	struct stat st;
+	char chunk[64 << 10];
+	double until = stats_now() + grace_ms / 1000.0;
+	long long records;
+	ssize_t n = 1;
+
+	*open = 0;
+	if (r->fd < 0 || r->kind != CSV_NDJSON || r->format == FORMAT_GZIP ||
+	    fstat(r->fd, &st) != 0 || !(S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)) ||
+	    r->next_path < r->npaths)
+		return -1;
+	tally_init(&t);
+	if (r->skipping)
+		tally_skip_line(&t);
+	tally_feed(&t, r->buf + r->start, r->end - r->start);
+	if (r->format == FORMAT_UNKNOWN)
+		tally_feed(&t, (const char *)r->zin, r->sniffed);
+	while (n > 0 && !r->at_file_eof) {
+		struct pollfd p = { .fd = r->fd, .events = POLLIN };
+		double left = until - stats_now();
+
+		if (left <= 0 || poll(&p, 1, (int)(left * 1000) + 1) == 0) {
+			*open = 1;
+			break;
+		}
+		if ((n = read(r->fd, chunk, sizeof chunk)) > 0)
+			tally_feed(&t, chunk, (size_t)n);
+		else if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			n = 1;
+	}
+	records = (long long)t.records;
+	tally_free(&t);
+	return records;
+}
+
 struct reader *
 reader_open(char *const *paths, int npaths, size_t max_line)
 {
@@ -128,6 +176,7 @@ reader_open(char *const *paths, int npaths, size_t max_line)
 	if (!r->buf || !r->zin)
 		msg_die(EXIT_SOFTWARE, NULL, "out of memory");
 	check_inputs(r);
+	sig_on_input_left(count_left, r);
 	return r;
 }
 
@@ -218,7 +267,6 @@ open_next(struct reader *r)
 		    strerror(errno));
 	}
 	pipe_widen(r->fd);
-	sig_input_opened(r->fd);
 	r->lineno = 0;
 	r->at_file_eof = 0;
 	r->at_file_start = 1;
@@ -583,6 +631,7 @@ next_row(struct reader *r, struct line *line)
 enum reader_status
 reader_next(struct reader *r, struct line *line, long timeout_ms)
 {
+	sig_give_up_point();  /* the line before is dealt with */
 	for (;;) {
 		char *nl;
 		int rc;

@@ -17,7 +17,9 @@
  * Before it would block waiting for input, the reader flushes writer_stdout,
  * so a live stream is never held in an output buffer.  A SIGINT or SIGTERM
  * does not end the input: the program reads on to the end its source
- * writes (see sig.h for the stop and its deadline).
+ * writes (see sig.h for the stop and its deadline).  A stop that gives up
+ * has the reader count the records its buffer holds and those its input
+ * pipe still brings, and each line it hands out is a give-up point.
  */
 #ifndef ETL_READER_H
 #define ETL_READER_H

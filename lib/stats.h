@@ -14,6 +14,10 @@
 struct stats {
 	atomic_ullong records_in;
 	atomic_ullong records_out;
+	/* Records read that were written onward (once the writer wrote them:
+	 * writer.h's ledger), committed or acknowledged: what a stop that
+	 * gives up counts as not lost (sig.h).  Not in the stats line. */
+	atomic_ullong delivered;
 	atomic_ullong rejected;
 	atomic_ullong batches;       /* batch lines written (or committed) */
 	atomic_ullong bytes_in;      /* input bytes, after decompression */

@@ -5,7 +5,16 @@
  * large writes.  It is flushed when the buffer passes WRITER_CHUNK, when the
  * reader is about to wait for input (so a live stream sees each line within
  * milliseconds), and at exit.  A write error, EPIPE included, is reported
- * once as "program: stdout: write failed: Broken pipe" and exits 74.
+ * once as "program: stdout: write failed: Broken pipe" and exits 74 (during
+ * a stop, as a give-up that says what was not delivered: sig.h).
+ *
+ * The ledger: a program says, once a line's output is in the buffer, how
+ * many of the records it read that line delivers (writer_records); they
+ * count as delivered (stats.delivered) once the writer has written through
+ * the line's end, so that a stop that gives up counts exactly what did not
+ * reach the next stage.  For that, a pipe or socket is written without
+ * blocking (RWF_NOWAIT) and waited on with poll (a give-up point): what a
+ * write moved is always known, which a write blocked half-way is not.
  *
  * A writer is not locked: one thread owns it, or the caller serialises.
  */
@@ -16,12 +25,20 @@
 
 enum { WRITER_CHUNK = 64 * 1024 };
 
+struct writer_mark {
+	unsigned long long end;  /* through this byte of the output */
+	unsigned long long records;
+};
+
 struct writer {
 	int fd;
 	const char *name;        /* for messages: "stdout", a reject file path */
 	struct buf buf;
 	unsigned long long bytes; /* written so far */
 	int failed;              /* a write failed: later output is dropped */
+	int nowait;              /* a pipe or socket: RWF_NOWAIT and poll */
+	struct writer_mark *marks;  /* the ledger, oldest first from mark_head */
+	size_t mark_head, nmarks, marks_cap;
 };
 
 /* Standard output, flushed at exit by an exit hook (see msg_on_exit). */
@@ -49,6 +66,24 @@ writer_line(struct writer *w, const void *p, size_t n)
 	memcpy(w->buf.data + w->buf.len, p, n);
 	w->buf.data[w->buf.len + n] = '\n';
 	w->buf.len += n + 1;
+	if (w->buf.len >= WRITER_CHUNK)
+		writer_flush(w);
+}
+
+/* The records read that the output in the buffer so far delivers, once
+ * written (see the ledger above). */
+void writer_records(struct writer *w, unsigned long long n);
+
+/* Append one line that delivers RECORDS records read. */
+static inline void
+writer_line_of(struct writer *w, const void *p, size_t n,
+    unsigned long long records)
+{
+	buf_reserve(&w->buf, n + 1);
+	memcpy(w->buf.data + w->buf.len, p, n);
+	w->buf.data[w->buf.len + n] = '\n';
+	w->buf.len += n + 1;
+	writer_records(w, records);
 	if (w->buf.len >= WRITER_CHUNK)
 		writer_flush(w);
 }

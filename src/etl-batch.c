@@ -167,8 +167,8 @@ flush_batch(struct batch *b)
 		return;
 	open_bytes -= b->text.len;  /* as counted: without the "]" */
 	buf_addc(&b->text, ']');
-	writer_line(&writer_stdout, b->text.data, b->text.len);
 	stats_add(&stats.records_out, b->count);
+	writer_line_of(&writer_stdout, b->text.data, b->text.len, b->count);
 	stats_add(&stats.batches, 1);
 	b->text.len = 0;
 	b->count = 0;
@@ -312,9 +312,10 @@ write_csv(const char *rec, size_t n)
 	if (csv_writer_record(conf.csv, v, &row, err, sizeof err) != 0)
 		bad_record(err, rec, n);
 	else {
-		writer_add(&writer_stdout, row.data, row.len);
-		writer_maybe_flush(&writer_stdout);
+		buf_add(&writer_stdout.buf, row.data, row.len);
 		stats_add(&stats.records_out, 1);
+		writer_records(&writer_stdout, 1);
+		writer_maybe_flush(&writer_stdout);
 	}
 	json_decref(v);
 }
@@ -334,8 +335,8 @@ take_record(const char *rec, size_t n)
 		if (conf.validate && !(v = parse_record(rec, n)))
 			return;
 		json_decref(v);
-		writer_line(&writer_stdout, rec, n);
 		stats_add(&stats.records_out, 1);
+		writer_line_of(&writer_stdout, rec, n, 1);
 		return;
 	}
 	if (conf.by || conf.validate) {

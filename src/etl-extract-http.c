@@ -275,8 +275,11 @@ static int stdout_is_file;        /* a write there never waits for a reader */
 static atomic_int nowait_refused; /* RWF_NOWAIT unsupported (older kernels) */
 /* What reached stdout: the bytes, and the lines (records and control
  * lines), counted as each write returns so that a stop that gives up can
- * say how many records answered 202 it did not hand on. */
+ * say how many records answered 202 it did not hand on.  A write and its
+ * count are one step under WRITTEN_LOCK (the writes never block), so that
+ * the count a give-up reads is exact. */
 static atomic_ullong written_bytes, written_lines;
+static pthread_mutex_t written_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void
 count_written(const char *p, size_t n)
@@ -312,25 +315,28 @@ write_batch(const struct buf *batch, int wait)
 		struct iovec v = { batch->data + off, batch->len - off };
 		ssize_t n;
 
+		pthread_mutex_lock(&written_lock);
 		if (stdout_is_file || atomic_load(&nowait_refused)) {
 			n = wait || stdout_is_file ? write(STDOUT_FILENO, v.iov_base, v.iov_len) : 0;
 		} else {
 			n = pwritev2(STDOUT_FILENO, &v, 1, -1, RWF_NOWAIT);
 			if (n < 0 && errno == EOPNOTSUPP) {
 				atomic_store(&nowait_refused, 1);
+				pthread_mutex_unlock(&written_lock);
 				continue;
 			}
 		}
+		if (n > 0)
+			count_written(v.iov_base, n);
+		pthread_mutex_unlock(&written_lock);
 		if (n < 0 && errno == EAGAIN && wait)
 			poll(&(struct pollfd){ .fd = STDOUT_FILENO, .events = POLLOUT }, 1, -1);
 		else if (n < 0 && errno != EINTR && errno != EAGAIN)
 			return -1;
 		else if (n <= 0 && !wait)
 			break;
-		if (n > 0) {
-			count_written(v.iov_base, n);
+		if (n > 0)
 			off += n;
-		}
 	}
 	return (ssize_t)off;
 }
@@ -535,9 +541,22 @@ undelivered(void)
 	return answered > written ? answered - written : 0;
 }
 
+/* A stop that gives up, on the signal thread: the counts at rest, with
+ * no request appending and no write under way (a lock held past 100 ms,
+ * by a blocking write of an older kernel, is not waited for). */
 static void
 report_undelivered(const char *why)
 {
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_nsec += 100 * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_nsec -= 1000000000L;
+		until.tv_sec++;
+	}
+	pthread_mutex_timedlock(&output.lock, &until);
+	pthread_mutex_timedlock(&written_lock, &until);
 	msg_error("stop", "%s: %llu records answered 202 were not handed on", why, undelivered());
 }
 

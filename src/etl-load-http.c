@@ -517,6 +517,7 @@ finished(struct request *req, CURLcode rc)
 	if (status >= 200 && status < 300) {
 		retry_succeeded(&req->retry);
 		stats_add(&stats.records_out, req->records);
+		stats_add(&stats.delivered, req->records);
 		if (req->batch)
 			stats_add(&stats.batches, 1);
 		release(req);

@@ -128,6 +128,7 @@ on_publish_ack(jsCtx *ctx, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void *a
 		acks.outstanding--;
 		acks.successes++;
 		stats_add(&stats.records_out, 1);
+		stats_add(&stats.delivered, 1);
 		natsMsg_Destroy(msg);
 	} else if ((r = calloc(1, sizeof *r))) {
 		r->msg = msg;
@@ -381,6 +382,7 @@ take_record(const char *data, size_t len)
 			retry_sleep_ms(delay);
 		}
 		stats_add(&stats.records_out, 1);
+		stats_add(&stats.delivered, 1);
 	}
 	json_decref(rec);
 	return;

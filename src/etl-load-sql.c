@@ -514,6 +514,7 @@ commit_isolating(size_t lo, size_t hi)
 		return;
 	if (commit_range(lo, hi, &err) == DB_OK) {
 		stats_add(&stats.records_out, hi - lo);
+		stats_add(&stats.delivered, hi - lo);
 		stats_add(&stats.batches, 1);
 		return;
 	}
@@ -619,7 +620,7 @@ wait_committed(void)
 {
 	pthread_mutex_lock(&flight_lock);
 	while (flight)
-		pthread_cond_wait(&flight_cond, &flight_lock);
+		sig_cond_wait(&flight_cond, &flight_lock);
 	pthread_mutex_unlock(&flight_lock);
 }
 
@@ -637,7 +638,7 @@ hand_over(long long checkpoint)
 	txn->checkpoint = checkpoint;
 	pthread_mutex_lock(&flight_lock);
 	while (flight)
-		pthread_cond_wait(&flight_cond, &flight_lock);
+		sig_cond_wait(&flight_cond, &flight_lock);
 	flight = txn;
 	pthread_cond_broadcast(&flight_cond);
 	pthread_mutex_unlock(&flight_lock);

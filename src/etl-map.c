@@ -29,7 +29,9 @@
 #include "opt.h"
 #include "reader.h"
 #include "reject.h"
+#include "sig.h"
 #include "stats.h"
+#include "tally.h"
 #include "writer.h"
 
 #include <dlfcn.h>
@@ -81,6 +83,7 @@ struct chunk {
 	struct event *events;
 	size_t nevents, events_cap;
 	size_t work;             /* bytes of its lines that are not control lines */
+	unsigned long long records;  /* read: counted as its lines were */
 	int last;                /* end of input: run finish() */
 };
 
@@ -116,6 +119,7 @@ static void
 chunk_add_line(struct chunk *c, const struct line *line, int bad)
 {
 	char *error = NULL;
+	unsigned long long n;
 
 	if (c->nlines == c->cap) {
 		c->cap = c->cap ? c->cap * 2 : 64;
@@ -129,6 +133,11 @@ chunk_add_line(struct chunk *c, const struct line *line, int bad)
 	if (line_kind_fast(line->data, line->len) != LINE_CONTROL)
 		c->work += line->len;
 	buf_add(&c->in, line->data, line->len);
+	/* -j N counts records as they are read (-j 1 as they are mapped):
+	 * a stop that gives up counts those still with the workers. */
+	n = bad ? 1 : tally_line(line->data, line->len);
+	c->records += n;
+	stats_add(&stats.records_in, n);
 }
 
 /* ---- instances and the host side of the ABI --------------------------- */
@@ -146,6 +155,14 @@ struct instance {
 };
 
 static _Thread_local const struct place *crash_place;
+
+/* A record read, with -j 1 (-j N counts them as they are read). */
+static void
+count_in(struct instance *in)
+{
+	if (!in->chunk)
+		stats_add(&stats.records_in, 1);
+}
 
 static const char *
 instance_where(struct instance *in)
@@ -212,10 +229,8 @@ static int reject_mid_line;      /* set around reject_record() */
 static void
 put_reject(const char *line, size_t len)
 {
-	if (reject_mid_line)
-		buf_add(&deferred, line, len);
-	else
-		writer_add(&writer_stdout, line, len);
+	/* Not flushed here: what a line delivers is counted at its end. */
+	buf_add(reject_mid_line ? &deferred : &writer_stdout.buf, line, len);
 }
 
 static void
@@ -267,7 +282,7 @@ map_record(struct instance *in, json_t *record, size_t element)
 	unsigned long long emitted = atomic_load(&stats.records_out);
 	int rc;
 
-	stats_add(&stats.records_in, 1);
+	count_in(in);
 	in->element = element;
 	in->reason_kind = ETL_OK;
 	crash_place = in->place;
@@ -296,7 +311,7 @@ map_batch(struct instance *in, const char *data, size_t len)
 	size_t start = in->out->len, i;
 
 	if (!batch) {
-		stats_add(&stats.records_in, 1);
+		count_in(in);
 		report(in, ETL_REJECT, err, NULL, data, len);
 		return;
 	}
@@ -307,7 +322,7 @@ map_batch(struct instance *in, const char *data, size_t len)
 			map_record(in, v, i + 1);
 			continue;
 		}
-		stats_add(&stats.records_in, 1);
+		count_in(in);
 		in->element = i + 1;
 		report(in, ETL_REJECT, "not a JSON object", v, NULL, 0);
 	}
@@ -361,7 +376,7 @@ map_line(struct instance *in, const char *data, size_t len,
 	if (v && kind == LINE_RECORD) {
 		map_record(in, v, 0);
 	} else {
-		stats_add(&stats.records_in, 1);
+		count_in(in);
 		if (v)
 			snprintf(err, sizeof err, "not a JSON object or array");
 		report(in, ETL_REJECT, err, NULL, data, len);
@@ -520,8 +535,15 @@ reject_bad_input(struct instance *in, const char *error, const char *data,
 {
 	in->place = place;
 	in->element = 0;
-	stats_add(&stats.records_in, 1);
+	count_in(in);
 	report(in, ETL_REJECT, error, NULL, data, len);
+}
+
+/* Records read and not rejected so far: what the output delivers. */
+static unsigned long long
+taken(void)
+{
+	return atomic_load(&stats.records_in) - atomic_load(&stats.rejected);
 }
 
 static void
@@ -532,11 +554,14 @@ run_single(struct reader *r, struct instance *in)
 
 	in->out = &writer_stdout.buf;
 	while ((st = reader_next(r, &line, -1)) != READER_EOF) {
+		unsigned long long before = taken();
+
 		if (st == READER_BAD)
 			reject_bad_input(in, line.error, line.data, line.len,
 			    &line.place);
 		else
 			map_line(in, line.data, line.len, &line.place);
+		writer_records(&writer_stdout, taken() - before);
 		writer_maybe_flush(&writer_stdout);
 	}
 	run_finish(in);
@@ -564,7 +589,7 @@ queue_put(struct queue *q, struct chunk *c)
 {
 	pthread_mutex_lock(&q->lock);
 	while (q->count == QUEUE_CHUNKS)
-		pthread_cond_wait(&q->changed, &q->lock);
+		sig_cond_wait(&q->changed, &q->lock);
 	q->items[(q->head + q->count++) % QUEUE_CHUNKS] = c;
 	pthread_cond_broadcast(&q->changed);
 	pthread_mutex_unlock(&q->lock);
@@ -578,7 +603,7 @@ queue_take(struct queue *q, int wait)
 
 	pthread_mutex_lock(&q->lock);
 	while (q->count == 0 && wait)
-		pthread_cond_wait(&q->changed, &q->lock);
+		sig_cond_wait(&q->changed, &q->lock);
 	if (q->count > 0) {
 		c = q->items[q->head];
 		q->head = (q->head + 1) % QUEUE_CHUNKS;
@@ -605,6 +630,16 @@ static unsigned long next_seq;    /* the next chunk's number */
 static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t all_written = PTHREAD_COND_INITIALIZER;
 static unsigned long in_flight;
+
+/* The output thread may hold OUT_LOCK long, blocked on a full pipe: the
+ * reader waits for it at rest (sig.h). */
+static void
+lock_output(void)
+{
+	sig_rest_begin();
+	pthread_mutex_lock(&out_lock);
+	sig_rest_end();
+}
 
 /* Map chunk C's lines with instance IN, into C. */
 static void
@@ -656,20 +691,22 @@ write_upto(const struct chunk *c, size_t *done, size_t upto)
 	if (upto <= *done)
 		return;
 	if (deferred.len > 0 && (nl = memchr(c->out.data + *done, '\n', upto - *done))) {
-		writer_add(&writer_stdout, c->out.data + *done, nl + 1 - (c->out.data + *done));
-		writer_add(&writer_stdout, deferred.data, deferred.len);
+		buf_add(&writer_stdout.buf, c->out.data + *done, nl + 1 - (c->out.data + *done));
+		buf_add(&writer_stdout.buf, deferred.data, deferred.len);
 		deferred.len = 0;
 		*done = nl + 1 - c->out.data;
 	}
-	writer_add(&writer_stdout, c->out.data + *done, upto - *done);
+	buf_add(&writer_stdout.buf, c->out.data + *done, upto - *done);
 	*done = upto;
 }
 
-/* Write a mapped chunk, handling its events at their places. */
+/* Write a mapped chunk, handling its events at their places.  It goes to
+ * the output whole, then counts as delivered, then may be flushed: a
+ * chunk is never half in the output when a stop gives up. */
 static void
 write_chunk(struct chunk *c)
 {
-	size_t done = 0;
+	size_t done = 0, rejects = 0;
 
 	for (size_t i = 0; i < c->nevents; i++) {
 		struct event *e = &c->events[i];
@@ -678,14 +715,17 @@ write_chunk(struct chunk *c)
 		if (e->kind == ETL_FAIL)
 			msg_die(EXIT_SOFTWARE, so_path, "%s: %s", e->where, e->reason);
 		reject_at(e->in_batch, e->where, e->reason, e->record, e->raw, e->rawlen);
+		rejects++;
 	}
 	write_upto(c, &done, c->out.len);
+	writer_records(&writer_stdout, c->records - rejects);
+	writer_maybe_flush(&writer_stdout);
 }
 
 static void
 deal(struct chunk *c)
 {
-	pthread_mutex_lock(&out_lock);
+	lock_output();
 	in_flight++;
 	pthread_mutex_unlock(&out_lock);
 	queue_put(&workers[next_seq++ % nworkers].todo, c);
@@ -698,9 +738,9 @@ map_here(struct chunk *c)
 {
 	struct instance *in = workers[next_seq % nworkers].in;
 
-	pthread_mutex_lock(&out_lock);
+	lock_output();
 	while (in_flight > 0)
-		pthread_cond_wait(&all_written, &out_lock);
+		sig_cond_wait(&all_written, &out_lock);
 	map_chunk(in, c);
 	write_chunk(c);
 	writer_flush(&writer_stdout);
@@ -731,7 +771,7 @@ deal_partial(void *arg)
 	(void)arg;
 	if (!filling || filling->nlines == 0)
 		return;
-	pthread_mutex_lock(&out_lock);
+	lock_output();
 	busy = in_flight > 0;
 	pthread_mutex_unlock(&out_lock);
 	if (busy && (filling->work == 0 || filling->work >= HANDOFF_BYTES))
@@ -755,12 +795,12 @@ output_main(void *arg)
 
 		if (!c) {
 			/* Nothing ready: what we have goes out before we wait. */
-			pthread_mutex_lock(&out_lock);
+			lock_output();
 			writer_flush(&writer_stdout);
 			pthread_mutex_unlock(&out_lock);
 			c = queue_take(q, 1);
 		}
-		pthread_mutex_lock(&out_lock);
+		lock_output();
 		write_chunk(c);
 		if (--in_flight == 0)
 			pthread_cond_signal(&all_written);
@@ -768,7 +808,7 @@ output_main(void *arg)
 		finished += c->last;
 		chunk_free(c);
 	}
-	pthread_mutex_lock(&out_lock);
+	lock_output();
 	writer_flush(&writer_stdout);
 	pthread_mutex_unlock(&out_lock);
 	return NULL;

@@ -118,18 +118,32 @@ test_expect_success 'after SIGTERM a stage reads its input to the end, then exit
 	expect_lines 0 err
 '
 
-test_expect_success '--stop-timeout: input left unread is reported, exit 75' '
+test_expect_success '--stop-timeout: what was read and what the input pipe still brought are counted, exit 75' '
 	mkfifo fifo || exit 1
-	{ printf "{\"a\":1}\n{\"a\":2}\n"; sleep 30; } >fifo &
+	# After the deadline, three more records and the start of a fourth,
+	# then the writer closes the pipe.
+	{ printf "{\"a\":1}\n{\"a\":2}\n"; sleep 1; printf "{\"a\":3}\n[{\"a\":4},{\"a\":5}]\n{\"\$etl\":{}}\n{\"a\":"; } >fifo &
 	writer=$!
 	etl-batch -n 100 --stop-timeout 500ms <fifo >out 2>err &
 	batcher=$! &&
 	sleep 0.3 && kill -TERM $batcher
 	wait $batcher; status=$?
-	kill $writer
+	kill $writer 2>/dev/null
 	expect_eq 75 $status "exit status" &&
-	expect_output err "etl-batch: stop: gave up after --stop-timeout 0.5s: 2 of 2 records read were not delivered; input was left unread" &&
+	expect_output err "etl-batch: stop: gave up after --stop-timeout 0.5s: 5 records were not delivered: 2 of the 2 read and 3 left in the input" &&
 	expect_lines 0 out
+'
+
+test_expect_success '--stop-timeout: a file is left unread, not counted' '
+	seq 1 300000 | sed "s/.*/{\"a\":&}/" >in || exit 1
+	# Its output never read: it blocks on the full pipe.
+	{ sh -c "echo \$\$ >pid; exec etl-batch -n 1 --stop-timeout 300ms in" 2>err; echo $? >status; } |
+		sh -c "echo \$\$ >reader.pid; exec sleep 30" &
+	wait_for . pid && sleep 0.2 && kill -TERM "$(cat pid)" &&
+	wait_for . status &&
+	kill "$(cat reader.pid)"
+	expect_output status 75 &&
+	expect_grep "^etl-batch: stop: gave up after --stop-timeout 0.3s: [0-9]+ of [0-9]+ records read were not delivered; input was left unread$" err
 '
 
 test_expect_success '--stop-timeout holds a loader blocked in its commit to the deadline' '
@@ -148,7 +162,7 @@ test_expect_success '--stop-timeout holds a loader blocked in its commit to the 
 	exec 3>&-
 	expect_eq 75 $status "exit status" &&
 	test $((SECONDS - started)) -lt 8 || { echo "it took $((SECONDS - started)) s"; exit 1; }
-	expect_output err "etl-load-sql: stop: gave up after --stop-timeout 1s: 3 of 4 records read were not delivered; input was left unread"
+	expect_output err "etl-load-sql: stop: gave up after --stop-timeout 1s: 3 records were not delivered: 3 of the 4 read and 0 left in the input, which was still open after 1s"
 '
 
 test_expect_success 'a second SIGINT gives up at once, saying what it dropped' '
@@ -161,7 +175,7 @@ test_expect_success 'a second SIGINT gives up at once, saying what it dropped' '
 	wait $batcher; status=$?
 	kill $writer
 	expect_eq 75 $status "exit status" &&
-	expect_output err "etl-batch: stop: gave up at a second SIGINT: 1 of 1 records read were not delivered; input was left unread"
+	expect_output err "etl-batch: stop: gave up at a second SIGINT: 1 records were not delivered: 1 of the 1 read and 0 left in the input, which was still open after 1s"
 '
 
 test_expect_success 'a stop ends input typed at a terminal at once' '
