@@ -14,6 +14,7 @@
 #include "jsonout.h"
 #include "utf8.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,7 @@ struct csv_header {
 	size_t *key_end;         /* ncols offsets into keys */
 	struct buf names;        /* each name decoded, a NUL after it */
 	size_t *name_start;      /* ncols + 1 offsets into names */
+	unsigned long serial;    /* no other header of the process has it */
 };
 
 struct csv {
@@ -345,8 +347,10 @@ static struct csv_header *
 take_names(const struct csv *c, const struct csv *src, char *err,
     size_t errsize)
 {
+	static atomic_ulong serials;
 	struct csv_header *h = must(calloc(1, sizeof *h));
 
+	h->serial = atomic_fetch_add(&serials, 1) + 1;
 	h->format = c->format;
 	h->delimiter = c->delimiter;
 	h->null = c->null ? must(strdup(c->null)) : NULL;
@@ -399,6 +403,12 @@ use_header(struct csv *c, struct csv_header *h)
 	}
 	h->next = c->header;
 	c->header = h;
+}
+
+unsigned long
+csv_header_serial(const struct csv_header *h)
+{
+	return h->serial;
 }
 
 size_t

@@ -138,6 +138,9 @@ void csv_fields_json(const struct csv_fields *f, struct buf *json);
  * kept as its raw text can be made a record again later, by any thread.
  */
 size_t csv_header_columns(const struct csv_header *h);
+/* A number no other header of the process has: a header freed and another
+ * made at its address are told apart by it, not by their pointers. */
+unsigned long csv_header_serial(const struct csv_header *h);
 /* Column I's name (NUL-terminated; it may hold a NUL), its length in *LEN. */
 const char *csv_header_name(const struct csv_header *h, size_t i, size_t *len);
 /* The raw row ROW[0..LEN) that was read under H as a record, appended to

@@ -20,7 +20,8 @@ struct tablerow {
 	json_t *index;                   /* column name -> index */
 	struct fields *fields;           /* reads records */
 
-	const struct csv_header *header; /* the header map is for */
+	unsigned long header;            /* the serial of the header map is
+	                                    for (csv_header_serial), 0: none */
 	int *map;                        /* its columns' indexes, -1: none */
 	size_t map_cap;
 
@@ -64,7 +65,7 @@ tablerow_use_table(struct tablerow *t, const struct db_table *table,
 {
 	t->table = table;
 	t->ignore_unknown = ignore_unknown;
-	t->header = NULL;
+	t->header = 0;
 	json_object_clear(t->index);
 	for (int i = 0; i < table->ncolumns; i++)
 		json_object_set_new(t->index, table->columns[i].name, json_integer(i));
@@ -171,7 +172,7 @@ map_header(struct tablerow *t, const struct csv_header *h)
 		free(t->map);
 		if (!(t->map = malloc(n * sizeof *t->map))) {
 			t->map_cap = 0;
-			t->header = NULL;
+			t->header = 0;
 			return;
 		}
 		t->map_cap = n;
@@ -182,7 +183,7 @@ map_header(struct tablerow *t, const struct csv_header *h)
 
 		t->map[i] = tablerow_column(t, name, len);
 	}
-	t->header = h;
+	t->header = csv_header_serial(h);
 }
 
 enum tablerow_status
@@ -191,7 +192,7 @@ tablerow_csv(struct tablerow *t, const struct csv_fields *f, struct cell *cells,
 {
 	size_t n = csv_header_columns(f->header);
 
-	if (t->header != f->header)
+	if (t->header != csv_header_serial(f->header))
 		map_header(t, f->header);
 	if (!t->header) {
 		snprintf(err, errsize, "out of memory");
