@@ -2000,6 +2000,10 @@ main(int argc, char **argv)
 	pthread_t writer;
 	int fd, metrics_fd = -1;
 
+	/* What stdout is, asked before the signal thread starts (with the
+	 * options): a stop that gives up closes stdout from that thread. */
+	if (fstat(STDOUT_FILENO, &st) != 0)
+		st.st_mode = 0;
 	metrics_start();
 	parse_options(argc, argv);
 	sig_catch_reload();  /* SIGHUP: the TLS keys again, never the end */
@@ -2024,8 +2028,6 @@ main(int argc, char **argv)
 		reply_start();
 	else if (conf.ack_fifo)
 		ack_start(&(struct ack_handlers){ acks_committed, acks_ended, NULL });
-	if (fstat(STDOUT_FILENO, &st) != 0)
-		st.st_mode = 0;
 	stdout_is_file = S_ISREG(st.st_mode);
 	backlog_bounded = S_ISFIFO(st.st_mode) && !conf.ack_fifo;
 	backlog_init(&backlog, (conf.max_backlog_ms < 0 ? opt_common.stop_timeout_ms / 3
