@@ -279,9 +279,11 @@ apply_common(const struct opt_parser *p)
 	if (reads_stream)
 		apply_formats(p);
 
+	/* What stdout is, asked before the signal thread starts: a stop that
+	 * gives up during start-up closes stdout from that thread. */
+	writer_stdout_init();
 	sig_install(reads_stream, reads_stream || (p->flags & OPT_STOP)
 	    ? opt_common.stop_timeout_ms : 0);
-	writer_stdout_init();
 	stats_init(opt_common.stats);
 	if (opt_common.progress)
 		stats_progress_enable();
