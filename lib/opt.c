@@ -281,7 +281,11 @@ apply_common(const struct opt_parser *p)
 
 	sig_install(reads_stream, reads_stream || (p->flags & OPT_STOP)
 	    ? opt_common.stop_timeout_ms : 0);
-	writer_stdout_init();
+	/* A thirtieth of the stop's deadline for each pipe: with the read
+	 * buffers a pipe sizes and the writes it takes, the later stages of a
+	 * pipeline hold a small part of it (etl-extract-http's --max-backlog
+	 * is a third). */
+	writer_stdout_init(opt_common.stop_timeout_ms / 30000.0);
 	stats_init(opt_common.stats);
 	if (opt_common.progress)
 		stats_progress_enable();
