@@ -37,9 +37,11 @@
 #include <stdatomic.h>
 #include <stddef.h>
 
-enum { BACKLOG_START = 256 << 10 };   /* admitted before a rate is known */
-/* A 1 MiB pipe and the read buffers of two stages (lib/reader.c). */
-enum { BACKLOG_DOWNSTREAM = 2 << 20 };
+enum { BACKLOG_START = 16 << 10 };    /* admitted before a rate is known */
+/* The later stages' pipes and read buffers while their pace is slow
+ * enough to matter: each pipe a few pages (backlog_init_pipe), and each
+ * read buffer no more than the pipe before it. */
+enum { BACKLOG_DOWNSTREAM = 16 << 10 };
 /* The moving average's time constants: it falls faster than it rises,
  * since a rate that was too high lets in more than a stop can hand on:
  * when a pipeline starts, the next stages fill their own buffers at full
@@ -50,6 +52,8 @@ enum { BACKLOG_DOWNSTREAM = 2 << 20 };
 struct backlog {
 	double budget_s;                   /* 0: no bound */
 	unsigned long long warmup;         /* bytes taken before the rate counts */
+	double start_rate;                 /* where the average starts */
+	int pipe;                          /* a pipe's pace (backlog_init_pipe) */
 	_Atomic(double) rate;              /* bytes/s; 0 until measured */
 	/* The sampler's own state: */
 	double last_t;
@@ -78,5 +82,34 @@ unsigned backlog_retry_after(const struct backlog *b, size_t held);
 
 /* The bytes per second measured, 0 while unknown. */
 double backlog_rate(const struct backlog *b);
+
+/*
+ * A stage's output pipe, sized by time (lib/writer.c, etl-extract-http):
+ * the next stage's read-ahead is at most what the pipe holds, so a pipe
+ * holding more than its reader takes within BUDGET_S (a small part of
+ * --stop-timeout) would hide, in the later stages, records that a stop
+ * could not deliver.  The pipe starts at BACKLOG_PIPE_MIN and follows the
+ * reader's pace; an interval in which the reader kept up with all that
+ * was written counts too, as a pace it reaches at least, so a fast reader
+ * gets a wide pipe within a few samples.
+ */
+enum { BACKLOG_PIPE_MIN = 4096, BACKLOG_PIPE_MAX = 1 << 20 };
+void backlog_init_pipe(struct backlog *b, double budget_s);
+
+/* The capacity the pipe should have: what its reader takes within the
+ * budget, rounded down to a power of two (the kernel rounds any other
+ * size up), within BACKLOG_PIPE_MIN .. BACKLOG_PIPE_MAX. */
+size_t backlog_pipe_size(const struct backlog *b);
+
+/* Sample (as backlog_sample) the pace of the reader of pipe FD, whose
+ * capacity is *SIZE, and resize it: grown to backlog_pipe_size at once,
+ * shrunk once what it holds fits.  Returns the size it is to shrink to and
+ * cannot yet (0: none). */
+size_t backlog_pipe_follow(struct backlog *b, int fd, size_t *size, double now,
+    unsigned long long written, size_t unread);
+
+/* Make pipe FD WANT bytes (the kernel may round it up, or refuse while
+ * it holds more); *SIZE is its capacity after. */
+void backlog_pipe_resize(int fd, size_t *size, size_t want);
 
 #endif

@@ -279,9 +279,13 @@ apply_common(const struct opt_parser *p)
 	if (reads_stream)
 		apply_formats(p);
 
-	/* What stdout is, asked before the signal thread starts: a stop that
-	 * gives up during start-up closes stdout from that thread. */
-	writer_stdout_init();
+	/* What stdout is, asked before the signal thread starts (a stop that
+	 * gives up during start-up closes stdout from that thread).  A
+	 * thirtieth of the stop's deadline for each pipe: with the read buffers
+	 * a pipe sizes and the writes it takes, the later stages of a pipeline
+	 * hold a small part of it (etl-extract-http's --max-backlog is a
+	 * third). */
+	writer_stdout_init(opt_common.stop_timeout_ms / 30000.0);
 	sig_install(reads_stream, reads_stream || (p->flags & OPT_STOP)
 	    ? opt_common.stop_timeout_ms : 0);
 	stats_init(opt_common.stats);

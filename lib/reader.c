@@ -22,7 +22,6 @@
  * reads the way "scanned" is for a line; the bytes, the buffer and its
  * limit are the same, so gzip, --max-line and every read size work alike.
  */
-#define _GNU_SOURCE  /* F_SETPIPE_SZ, where the system has it */
 #include "reader.h"
 #include "buf.h"
 #include "csv.h"
@@ -207,24 +206,6 @@ reader_close(struct reader *r)
 	free(r);
 }
 
-/*
- * A pipe holds 64 KiB by default, so a fast producer and consumer switch
- * places every 64 KiB.  A larger pipe (where Linux allows) lets each side
- * move more per system call.  Failure is harmless: the pipe stays as it is.
- */
-void
-pipe_widen(int fd)
-{
-#ifdef F_SETPIPE_SZ
-	struct stat st;
-
-	if (fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode))
-		(void)fcntl(fd, F_SETPIPE_SZ, 1 << 20);
-#else
-	(void)fd;
-#endif
-}
-
 /* The format of the file at PATH ("-": stdin), and its parser ready. */
 static void
 start_format(struct reader *r, const char *path)
@@ -266,7 +247,6 @@ open_next(struct reader *r)
 		msg_die(errno == ENOENT ? EXIT_NOINPUT : EXIT_IO, path, "%s",
 		    strerror(errno));
 	}
-	pipe_widen(r->fd);
 	r->lineno = 0;
 	r->at_file_eof = 0;
 	r->at_file_start = 1;

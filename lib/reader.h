@@ -104,9 +104,6 @@ void reader_on_wait(struct reader *r, void (*hook)(void *arg), void *arg);
  */
 void reader_output_elsewhere(struct reader *r);
 
-/* Enlarge FD's pipe buffer when FD is a pipe (a speed-up only). */
-void pipe_widen(int fd);
-
 /* "file:line" into OUT (at least 64 + strlen(file) bytes is plenty). */
 const char *place_format(const struct place *p, char *out, size_t size);
 

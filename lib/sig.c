@@ -430,6 +430,14 @@ sig_cond_wait(pthread_cond_t *cond, pthread_mutex_t *lock)
 }
 
 void
+sig_sleep(long ms)
+{
+	sig_rest_begin();
+	poll(NULL, 0, (int)ms);
+	sig_rest_end();
+}
+
+void
 sig_serve_stats(void)
 {
 	if (!atomic_exchange(&sig_stats, 0))

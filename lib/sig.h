@@ -126,6 +126,9 @@ void sig_wait_writable(int fd);
 /* pthread_cond_wait, and a give-up point. */
 void sig_cond_wait(pthread_cond_t *cond, pthread_mutex_t *lock);
 
+/* Sleep MS milliseconds: a give-up point. */
+void sig_sleep(long ms);
+
 /* Around any other wait of the reading thread with its buffers and counts
  * at rest (a lock another thread may hold long): a give-up may count them
  * meanwhile, and then sig_rest_end does not return. */

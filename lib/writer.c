@@ -1,16 +1,17 @@
 /* writer.c - buffered output, and the ledger of what it delivered (see
  * writer.h). */
-#define _GNU_SOURCE  /* pwritev2, RWF_NOWAIT */
+#define _GNU_SOURCE  /* pwritev2, RWF_NOWAIT, F_SETPIPE_SZ */
 #include "writer.h"
 #include "exitcode.h"
 #include "msg.h"
-#include "reader.h"
 #include "sig.h"
 #include "stats.h"
 
 #include <errno.h>
+#include <fcntl.h>  /* F_GETPIPE_SZ */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -32,6 +33,7 @@ writer_init(struct writer *w, int fd, const char *name)
 	w->fd = fd;
 	w->name = name;
 	w->buf = (struct buf)BUF_INIT;
+	w->chunk = WRITER_CHUNK;
 #ifdef RWF_NOWAIT
 	w->nowait = fstat(fd, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode));
 #else
@@ -39,12 +41,78 @@ writer_init(struct writer *w, int fd, const char *name)
 #endif
 }
 
-void
-writer_stdout_init(void)
+/* Make the pipe SIZE bytes, and flush at its size. */
+static void
+pipe_resize(struct writer *w, size_t size)
 {
+	backlog_pipe_resize(w->fd, &w->pipe_size, size);
+	w->chunk = w->pipe_size < WRITER_CHUNK ? w->pipe_size : WRITER_CHUNK;
+}
+
+void
+writer_stdout_init(double pipe_budget_s)
+{
+	struct stat st;
+	int size = -1;
+
 	writer_init(&writer_stdout, STDOUT_FILENO, "stdout");
-	pipe_widen(STDOUT_FILENO);
+#ifdef F_GETPIPE_SZ
+	if (pipe_budget_s > 0 && fstat(STDOUT_FILENO, &st) == 0 && S_ISFIFO(st.st_mode))
+		size = fcntl(STDOUT_FILENO, F_GETPIPE_SZ);
+#else
+	(void)st;
+#endif
+	if (size > 0) {
+		writer_stdout.paced = 1;
+		writer_stdout.pipe_size = (size_t)size;
+		backlog_init_pipe(&writer_stdout.pace, pipe_budget_s);
+		pipe_resize(&writer_stdout, BACKLOG_PIPE_MIN);
+	}
 	msg_on_exit(flush_stdout_at_exit);
+}
+
+/* How much the pipe holds unread, or -1. */
+static int
+unread(const struct writer *w)
+{
+	int n;
+
+	return ioctl(w->fd, FIONREAD, &n) == 0 ? n : -1;
+}
+
+/* Every 50 ms at most, a sample of the next stage's pace: the pipe
+ * follows it (backlog.h). */
+static void
+pace(struct writer *w)
+{
+	double now = stats_now_coarse();
+	int held;
+
+	if (!w->paced || now - w->paced_at < 0.05 || (held = unread(w)) < 0)
+		return;
+	w->paced_at = now;
+	w->pipe_want = backlog_pipe_follow(&w->pace, w->fd, &w->pipe_size, now,
+	    w->bytes, (size_t)held);
+	w->chunk = w->pipe_size < WRITER_CHUNK ? w->pipe_size : WRITER_CHUNK;
+}
+
+/* The pipe is to shrink: write nothing more until what it holds fits in
+ * its new size (a give-up point).  0 once it does. */
+static int
+hold_back(struct writer *w)
+{
+	int held = unread(w);
+	double rate = backlog_rate(&w->pace), ms;
+
+	if (held < 0 || (size_t)held <= w->pipe_want) {
+		pipe_resize(w, w->pipe_want);
+		w->pipe_want = 0;
+		return 0;
+	}
+	/* What is over takes this long to go, at the pace measured. */
+	ms = rate > 0 ? (held - w->pipe_want) / rate * 1000 : 200;
+	sig_sleep(ms < 10 ? 10 : ms > 200 ? 200 : (long)ms);
+	return 1;
 }
 
 void
@@ -106,8 +174,12 @@ writer_try_flush(struct writer *w)
 	size_t off = 0;
 
 	while (off < w->buf.len) {
-		ssize_t n = write_some(w, w->buf.data + off, w->buf.len - off);
+		ssize_t n;
 
+		pace(w);
+		if (w->pipe_want && hold_back(w))
+			continue;
+		n = write_some(w, w->buf.data + off, w->buf.len - off);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;

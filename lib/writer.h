@@ -16,11 +16,19 @@
  * blocking (RWF_NOWAIT) and waited on with poll (a give-up point): what a
  * write moved is always known, which a write blocked half-way is not.
  *
+ * Standard output to a pipe is sized by time (backlog.h): the pipe starts
+ * at a page and follows the pace of the next stage, and the buffer is
+ * flushed at the pipe's size, so that what a stage holds for a slow next
+ * one is what that one takes in a small part of --stop-timeout.  Holding
+ * the pipe down to a smaller size once the next stage slows, the writer
+ * waits for the pipe to drain that far before it writes more.
+ *
  * A writer is not locked: one thread owns it, or the caller serialises.
  */
 #ifndef ETL_WRITER_H
 #define ETL_WRITER_H
 
+#include "backlog.h"
 #include "buf.h"
 
 enum { WRITER_CHUNK = 64 * 1024 };
@@ -39,11 +47,19 @@ struct writer {
 	int nowait;              /* a pipe or socket: RWF_NOWAIT and poll */
 	struct writer_mark *marks;  /* the ledger, oldest first from mark_head */
 	size_t mark_head, nmarks, marks_cap;
+	size_t chunk;            /* flush at this: WRITER_CHUNK, or a small pipe's size */
+	/* A pipe sized by time: */
+	int paced;
+	size_t pipe_size;        /* its capacity now */
+	size_t pipe_want;        /* smaller: held down to it, until it fits */
+	double paced_at;         /* the last sample */
+	struct backlog pace;
 };
 
-/* Standard output, flushed at exit by an exit hook (see msg_on_exit). */
+/* Standard output, flushed at exit by an exit hook (see msg_on_exit); a
+ * pipe is sized to what the next stage takes in PIPE_BUDGET_S. */
 extern struct writer writer_stdout;
-void writer_stdout_init(void);
+void writer_stdout_init(double pipe_budget_s);
 
 void writer_init(struct writer *w, int fd, const char *name);
 void writer_flush(struct writer *w);
@@ -54,7 +70,7 @@ static inline void
 writer_add(struct writer *w, const void *p, size_t n)
 {
 	buf_add(&w->buf, p, n);
-	if (w->buf.len >= WRITER_CHUNK)
+	if (w->buf.len >= w->chunk)
 		writer_flush(w);
 }
 
@@ -66,7 +82,7 @@ writer_line(struct writer *w, const void *p, size_t n)
 	memcpy(w->buf.data + w->buf.len, p, n);
 	w->buf.data[w->buf.len + n] = '\n';
 	w->buf.len += n + 1;
-	if (w->buf.len >= WRITER_CHUNK)
+	if (w->buf.len >= w->chunk)
 		writer_flush(w);
 }
 
@@ -84,7 +100,7 @@ writer_line_of(struct writer *w, const void *p, size_t n,
 	w->buf.data[w->buf.len + n] = '\n';
 	w->buf.len += n + 1;
 	writer_records(w, records);
-	if (w->buf.len >= WRITER_CHUNK)
+	if (w->buf.len >= w->chunk)
 		writer_flush(w);
 }
 
@@ -92,7 +108,7 @@ writer_line_of(struct writer *w, const void *p, size_t n,
 static inline void
 writer_maybe_flush(struct writer *w)
 {
-	if (w->buf.len >= WRITER_CHUNK)
+	if (w->buf.len >= w->chunk)
 		writer_flush(w);
 }
 

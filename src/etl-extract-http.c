@@ -280,6 +280,19 @@ static atomic_int nowait_refused; /* RWF_NOWAIT unsupported (older kernels) */
  * the count a give-up reads is exact. */
 static atomic_ullong written_bytes, written_lines;
 static pthread_mutex_t written_lock = PTHREAD_MUTEX_INITIALIZER;
+/* The size the pipe is to shrink to (backlog_measure), once what it holds
+ * fits: until then nothing more is written to it.  0: none. */
+static atomic_size_t pipe_want;
+
+/* Is the pipe held down to a smaller size, and still fuller than that? */
+static int
+holding_back(void)
+{
+	size_t want = atomic_load(&pipe_want);
+	int unread;
+
+	return want && ioctl(STDOUT_FILENO, FIONREAD, &unread) == 0 && (size_t)unread > want;
+}
 
 static void
 count_written(const char *p, size_t n)
@@ -303,8 +316,8 @@ count_written(const char *p, size_t n)
  * on a full pipe, or its connections would stall past --queue-timeout: it
  * writes what fits now (RWF_NOWAIT), or all of it to a regular file, and
  * leaves the rest to the writer.  The writer waits with poll, not in a
- * blocking write, so what it wrote is counted as it goes.  Called without
- * the lock.
+ * blocking write, so what it wrote is counted as it goes.  While the pipe
+ * is held down to a smaller size, nobody writes.  Called without the lock.
  */
 static ssize_t
 write_batch(const struct buf *batch, int wait)
@@ -315,6 +328,12 @@ write_batch(const struct buf *batch, int wait)
 		struct iovec v = { batch->data + off, batch->len - off };
 		ssize_t n;
 
+		if (holding_back()) {
+			if (!wait)
+				break;
+			poll(NULL, 0, 20);
+			continue;
+		}
 		pthread_mutex_lock(&written_lock);
 		if (stdout_is_file || atomic_load(&nowait_refused)) {
 			n = wait || stdout_is_file ? write(STDOUT_FILENO, v.iov_base, v.iov_len) : 0;
@@ -505,17 +524,28 @@ static struct backlog backlog;
 static int backlog_bounded;          /* stdout is a pipe, without --ack-fifo */
 static atomic_size_t backlog_unread; /* in the pipe, at the last sample */
 static atomic_ullong handed_bytes;   /* NDJSON bytes handed to the output */
+/* The pipe itself is sized by time, as every stage's output (writer.h):
+ * the next stage reads ahead no more than it holds. */
+static struct backlog pipe_pace;
+static size_t pipe_size;             /* 0: not a pipe, or --reply-fifo's */
 
-/* The main thread, every 100 ms. */
+/* The main thread, every 100 ms (50 with --ack-fifo, or until the pace shows). */
 static void
 backlog_measure(void)
 {
+	unsigned long long written = atomic_load(&written_bytes);
+	double now = stats_now();
 	int unread = 0;
 
-	if (!backlog_bounded || ioctl(STDOUT_FILENO, FIONREAD, &unread) != 0)
+	if ((!backlog_bounded && !pipe_size) || ioctl(STDOUT_FILENO, FIONREAD, &unread) != 0)
+		return;
+	if (pipe_size)
+		atomic_store(&pipe_want, backlog_pipe_follow(&pipe_pace, STDOUT_FILENO,
+		    &pipe_size, now, written, (size_t)unread));
+	if (!backlog_bounded)
 		return;
 	atomic_store(&backlog_unread, (size_t)unread);
-	backlog_sample(&backlog, stats_now(), atomic_load(&written_bytes), (size_t)unread);
+	backlog_sample(&backlog, now, written, (size_t)unread);
 }
 
 /* 0 when a new request may be accepted, else the seconds to Retry-After. */
@@ -1954,7 +1984,10 @@ static void
 wait_for_stop(void)
 {
 	while (!sig_stop) {
-		sig_wait_readable(-1, conf.ack_fifo ? 50 : backlog_bounded ? 100 : 200);
+		/* Until the pace shows, only BACKLOG_START is admitted: sample
+		 * as often as the estimate takes samples, so that it shows soon. */
+		sig_wait_readable(-1, conf.ack_fifo ? 50 : !backlog_bounded ? 200
+		    : backlog_rate(&backlog) > 0 ? 100 : 50);
 		sig_serve_stats();
 		backlog_measure();
 		tls_serve_reload();
@@ -1998,7 +2031,7 @@ main(int argc, char **argv)
 	struct MHD_Daemon *d, *metrics_d = NULL;
 	struct stat st;
 	pthread_t writer;
-	int fd, metrics_fd = -1;
+	int fd, metrics_fd = -1, capacity;
 
 	/* What stdout is, asked before the signal thread starts (with the
 	 * options): a stop that gives up closes stdout from that thread. */
@@ -2032,6 +2065,10 @@ main(int argc, char **argv)
 	backlog_bounded = S_ISFIFO(st.st_mode) && !conf.ack_fifo;
 	backlog_init(&backlog, (conf.max_backlog_ms < 0 ? opt_common.stop_timeout_ms / 3
 	    : conf.max_backlog_ms) / 1000.0, BACKLOG_DOWNSTREAM);
+	if (S_ISFIFO(st.st_mode) && !conf.reply && (capacity = fcntl(STDOUT_FILENO, F_GETPIPE_SZ)) > 0) {
+		backlog_init_pipe(&pipe_pace, opt_common.stop_timeout_ms / 30000.0);
+		pipe_size = (size_t)capacity;
+	}
 	if (!conf.ack_fifo)
 		sig_on_give_up(report_undelivered);
 	pthread_create(&writer, NULL, output_main, NULL);

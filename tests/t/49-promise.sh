@@ -2,15 +2,17 @@
 # A 202 is a promise: what etl-extract-http accepts and has not handed on is
 # bounded by the time it takes to drain (--max-backlog), so a stop keeps it.
 #   etl-extract-http | etl-map total.so [| etl-batch] | etl-load-sql -n 1
-# into SQLite committing every row (each order padded to 16 KB, so that the
-# later stages' pipes and buffers hold a second or two of the loader's work,
-# not minutes), loaded by 64 connections far faster than the loader, then
-# SIGTERM or SIGINT to the whole process group: every request answered 2xx
-# is a row, every stage exits 0 within --stop-timeout, and the senders were
-# answered 503 with Retry-After rather than accepted and lost.  The same with
-# a fast loader.  Then a loader that stalls for longer than the stop's
-# deadline: every stage gives up at the deadline, and the numbers they say
-# they did not deliver add up to exactly the answers missing from the table.
+# into SQLite committing every row (each order padded to 16 KB), loaded by
+# 64 connections far faster than the loader, then SIGTERM or SIGINT to the
+# whole process group: every request answered 2xx is a row, every stage
+# exits 0 within --stop-timeout, and the senders were answered 503 with
+# Retry-After rather than accepted and lost.  The same with a fast loader,
+# and with orders as they come (150 bytes) and a transform 100 times slower
+# than the senders, which the later stages' buffers would hold minutes of
+# were they not sized by time too.  Then a loader that stalls for longer
+# than the stop's deadline: every stage gives up at the deadline, and the
+# numbers they say they did not deliver add up to exactly the answers
+# missing from the table.
 # With $PROMISE_FIGURES set, each run appends its figures there.
 . "$(dirname "$0")/../lib.sh"
 X=${ETL_TRANSFORMS:-$ETL_TOP/build/obj}
@@ -48,7 +50,9 @@ stage() {
 # start the pipeline in its own process group, each stage's exit status and
 # time going to "exits"; load it until etl-extract-http's UNTIL_METRIC
 # reaches UNTIL_VALUE; signal the group; wait for every stage.  Leaves
-# "answered", "client.err", "err", "exits", "stopped_at" and o.db.
+# "answered", "client.err", "err", "exits", "stopped_at" and o.db.  $MAP
+# is etl-map's transform and its arguments (total.so), $PAD the bytes
+# each order is padded with (16000).
 run_loaded() {
 	local sig=$1 n=$2 batch=$3 until=$4 value=$5 port pgid client i bstage= io="4<&0 3>&1 </dev/null >/dev/null"
 	shift 5
@@ -57,12 +61,12 @@ run_loaded() {
 	port=$(free_port) || return 1
 	setsid bash -c "$STAGES
 		stage etl-extract-http etl-extract-http --stop-timeout ${STOP}s $* 127.0.0.1:$port $io |
-		stage etl-map etl-map --stop-timeout ${STOP}s $X/bench/total.so $io |
+		stage etl-map etl-map --stop-timeout ${STOP}s ${MAP:-$X/bench/total.so} $io |
 		$bstage
 		stage etl-load-sql etl-load-sql --stop-timeout ${STOP}s -n $n -t orders sqlite:$T/o.db $io" 2>err &
 	pgid=$!
 	wait_port "$port" || { kill -KILL -- -"$pgid"; return 1; }
-	LOAD_PAD=16000 python3 "$LOAD" "$port" answered 64 120 2>client.err &
+	LOAD_PAD=${PAD-16000} python3 "$LOAD" "$port" answered 64 120 2>client.err &
 	client=$!
 	if [ -n "${STALL:-}" ]; then
 		# Once the first rows are in, the lock: the loader stalls.
@@ -129,6 +133,42 @@ for run in "TERM slow" "INT slow" "TERM slow etl-batch -n 10" "INT fast" "TERM f
 		if [ '"$speed"' = slow ]; then
 			expect_grep "^status 503: [0-9]+" client.err
 		fi || { cat err client.err exits; exit 1; }
+	'
+done
+
+# The issue's own scenario, orders as they come (150 bytes), and a stage a
+# hundred times slower than the senders: a transform taking 10 ms an
+# order.  What the later stages may hold is kept to a small part of the
+# stop's deadline too (each stage's output pipe follows the pace of the
+# next), or their buffers would hold minutes of its work.
+cat >"$TEST_ROOT/slow.c" <<'EOF'
+#include <etl.h>
+#include <time.h>
+
+static int
+slow_map(struct etl_context *ctx, json_t *rec)
+{
+	struct timespec pause = { 0, 10 * 1000 * 1000 };
+	json_t *out = json_object();
+
+	nanosleep(&pause, NULL);
+	json_object_set(out, "order_id", json_object_get(rec, "order_id"));
+	json_object_set_new(out, "total", json_real(json_number_value(json_object_get(rec, "amount")) +
+	    json_number_value(json_object_get(rec, "shipping")) + json_number_value(json_object_get(rec, "tax"))));
+	json_object_set(out, "shipping_address", json_object_get(rec, "shipping_address"));
+	return etl_emit(ctx, out);
+}
+
+ETL_TRANSFORM(.name = "slow", .map = slow_map);
+EOF
+cc -shared -fPIC -I"$ETL_TOP/lib" $(pkg-config --cflags jansson) "$TEST_ROOT/slow.c" -o "$TEST_ROOT/slow.so" || exit 1
+for sig in TERM INT; do
+	test_expect_success "SIG$sig, small orders, a stage 100 times slower than the senders: every 2xx is a row, every stage exits 0 in time" '
+		MAP=$TEST_ROOT/slow.so PAD=0 run_loaded '"$sig"' 1 "" etl_http_backlog_rejections_total 500 &&
+		figures "SIG'"$sig"', small orders, 10 ms an order" &&
+		answered_are_rows && each_stage_exited 0 &&
+		if grep -E "Broken pipe|gave up|not handed on" err; then exit 1; fi &&
+		expect_grep "^status 503: [0-9]+" client.err || { cat err client.err exits; exit 1; }
 	'
 done
 

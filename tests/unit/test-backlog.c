@@ -3,10 +3,13 @@
  * read; it converges on a reader's speed, follows it down when it slows and
  * up when it drains the pipe; what is held is bounded by rate * budget; an
  * empty output always admits; Retry-After says how long the excess takes. */
+#define _GNU_SOURCE  /* F_GETPIPE_SZ */
 #include "check.h"
 #include "backlog.h"
 
+#include <fcntl.h>
 #include <math.h>
+#include <unistd.h>
 
 /* Feed B SECONDS of a reader taking RATE bytes/s from a pipe that a writer
  * keeps holding UNREAD bytes, sampled every 100 ms from time *NOW. */
@@ -19,6 +22,81 @@ steady(struct backlog *b, double *now, unsigned long long *written,
 		*written += (unsigned long long)(rate * 0.1);
 		backlog_sample(b, *now, *written, unread);
 	}
+}
+
+/* A pipe sized by time: one second of its reader's pace. */
+static void
+pipe_sizes(void)
+{
+	struct backlog b;
+	double now = 200;
+	unsigned long long written = 0;
+	size_t size;
+	int fd[2], got;
+	char page[4096] = { 0 };
+
+	backlog_init_pipe(&b, 1);
+	check(backlog_pipe_size(&b) == BACKLOG_PIPE_MIN, "a pipe starts at a page (%zu)",
+	    backlog_pipe_size(&b));
+	/* A reader that keeps up with 50 MB/s: the pipe empty at every sample. */
+	steady(&b, &now, &written, 0.3, 50e6, 0);
+	check(backlog_pipe_size(&b) == BACKLOG_PIPE_MAX,
+	    "a reader keeping up with 50 MB/s gets the widest pipe within 300 ms (%zu)",
+	    backlog_pipe_size(&b));
+	/* It slows to 10 kB/s, backed up: within a few seconds, what it takes
+	 * in a second, rounded down to a power of two. */
+	steady(&b, &now, &written, 5, 10e3, 4096);
+	check(backlog_pipe_size(&b) == 8192, "a reader at 10 kB/s: 8 KiB (%zu)", backlog_pipe_size(&b));
+	steady(&b, &now, &written, 30, 100e3, 65536);
+	check(backlog_pipe_size(&b) == 65536, "a reader at 100 kB/s: 64 KiB (%zu)", backlog_pipe_size(&b));
+	steady(&b, &now, &written, 30, 0, 0);
+	check(backlog_pipe_size(&b) == 65536, "an idle pipe keeps its size (%zu)", backlog_pipe_size(&b));
+
+	/* A slow reader from the start, taking a whole page at once now and
+	 * then: the pipe stays a page. */
+	backlog_init_pipe(&b, 0.2);
+	for (int i = 0; i < 40; i++) {
+		now += 0.1;
+		written += i % 4 == 0 ? 4096 : 0;
+		backlog_sample(&b, now, written, i % 4 == 0 ? 0 : 4096);
+	}
+	check(backlog_pipe_size(&b) == BACKLOG_PIPE_MIN,
+	    "a reader taking a page every 400 ms keeps a page for a 200 ms budget (%zu)",
+	    backlog_pipe_size(&b));
+
+	/* On a real pipe: grown at once, shrunk only once what it holds fits. */
+	if (pipe(fd) != 0)
+		return;
+	size = (size_t)fcntl(fd[1], F_GETPIPE_SZ);
+	backlog_init_pipe(&b, 1);
+	now += 1;
+	written = 0;
+	for (int i = 0; i < 4; i++) {
+		now += 0.1;
+		written += 5000000;
+		check(backlog_pipe_follow(&b, fd[1], &size, now, written, 0) == 0,
+		    "a fast reader: nothing to shrink");
+	}
+	got = fcntl(fd[1], F_GETPIPE_SZ);
+	check(got == BACKLOG_PIPE_MAX && size == (size_t)got, "a fast reader's pipe grows to 1 MiB (%d)", got);
+	for (int i = 0; i < 4; i++)
+		if (write(fd[1], page, sizeof page) != (ssize_t)sizeof page)
+			break;
+	for (int i = 0; i < 50; i++)
+		backlog_pipe_follow(&b, fd[1], &size, now += 0.1, written, 4 * sizeof page);
+	check(backlog_pipe_follow(&b, fd[1], &size, now += 0.1, written, 4 * sizeof page) == BACKLOG_PIPE_MIN,
+	    "a stalled reader: the pipe is to shrink to a page");
+	got = fcntl(fd[1], F_GETPIPE_SZ);
+	check(got >= 4 * (int)sizeof page && size == (size_t)got,
+	    "but not below the 16 KiB it holds (%d)", got);
+	for (int i = 0; i < 4; i++)
+		if (read(fd[0], page, sizeof page) != (ssize_t)sizeof page)
+			break;
+	backlog_pipe_follow(&b, fd[1], &size, now += 0.1, written, 0);
+	got = fcntl(fd[1], F_GETPIPE_SZ);
+	check(got <= 8192 && size == (size_t)got, "once read, it shrinks (%d)", got);
+	close(fd[0]);
+	close(fd[1]);
 }
 
 int
@@ -40,10 +118,10 @@ main(void)
 	check(backlog_rate(&b) == 0, "a reader that keeps up gives no rate (%.0f)", backlog_rate(&b));
 
 	/* A backed-up reader at 100 kB/s: the estimate rises from the pace
-	 * the start allowance stood for (26 kB/s) and converges on it. */
+	 * the start allowance stood for (1.6 kB/s) and converges on it. */
 	steady(&b, &now, &written, 1, 100e3, 512 << 10);
 	r = backlog_rate(&b);
-	check(r > 26e3 && r < 60e3, "after 1 s it rises gently (%.0f)", r);
+	check(r > 30e3 && r < 60e3, "after 1 s it rises gently (%.0f)", r);
 	steady(&b, &now, &written, 30, 100e3, 512 << 10);
 	r = backlog_rate(&b);
 	check(fabs(r - 100e3) < 1e3, "a backed-up reader at 100 kB/s is measured as such (%.0f)", r);
@@ -113,5 +191,7 @@ main(void)
 	/* No budget: everything is admitted. */
 	backlog_init(&b, 0, 0);
 	check(backlog_admits(&b, (size_t)1 << 40), "budget 0: no bound");
+
+	pipe_sizes();
 	return 0;
 }
