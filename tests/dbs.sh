@@ -30,6 +30,10 @@
 # It writes DIR/env exporting ETL_TEST_MYTLS_URL, ETL_TEST_MYTLS_PORT,
 # ETL_TEST_MYTLS_SOCKET, ETL_TEST_MYTLS_CERTS (DIR/tls) and
 # ETL_TEST_MYTLS_MYSQL.  stop-my-tls stops it and removes DIR.
+#
+# A test file that needs servers of its own (to restart them while other
+# files use the shared ones) starts them with ETL_TEST_DBS_PRIVATE=1: one
+# database each, on ports picked at random, away from the shared servers'.
 set -eu
 cmd=${1:-}
 dir=${2:-${ETL_TEST_DBS:-/tmp/etl-test-dbs}}
@@ -38,6 +42,13 @@ pgbin=/usr/lib/postgresql/15/bin
 password='etl pass:/@'
 password_url='etl%20pass%3A%2F%40'
 lanes=6
+pg_port_from=25432
+my_port_from=23306
+if [ -n "${ETL_TEST_DBS_PRIVATE:-}" ]; then
+	lanes=1
+	pg_port_from=$((26000 + RANDOM % 6000))
+	my_port_from=$((pg_port_from + 100))
+fi
 
 die() { echo "tests/dbs.sh: $*" >&2; exit 1; }
 
@@ -68,7 +79,7 @@ pg_init() {
 	local port
 	mkdir -p "$dir/pg"
 	[ "$(id -u)" -eq 0 ] && chown postgres "$dir/pg" && chmod 755 "$dir"
-	port=$(pick_port 25432)
+	port=$(pick_port "$pg_port_from")
 	echo "$port" >"$dir/pg/port"
 	as_pg "$pgbin/initdb" -D "$dir/pg/data" -U postgres -A trust -E UTF8 \
 		--locale=C.UTF-8 >"$dir/pg/initdb.log" 2>&1 ||
@@ -94,7 +105,6 @@ pg_init() {
 }
 
 my_tls_args=()  # start-my-tls: the server's certificate
-my_port_from=23306
 
 my_start_server() {
 	local port pid

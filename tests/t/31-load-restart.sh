@@ -2,8 +2,20 @@
 # The database restarted in the middle of a load: etl-load-sql reconnects,
 # retries the transaction that failed, and every row lands exactly once.
 # --upsert makes the retry of a commit whose answer was lost harmless.
-# tests/run: alone (it restarts the shared PostgreSQL and MariaDB)
+# The servers are its own (tests/dbs.sh with ETL_TEST_DBS_PRIVATE), so that
+# the restarts touch no other file's.
 . "$(dirname "$0")/../lib.sh"
+if [ -n "${ETL_TEST_PGURL:-}${ETL_TEST_MYURL:-}" ]; then
+	unset ETL_TEST_PGURL ETL_TEST_MYURL
+	trap 'ETL_TEST_DBS_PRIVATE=1 "$ETL_TOP/tests/dbs.sh" stop "$TEST_ROOT/dbs" >/dev/null 2>&1; rm -rf "$TEST_ROOT"' EXIT
+	chmod 755 "$TEST_ROOT"  # the database servers run as their own users
+	if ETL_TEST_DBS_PRIVATE=1 "$ETL_TOP/tests/dbs.sh" start "$TEST_ROOT/dbs" >"$TEST_ROOT/dbs.log" 2>&1; then
+		. "$TEST_ROOT/dbs/env"
+	else
+		cat "$TEST_ROOT/dbs.log"
+		exit 1
+	fi
+fi
 gen=$ETL_TOP/build/gen-orders
 rows=200000
 
