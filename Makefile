@@ -59,7 +59,7 @@ LIBS_etl-extract-nats = $(shell $(PKG_CONFIG) --libs libnats libmicrohttpd nettl
 LIBS_etl-load-nats = $(shell $(PKG_CONFIG) --libs libnats libseccomp 2>/dev/null)
 LIBS_all = $(LIBS_etl-map) $(LIBS_etl-load-sql) $(LIBS_etl-extract-http) $(LIBS_etl-load-http) $(LIBS_etl-extract-nats)
 
-.PHONY: all check check-san install uninstall bench clean demo fuzz
+.PHONY: all check npm-modules check-san install uninstall bench clean demo fuzz
 # Every build on all processors; objects are kept (not intermediate), so a
 # second make does nothing.
 MAKEFLAGS += -j$(shell nproc 2>/dev/null || echo 1)
@@ -111,10 +111,14 @@ $(O)/examples/upper-rs.so: examples/rust/upper.rs
 all: $(O)/examples/upper-rs.so
 endif
 
-check: all $(UNIT_TESTS)
+# The npm modules come over the network while the build runs.
+check: npm-modules all $(UNIT_TESTS)
 	@tests/deps.sh
 	ETL_BIN=$(CURDIR)/$(BIN) ETL_UNIT=$(CURDIR)/$(O)/tests ETL_TRANSFORMS=$(CURDIR)/$(O) \
 	    ETL_SANITIZE=$(SANITIZE) tests/run $(TESTS)
+
+npm-modules:
+	@tests/deps.sh --npm
 
 bench: all
 	bench/run
