@@ -166,31 +166,32 @@ stop_here(void)
 		pause();  /* another thread reports, and ends the process */
 }
 
+/* The reading thread moves its state from FROM to TO; where the signal
+ * thread claimed it first (it reports the counts), it waits for the end. */
+static void
+reader_moves(int from, int to)
+{
+	if (!atomic_compare_exchange_strong(&rest, &from, to))
+		stop_here();
+}
+
 void
 sig_give_up_here(void)
 {
-	int expected = RUNNING;
-
 	if (atomic_load(&sig_giving_up) != 1 || !on_reading_thread())
 		return;
-	if (!atomic_compare_exchange_strong(&rest, &expected, CLAIMED))
-		stop_here();
+	reader_moves(RUNNING, CLAIMED);
 	give_up_reading(1);
 }
 
 void
 sig_rest_begin(void)
 {
-	int expected = RUNNING;
-
 	if (!on_reading_thread())
 		return;
-	if (!atomic_compare_exchange_strong(&rest, &expected, AT_REST))
-		stop_here();  /* claimed while it ran: the counts only */
+	reader_moves(RUNNING, AT_REST);
 	if (atomic_load(&sig_giving_up) == 1) {
-		expected = AT_REST;
-		if (!atomic_compare_exchange_strong(&rest, &expected, CLAIMED))
-			stop_here();
+		reader_moves(AT_REST, CLAIMED);
 		give_up_reading(1);
 	}
 }
@@ -198,11 +199,8 @@ sig_rest_begin(void)
 void
 sig_rest_end(void)
 {
-	int expected = AT_REST;
-
-	if (on_reading_thread() &&
-	    !atomic_compare_exchange_strong(&rest, &expected, RUNNING))
-		stop_here();
+	if (on_reading_thread())
+		reader_moves(AT_REST, RUNNING);
 }
 
 _Noreturn void
