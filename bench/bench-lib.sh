@@ -29,6 +29,24 @@ bench_time() {
 	printf '%s\n' "${times[@]}" | sort -n | sed -n 2p
 }
 
+# bench_pair ETL PEER [ROUNDS]: two shell commands run in turn, ROUNDS times
+# (5), for a machine whose speed drifts (a database server's does, between
+# loads): sets pair_etl and pair_peer to each one's median seconds and
+# pair_ratio to the median of the rounds' ratios (peer / etl).
+bench_pair() {
+	local etl=() peer=() ratio=() i
+	for ((i = 0; i < ${3:-5}; i++)); do
+		/usr/bin/time -f %e -o "$data/.time" bash -c "$1" >/dev/null 2>&1
+		etl+=("$(tail -n 1 "$data/.time")")
+		/usr/bin/time -f %e -o "$data/.time" bash -c "$2" >/dev/null 2>&1
+		peer+=("$(tail -n 1 "$data/.time")")
+		ratio+=("$(awk -v a="${etl[i]}" -v b="${peer[i]}" 'BEGIN { printf "%.3f", (a > 0 ? b / a : 0) }')")
+	done
+	pair_etl=$(printf '%s\n' "${etl[@]}" | sort -n | sed -n "$((i / 2 + 1))p")
+	pair_peer=$(printf '%s\n' "${peer[@]}" | sort -n | sed -n "$((i / 2 + 1))p")
+	pair_ratio=$(printf '%s\n' "${ratio[@]}" | sort -n | sed -n "$((i / 2 + 1))p")
+}
+
 # bench_rss COMMAND: peak RSS in MB of a command (the command itself, not
 # a pipeline around it).
 bench_rss() {
@@ -38,12 +56,13 @@ bench_rss() {
 	awk -v kb="$kb" 'BEGIN { printf "%.1f", kb / 1024 }'
 }
 
-# bench_report NAME ETL_SECONDS PEER_SECONDS [RSS_MB] [TARGET]: a ratio line
-# (peer time / etl time: above 1 means etl is faster) and a row in
-# bench/results.tsv.
+# bench_report NAME ETL_SECONDS PEER_SECONDS [RSS_MB] [TARGET] [RATIO]: a
+# ratio line (peer time / etl time, or RATIO, bench_pair's: above 1 means
+# etl is faster) and a row in bench/results.tsv.
 bench_report() {
-	local name=$1 etl=$2 peer=$3 rss=${4:-} target=${5:-} ratio
-	ratio=$(awk -v a="$etl" -v b="$peer" 'BEGIN { printf "%.2f", (a > 0 ? b / a : 0) }')
+	local name=$1 etl=$2 peer=$3 rss=${4:-} target=${5:-} ratio=${6:-}
+	[ -n "$ratio" ] || ratio=$(awk -v a="$etl" -v b="$peer" 'BEGIN { printf "%.2f", (a > 0 ? b / a : 0) }')
+	ratio=$(printf '%.2f' "$ratio")
 	printf '%-44s %5sx  (etl %6.2f s, peer %6.2f s)%s%s\n' "$name" "$ratio" "$etl" "$peer" \
 		"${rss:+  peak RSS $rss MB}" "${target:+  target $target}"
 	printf '%s\t%s\t%s\t%s\t%s\n' "$name" "$etl" "$peer" "$ratio" "$rss" >>"$results"

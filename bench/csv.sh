@@ -27,22 +27,40 @@ ddl="(order_id BIGINT PRIMARY KEY, customer_id BIGINT, product_id BIGINT, quanti
 	amount NUMERIC(12,2), shipping NUMERIC(12,2), tax NUMERIC(12,2), shipping_address TEXT)"
 tail -n +2 "$csv" >"$data/orders.csv.body"
 lite=$data/bench.db
+# The peers load the file in one statement and one transaction; etl-load-sql
+# commits every 10,000 rows.  So each peer also runs again with those
+# commits: the file in parts of 10,000 rows, a transaction each.
+parts=$data/orders.csv.parts
+rm -rf "$parts" && mkdir "$parts" && split -l 10000 -d -a 4 "$data/orders.csv.body" "$parts/p"
+for f in "$parts"/p*; do printf 'BEGIN;\n\\copy o FROM %s CSV\nCOMMIT;\n' "$f"; done >"$parts/psql"
+for f in "$parts"/p*; do
+	printf "LOAD DATA LOCAL INFILE '%s' INTO TABLE o FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '\"';\n" "$f"
+done >"$parts/mariadb"
 
-etl=$(bench_time "$ETL_TEST_PSQL -c 'DROP TABLE IF EXISTS o; CREATE TABLE o $ddl' >/dev/null && etl-load-sql -n 10000 -t o '$ETL_TEST_PGURL' $csv")
-peer=$(bench_time "$ETL_TEST_PSQL -c 'DROP TABLE IF EXISTS o; CREATE TABLE o $ddl' >/dev/null && $ETL_TEST_PSQL -c \"\\\\copy o FROM '$csv' CSV HEADER\"")
+pg_new="$ETL_TEST_PSQL -c 'DROP TABLE IF EXISTS o; CREATE TABLE o $ddl' >/dev/null"
+bench_pair "$pg_new && etl-load-sql -n 10000 -t o '$ETL_TEST_PGURL' $csv" \
+	"$pg_new && $ETL_TEST_PSQL -c \"\\\\copy o FROM '$csv' CSV HEADER\""
 $ETL_TEST_PSQL -c "DROP TABLE IF EXISTS o; CREATE TABLE o $ddl" >/dev/null
 rss=$(bench_rss "etl-load-sql -n 10000 -t o '$ETL_TEST_PGURL' $csv")
-bench_report "CSV: etl-load-sql vs psql \\copy (PostgreSQL)" "$etl" "$peer" "$rss" "1.0x, 96 MB"
+bench_report "CSV: etl-load-sql vs psql \\copy (PostgreSQL)" "$pair_etl" "$pair_peer" "$rss" "1.0x, 96 MB" "$pair_ratio"
+bench_pair "$pg_new && etl-load-sql -n 10000 -t o '$ETL_TEST_PGURL' $csv" \
+	"$pg_new && $ETL_TEST_PSQL -f $parts/psql"
+bench_report "  the same, psql committing every 10,000 rows" "$pair_etl" "$pair_peer" "" "" "$pair_ratio"
 
-etl=$(bench_time "$ETL_TEST_MYSQL -e 'DROP TABLE IF EXISTS o; CREATE TABLE o $ddl' && etl-load-sql -n 10000 -t o '$ETL_TEST_MYURL' $csv")
-peer=$(bench_time "$ETL_TEST_MYSQL -e 'DROP TABLE IF EXISTS o; CREATE TABLE o $ddl' && $ETL_TEST_MYSQL --local-infile=1 -e \"LOAD DATA LOCAL INFILE '$data/orders.csv.body' INTO TABLE o FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '\\\"'\"")
+my_new="$ETL_TEST_MYSQL -e 'DROP TABLE IF EXISTS o; CREATE TABLE o $ddl'"
+bench_pair "$my_new && etl-load-sql -n 10000 -t o '$ETL_TEST_MYURL' $csv" \
+	"$my_new && $ETL_TEST_MYSQL --local-infile=1 -e \"LOAD DATA LOCAL INFILE '$data/orders.csv.body' INTO TABLE o FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '\\\"'\""
 $ETL_TEST_MYSQL -e "DROP TABLE IF EXISTS o; CREATE TABLE o $ddl"
 rss=$(bench_rss "etl-load-sql -n 10000 -t o '$ETL_TEST_MYURL' $csv")
-bench_report "CSV: etl-load-sql vs LOAD DATA LOCAL (MariaDB)" "$etl" "$peer" "$rss" "1.0x, 96 MB"
+bench_report "CSV: etl-load-sql vs LOAD DATA LOCAL (MariaDB)" "$pair_etl" "$pair_peer" "$rss" "1.0x, 96 MB" "$pair_ratio"
+bench_pair "$my_new && etl-load-sql -n 10000 -t o '$ETL_TEST_MYURL' $csv" \
+	"$my_new && $ETL_TEST_MYSQL --local-infile=1 <$parts/mariadb"
+bench_report "  the same, LOAD DATA by 10,000 rows" "$pair_etl" "$pair_peer" "" "" "$pair_ratio"
 
-etl=$(bench_time "rm -f $lite && sqlite3 $lite 'CREATE TABLE o $ddl' && etl-load-sql -n 10000 -t o sqlite:$lite $csv")
-peer=$(bench_time "rm -f $lite && sqlite3 $lite 'CREATE TABLE o $ddl' && sqlite3 $lite '.mode csv' '.import $data/orders.csv.body o'")
+lite_new="rm -f $lite && sqlite3 $lite 'CREATE TABLE o $ddl'"
+bench_pair "$lite_new && etl-load-sql -n 10000 -t o sqlite:$lite $csv" \
+	"$lite_new && sqlite3 $lite '.mode csv' '.import $data/orders.csv.body o'"
 rm -f $lite && sqlite3 $lite "CREATE TABLE o $ddl"
 rss=$(bench_rss "etl-load-sql -n 10000 -t o sqlite:$lite $csv")
-bench_report "CSV: etl-load-sql vs sqlite3 .import (SQLite)" "$etl" "$peer" "$rss" "1.5x, 96 MB"
-rm -f "$lite" "$data/orders.csv.body"
+bench_report "CSV: etl-load-sql vs sqlite3 .import (SQLite)" "$pair_etl" "$pair_peer" "$rss" "1.5x, 96 MB" "$pair_ratio"
+rm -rf "$lite" "$data/orders.csv.body" "$parts"

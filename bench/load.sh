@@ -21,11 +21,12 @@ pg() { $ETL_TEST_PSQL -c "$1" >/dev/null; }
 my() { $ETL_TEST_MYSQL -e "$1"; }
 lite=$data/bench.db
 
-etl=$(bench_time "$ETL_TEST_PSQL -c 'DROP TABLE IF EXISTS o; CREATE TABLE o $ddl' >/dev/null && etl-load-sql -n 10000 -t o '$ETL_TEST_PGURL' < $file")
-peer=$(bench_time "$ETL_TEST_PSQL -c 'DROP TABLE IF EXISTS o; CREATE TABLE o $ddl' >/dev/null && $ETL_TEST_PSQL -c \"\\\\copy o FROM '$data/orders.csv.body' CSV\"")
+bench_pair "$ETL_TEST_PSQL -c 'DROP TABLE IF EXISTS o; CREATE TABLE o $ddl' >/dev/null && etl-load-sql -n 10000 -t o '$ETL_TEST_PGURL' < $file" \
+	"$ETL_TEST_PSQL -c 'DROP TABLE IF EXISTS o; CREATE TABLE o $ddl' >/dev/null && $ETL_TEST_PSQL -c \"\\\\copy o FROM '$data/orders.csv.body' CSV\""
+etl=$pair_etl
 pg "DROP TABLE IF EXISTS o; CREATE TABLE o $ddl"
 rss=$(bench_rss "etl-load-sql -n 10000 -t o '$ETL_TEST_PGURL' < $file")
-bench_report "etl-load-sql vs psql \\copy (PostgreSQL)" "$etl" "$peer" "$rss" "0.7x, 64 MB"
+bench_report "etl-load-sql vs psql \\copy (PostgreSQL)" "$pair_etl" "$pair_peer" "$rss" "0.7x, 64 MB" "$pair_ratio"
 
 # pgloader on the same CSV, through the server's unix socket as psql.
 pguser=$(echo "$ETL_TEST_PGURL" | sed 's#^[a-z]*://\([^:@/]*\).*#\1#')
@@ -39,11 +40,11 @@ EOF
 peer=$(bench_time "$ETL_TEST_PSQL -c 'DROP TABLE IF EXISTS o; CREATE TABLE o $ddl' >/dev/null && pgloader --quiet $data/orders.load && test \$($ETL_TEST_PSQL -Atc 'SELECT count(*) FROM o') -eq $n")
 bench_report "etl-load-sql vs pgloader (PostgreSQL)" "$etl" "$peer" "" ""
 
-etl=$(bench_time "$ETL_TEST_MYSQL -e 'DROP TABLE IF EXISTS o; CREATE TABLE o $ddl' && etl-load-sql -n 10000 -t o '$ETL_TEST_MYURL' < $file")
-peer=$(bench_time "$ETL_TEST_MYSQL -e 'DROP TABLE IF EXISTS o; CREATE TABLE o $ddl' && $ETL_TEST_MYSQL --local-infile=1 -e \"LOAD DATA LOCAL INFILE '$data/orders.csv.body' INTO TABLE o FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '\\\"'\"")
-bench_report "etl-load-sql vs LOAD DATA LOCAL (MariaDB)" "$etl" "$peer" "" "0.7x"
+bench_pair "$ETL_TEST_MYSQL -e 'DROP TABLE IF EXISTS o; CREATE TABLE o $ddl' && etl-load-sql -n 10000 -t o '$ETL_TEST_MYURL' < $file" \
+	"$ETL_TEST_MYSQL -e 'DROP TABLE IF EXISTS o; CREATE TABLE o $ddl' && $ETL_TEST_MYSQL --local-infile=1 -e \"LOAD DATA LOCAL INFILE '$data/orders.csv.body' INTO TABLE o FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '\\\"'\""
+bench_report "etl-load-sql vs LOAD DATA LOCAL (MariaDB)" "$pair_etl" "$pair_peer" "" "0.7x" "$pair_ratio"
 
-etl=$(bench_time "rm -f $lite && sqlite3 $lite 'CREATE TABLE o $ddl' && etl-load-sql -n 10000 -t o sqlite:$lite < $file")
-peer=$(bench_time "rm -f $lite && sqlite3 $lite 'CREATE TABLE o $ddl' && sqlite3 $lite '.mode csv' '.import $data/orders.csv.body o'")
-bench_report "etl-load-sql vs sqlite3 .import (SQLite)" "$etl" "$peer" "" "0.7x"
+bench_pair "rm -f $lite && sqlite3 $lite 'CREATE TABLE o $ddl' && etl-load-sql -n 10000 -t o sqlite:$lite < $file" \
+	"rm -f $lite && sqlite3 $lite 'CREATE TABLE o $ddl' && sqlite3 $lite '.mode csv' '.import $data/orders.csv.body o'"
+bench_report "etl-load-sql vs sqlite3 .import (SQLite)" "$pair_etl" "$pair_peer" "" "0.7x" "$pair_ratio"
 rm -f "$lite" "$data/orders.csv.body" "$data/orders.load"

@@ -38,7 +38,9 @@ struct db {
 	struct {                 /* what our LOAD DATA sends: formatted as the
 	                            connector asks, so the server starts at once */
 		const struct db_rows *rows;   /* NULL: no LOAD DATA of ours */
-		size_t next, end;             /* the next row to format, the end */
+		const struct buf *ready;      /* my_prepare's text of them, or NULL */
+		size_t next, end;             /* the next row (byte of READY) to
+		                                 hand out, the end */
 		struct buf text;              /* formatted, not yet handed out */
 		size_t off;
 	} infile;
@@ -147,6 +149,13 @@ infile_read(void *ptr, char *into, unsigned int size)
 	const struct db_table *t = db->infile.rows->table;
 	size_t n;
 
+	if (db->infile.ready) {
+		n = db->infile.end - db->infile.next < size
+		    ? db->infile.end - db->infile.next : size;
+		memcpy(into, db->infile.ready->data + db->infile.next, n);
+		db->infile.next += n;
+		return (int)n;
+	}
 	if (db->infile.off > 0) {  /* what the last call left: a row's tail */
 		text->len -= db->infile.off;
 		memmove(text->data, text->data + db->infile.off, text->len);
@@ -678,10 +687,13 @@ infile_run(struct db *db, const struct db_rows *rows, size_t first, size_t end,
 	    " ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' ");
 	add_column_list(&sql, t, rows->cells + first * t->ncolumns);
 	db->infile.rows = rows;
-	db->infile.next = first;
-	db->infile.end = end;
+	db->infile.ready = rows->prepared && rows->prepared->len && first == 0 &&
+	    end == rows->nrows ? rows->prepared : NULL;
+	db->infile.next = db->infile.ready ? 0 : first;
+	db->infile.end = db->infile.ready ? db->infile.ready->len : end;
 	s = query(db, sql.data, sql.len, err);
 	db->infile.rows = NULL;
+	db->infile.ready = NULL;
 	if (s == DB_OK)
 		s = check_warnings(db, err);
 	if (s == DB_ROW_ERROR && err->row >= 0)
@@ -799,11 +811,33 @@ insert_run(struct db *db, const struct db_rows *rows, size_t first, size_t end,
 	return s;
 }
 
+/* db_backend.prepare: LOAD DATA's text of all ROWS, built ahead (and
+ * unused where the server refuses LOCAL INFILE). */
+static void
+my_prepare(const struct db_rows *rows, struct buf *out)
+{
+	const struct db_table *t = rows->table;
+
+	out->len = 0;
+	if (rows->mode != DB_INSERT || rows->nrows == 0 ||
+	    db_rows_run_end(rows, 0) != rows->nrows)
+		return;
+	for (size_t r = 0; r < rows->nrows; r++) {
+		add_row(NULL, out, t, rows->cells + r * t->ncolumns, '\t', 1);
+		buf_addc(out, '\n');
+		if (out->len > DB_PREPARED_MAX) {
+			buf_free(out);         /* none: infile_read formats as asked */
+			return;
+		}
+	}
+}
+
 static enum db_status
 my_load(struct db *db, const struct db_rows *rows, struct db_error *err)
 {
 	for (size_t first = 0; first < rows->nrows;) {
-		size_t end = db_rows_run_end(rows, first);
+		size_t end = first == 0 && rows->prepared && rows->prepared->len
+		    ? rows->nrows : db_rows_run_end(rows, first);
 		enum db_status s;
 
 		if (rows->mode == DB_INSERT && !db->use_insert) {
@@ -1153,6 +1187,7 @@ const struct db_backend db_mysql = {
 	.exec = my_exec,
 	.begin = my_begin,
 	.load = my_load,
+	.prepare = my_prepare,
 	.run = my_run,
 	.commit = my_commit,
 	.rollback = my_rollback,

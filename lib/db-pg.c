@@ -934,14 +934,81 @@ check_no_nul(const struct db_table *t, const struct cell *row, size_t r,
 	return DB_OK;
 }
 
+static struct bin_type *
+bin_types(const struct db_table *t)
+{
+	struct bin_type *types = calloc(t->ncolumns + 1, sizeof *types);
+
+	if (types)
+		for (int c = 0; c < t->ncolumns; c++)
+			types[c] = bin_type(&t->columns[c]);
+	return types;
+}
+
+/* Binary COPY's data for rows [first, end), into DATA; sent to the server
+ * as it grows when SEND, else built whole (for pg_prepare). */
+static enum db_status
+add_binary_rows(struct db *db, struct buf *data, const struct db_rows *rows,
+    size_t first, size_t end, const struct bin_type *types, struct db_error *err)
+{
+	const struct db_table *t = rows->table;
+	enum db_status s = DB_OK;
+
+	buf_add(data, "PGCOPY\n\377\r\n\0", 11);  /* signature, */
+	add_u32(data, 0);                               /* flags, */
+	add_u32(data, 0);                               /* no extension */
+	for (size_t r = first; r < end && s == DB_OK; r++) {
+		add_binary_row(data, t, rows->cells + r * t->ncolumns, types);
+		if (db && data->len >= COPY_CHUNK)
+			s = send_copy(db, data, err);
+		else if (!db && data->len > DB_PREPARED_MAX)
+			return DB_FATAL;
+	}
+	add_u16(data, 0xffff);                          /* -1: the end */
+	return s;
+}
+
+/* db_backend.prepare: binary COPY's data for all ROWS, built ahead. */
+static void
+pg_prepare(const struct db_rows *rows, struct buf *out)
+{
+	struct bin_type *types;
+
+	out->len = 0;
+	if (rows->mode != DB_INSERT || rows->nrows == 0 ||
+	    db_rows_run_end(rows, 0) != rows->nrows || !(types = bin_types(rows->table)))
+		return;
+	if (!binary_fits(rows, 0, rows->nrows, types) ||
+	    add_binary_rows(NULL, out, rows, 0, rows->nrows, types, NULL) != DB_OK)
+		buf_free(out);                 /* none: load() builds as it sends */
+	free(types);
+}
+
+/* Send what pg_prepare built, a COPY_CHUNK at a time. */
+static enum db_status
+send_prepared(struct db *db, const struct buf *data, struct db_error *err)
+{
+	for (size_t at = 0; at < data->len; at += COPY_CHUNK) {
+		size_t n = data->len - at < COPY_CHUNK ? data->len - at : COPY_CHUNK;
+
+		if (PQputCopyData(db->conn, data->data + at, (int)n) != 1) {
+			set_message(err, PQerrorMessage(db->conn));
+			return err->status = DB_TRANSIENT;
+		}
+	}
+	return DB_OK;
+}
+
 /* COPY rows [first, end) into TARGET (the table or the staging table). */
 static enum db_status
 copy_run(struct db *db, const struct db_rows *rows, size_t first, size_t end,
     const char *target, struct db_error *err)
 {
 	const struct db_table *t = rows->table;
+	const struct buf *ready = rows->prepared && rows->prepared->len &&
+	    first == 0 && end == rows->nrows ? rows->prepared : NULL;
 	struct buf sql = BUF_INIT, data = BUF_INIT;
-	struct bin_type *types = calloc(t->ncolumns + 1, sizeof *types);
+	struct bin_type *types = bin_types(t);
 	int binary;
 	PGresult *res;
 	enum db_status s;
@@ -950,10 +1017,7 @@ copy_run(struct db *db, const struct db_rows *rows, size_t first, size_t end,
 		snprintf(err->message, sizeof err->message, "out of memory");
 		return err->status = DB_FATAL;
 	}
-	for (int c = 0; c < t->ncolumns; c++)
-		types[c] = bin_type(&t->columns[c]);
-	binary = binary_fits(rows, first, end, types);
-
+	binary = ready || binary_fits(rows, first, end, types);
 	buf_adds(&sql, "COPY ");
 	buf_adds(&sql, target);
 	buf_adds(&sql, " (");
@@ -965,23 +1029,19 @@ copy_run(struct db *db, const struct db_rows *rows, size_t first, size_t end,
 		free(types);
 		return s;
 	}
-	if (binary) {                      /* signature, flags, no extension */
-		buf_add(&data, "PGCOPY\n\377\r\n\0", 11);
-		add_u32(&data, 0);
-		add_u32(&data, 0);
-	}
-	for (size_t r = first; r < end && s == DB_OK; r++) {
-		const struct cell *row = rows->cells + r * t->ncolumns;
+	if (ready)
+		s = send_prepared(db, ready, err);
+	else if (binary)
+		s = add_binary_rows(db, &data, rows, first, end, types, err);
+	else
+		for (size_t r = first; r < end && s == DB_OK; r++) {
+			const struct cell *row = rows->cells + r * t->ncolumns;
 
-		if (binary)
-			add_binary_row(&data, t, row, types);
-		else if ((s = check_no_nul(t, row, r, err)) == DB_OK)
-			add_text_row(&data, t, row, types);
-		if (data.len >= COPY_CHUNK)
-			s = send_copy(db, &data, err);
-	}
-	if (binary)
-		add_u16(&data, 0xffff);        /* -1: the end */
+			if ((s = check_no_nul(t, row, r, err)) == DB_OK)
+				add_text_row(&data, t, row, types);
+			if (data.len >= COPY_CHUNK)
+				s = send_copy(db, &data, err);
+		}
 	if (s == DB_OK && data.len)
 		s = send_copy(db, &data, err);
 	buf_free(&data);
@@ -1094,7 +1154,8 @@ pg_load(struct db *db, const struct db_rows *rows, struct db_error *err)
 
 	add_table_name(db, &target, rows->table);
 	for (size_t first = 0; first < rows->nrows && s == DB_OK;) {
-		size_t end = db_rows_run_end(rows, first);
+		size_t end = first == 0 && rows->prepared && rows->prepared->len
+		    ? rows->nrows : db_rows_run_end(rows, first);
 
 		s = rows->mode == DB_INSERT
 		    ? copy_run(db, rows, first, end, buf_cstr(&target), err)
@@ -1427,6 +1488,7 @@ const struct db_backend db_postgres = {
 	.exec = pg_exec,
 	.begin = pg_begin,
 	.load = pg_load,
+	.prepare = pg_prepare,
 	.run = pg_run,
 	.commit = pg_commit,
 	.rollback = pg_rollback,

@@ -144,6 +144,8 @@ struct db_rows {
 	enum db_mode mode;
 	const int *key_columns;   /* DB_UPSERT: indexes into table->columns */
 	int nkeys;
+	const struct buf *prepared;  /* db_backend.prepare's data for all NROWS
+	                                rows, or NULL or empty: none */
 };
 
 /* Do rows A and B have the same set of present (not CELL_ABSENT) columns? */
@@ -155,6 +157,10 @@ size_t db_rows_run_end(const struct db_rows *rows, size_t first);
 int db_rows_is_key(const struct db_rows *rows, int c);
 
 struct buf;
+/* The most that db_backend.prepare holds: beyond it the rows are large,
+ * building their data is a small part of loading them, and memory counts. */
+enum { DB_PREPARED_MAX = 4 << 20 };
+
 /* Append P[0..N) to B in the text of the bulk paths (COPY's text format,
  * LOAD DATA): backslash, tab, newline and CR as \\ \t \n \r, and NUL
  * as \0 when NUL_TOO. */
@@ -228,6 +234,14 @@ struct db_backend {
 	/* Load ROWS inside the open transaction, by the fastest bulk path. */
 	enum db_status (*load)(struct db *db, const struct db_rows *rows,
 	    struct db_error *err);
+	/*
+	 * Optional: build ROWS's bulk data (COPY's, LOAD DATA's) into OUT
+	 * ahead of load(), without a connection, so that the loader's reading
+	 * thread does it while the transaction before is being loaded; load()
+	 * then only sends it.  OUT is left empty where the rows need more than
+	 * one statement, are not inserts, or would take over DB_PREPARED_MAX.
+	 */
+	void (*prepare)(const struct db_rows *rows, struct buf *out);
 	/* Run one parameterised statement (--sql): PARAMS is a JSON array. */
 	enum db_status (*run)(struct db *db, const char *sql,
 	    const json_t *params, struct db_error *err);

@@ -132,6 +132,8 @@ struct txn {
 	struct cell *cells;          /* n rows of table.ncolumns cells */
 	size_t cells_cap;
 	struct cell_arena arena;
+	struct buf prepared;         /* the bulk data of all its rows, built by
+	                                the main thread at hand-over, or empty */
 	struct buf controls;         /* control lines waiting for this commit */
 	double first_at;
 	long long checkpoint;        /* --job: the position to store after it, or -1 */
@@ -386,16 +388,26 @@ load_statements(size_t lo, size_t hi, struct db_error *err)
 	return DB_OK;
 }
 
+/* Rows [lo, hi) of transaction T, to load. */
+static struct db_rows
+txn_rows(const struct txn *t, size_t lo, size_t hi)
+{
+	struct db_rows rows = {
+		.table = &table, .cells = t->cells + lo * table.ncolumns,
+		.nrows = hi - lo, .key_columns = key_columns, .nkeys = nkeys,
+		.mode = conf.upsert ? DB_UPSERT
+		    : conf.ignore_duplicates ? DB_IGNORE_DUPLICATES : DB_INSERT,
+		.prepared = lo == 0 && hi == t->n ? &t->prepared : NULL,
+	};
+
+	return rows;
+}
+
 /* One attempt at rows [lo, hi) as one transaction. */
 static enum db_status
 try_transaction(size_t lo, size_t hi, struct db_error *err)
 {
-	struct db_rows rows = {
-		.table = &table, .cells = flight->cells + lo * table.ncolumns,
-		.nrows = hi - lo, .key_columns = key_columns, .nkeys = nkeys,
-		.mode = conf.upsert ? DB_UPSERT
-		    : conf.ignore_duplicates ? DB_IGNORE_DUPLICATES : DB_INSERT,
-	};
+	struct db_rows rows = txn_rows(flight, lo, hi);
 	enum db_status s;
 
 	memset(err, 0, sizeof *err);
@@ -541,6 +553,7 @@ clear_txn(void)
 	for (size_t i = 0; i < flight->n; i++)
 		json_decref(flight->rows[i].record);  /* --sql */
 	flight->n = 0;
+	flight->prepared.len = 0;
 	cell_arena_reset(&flight->arena);
 }
 
@@ -636,6 +649,12 @@ hand_over(long long checkpoint)
 	if (checkpoint > handed_seq)
 		handed_seq = checkpoint;
 	txn->checkpoint = checkpoint;
+	if (backend->prepare && !conf.sql_mode) {
+		/* while the committer still loads the one before */
+		struct db_rows rows = txn_rows(txn, 0, txn->n);
+
+		backend->prepare(&rows, &txn->prepared);
+	}
 	pthread_mutex_lock(&flight_lock);
 	while (flight)
 		sig_cond_wait(&flight_cond, &flight_lock);

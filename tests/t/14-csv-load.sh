@@ -221,3 +221,75 @@ test_expect_success "$rows rows into each database: the fast path as the JSON pa
 		expect_eq $((rows - 11)) "$(run "SELECT count(*) FROM b14_f_$id")" "$db: rows" || exit 1
 	done
 '
+
+# wide ROWS [my] [dup] : ROWS orders of about 2 KB each (notes with quotes,
+# commas, newlines; nulls as gen makes them); with "dup", row ROWS/2 repeats
+# the id of row 1, and its line goes to stderr.
+wide() {
+	python3 - "$@" <<'PY'
+import random, sys
+n = int(sys.argv[1]); my = "my" in sys.argv; dup = "dup" in sys.argv
+r = random.Random(14)
+print("id,amount,day,paid,note,tag")
+line = 2
+for i in range(1, n + 1):
+    words = [r.choice(["order", "say \"hi\"", "a,b", "line\nbreak", "Zürich", "x" * 40])
+             for _ in range(r.randrange(130, 220))]
+    note = " ".join(words)
+    note = ("NULL" if my else "") if i % 13 == 0 else '"' + note.replace('"', '""') + '"'
+    row = [str(1 if dup and i == n // 2 else i), "%d.%02d" % (i, i % 100),
+           "2024-%02d-%02d" % (i % 12 + 1, i % 28 + 1), "1" if i % 2 else "0", note, "t%d" % (i % 10)]
+    if dup and i == n // 2:
+        sys.stderr.write("%d\n" % line)
+    text = ",".join(row) + "\n"
+    sys.stdout.write(text)
+    line += text.count("\n")
+PY
+}
+
+# etl-load-sql builds a transaction's COPY or LOAD DATA data while the one
+# before it loads, up to 4 MiB of it; a larger transaction's data is built
+# as it is sent.  Either way the table is the peer's, and a bad row in
+# either is isolated.  3,000 rows of about 2 KB: one transaction of 6.6 MB,
+# or three of 2.2 MB.
+test_expect_success 'PostgreSQL: transactions under and over 4 MiB of COPY data give the table psql \copy gives' '
+	need_pg &&
+	wide 3000 >wide.csv && wide 3000 dup >dup.csv 2>line &&
+	test "$(wc -c <wide.csv)" -gt 4194304 &&
+	for t in c n1 n3 d1 d3; do
+		pg_run "SET client_min_messages = warning; DROP TABLE IF EXISTS w14_${t}_$id;
+			CREATE TABLE w14_${t}_$id $ddl" || exit 1
+	done &&
+	$ETL_TEST_PSQL -c "\\copy w14_c_$id from '\''wide.csv'\'' csv header" &&
+	etl-load-sql -n 3000 -t w14_n1_$id "$ETL_TEST_PGURL" wide.csv &&
+	etl-load-sql -n 1000 -t w14_n3_$id "$ETL_TEST_PGURL" wide.csv &&
+	q="SELECT md5(string_agg(t::text, E'\''\\n'\'' ORDER BY id)) FROM %s t" &&
+	peer=$(pg_run "$(printf "$q" w14_c_$id)") &&
+	expect_eq "$peer" "$(pg_run "$(printf "$q" w14_n1_$id)")" "one transaction of 6 MB" &&
+	expect_eq "$peer" "$(pg_run "$(printf "$q" w14_n3_$id)")" "three of 2 MB" &&
+	for n in 1 3; do
+		rm -f rj && etl-load-sql -n $((3000 / n)) --reject rj -t w14_d${n}_$id "$ETL_TEST_PGURL" dup.csv &&
+		expect_eq "dup.csv:$(cat line)" "$(jq -r .where rj)" "-n $((3000 / n)): the reject" &&
+		expect_eq 2999 "$(pg_run "SELECT count(*) FROM w14_d${n}_$id")" || exit 1
+	done
+'
+
+test_expect_success 'MariaDB: transactions under and over 4 MiB of LOAD DATA text give the table LOAD DATA gives' '
+	need_my &&
+	wide 3000 my >wide.csv && wide 3000 my dup >dup.csv 2>line &&
+	for t in c n1 n3 d1 d3; do
+		$ETL_TEST_MYSQL -e "DROP TABLE IF EXISTS w14_${t}_$id; CREATE TABLE w14_${t}_$id $ddl" || exit 1
+	done &&
+	load_data wide.csv w14_c_$id >warnings && expect_lines 0 warnings &&
+	etl-load-sql --null NULL -n 3000 -t w14_n1_$id "$ETL_TEST_MYURL" wide.csv &&
+	etl-load-sql --null NULL -n 1000 -t w14_n3_$id "$ETL_TEST_MYURL" wide.csv &&
+	for t in c n1 n3; do
+		$ETL_TEST_MYSQL --batch -e "SELECT * FROM w14_${t}_$id ORDER BY id" >$t.rows || exit 1
+	done &&
+	expect_lines 3001 c.rows && expect_file_eq c.rows n1.rows && expect_file_eq c.rows n3.rows &&
+	for n in 1 3; do
+		rm -f rj && etl-load-sql --null NULL -n $((3000 / n)) --reject rj -t w14_d${n}_$id "$ETL_TEST_MYURL" dup.csv &&
+		expect_eq "dup.csv:$(cat line)" "$(jq -r .where rj)" "-n $((3000 / n)): the reject" &&
+		expect_eq 2999 "$($ETL_TEST_MYSQL -N -e "SELECT count(*) FROM w14_d${n}_$id")" || exit 1
+	done
+'
