@@ -41,6 +41,7 @@ struct db {
 		const struct buf *ready;      /* my_prepare's text of them, or NULL */
 		size_t next, end;             /* the next row (byte of READY) to
 		                                 hand out, the end */
+		int told;                     /* rows->sent was called */
 		struct buf text;              /* formatted, not yet handed out */
 		size_t off;
 	} infile;
@@ -154,6 +155,11 @@ infile_read(void *ptr, char *into, unsigned int size)
 		    ? db->infile.end - db->infile.next : size;
 		memcpy(into, db->infile.ready->data + db->infile.next, n);
 		db->infile.next += n;
+		if (!db->infile.told && db->infile.rows->sent &&
+		    (db->infile.next >= DB_SENT_EARLY || n == 0)) {
+			db->infile.rows->sent(db->infile.rows->sent_arg);
+			db->infile.told = 1;
+		}
 		return (int)n;
 	}
 	if (db->infile.off > 0) {  /* what the last call left: a row's tail */
@@ -690,6 +696,7 @@ infile_run(struct db *db, const struct db_rows *rows, size_t first, size_t end,
 	db->infile.ready = rows->prepared && rows->prepared->len && first == 0 &&
 	    end == rows->nrows ? rows->prepared : NULL;
 	db->infile.next = db->infile.ready ? 0 : first;
+	db->infile.told = 0;
 	db->infile.end = db->infile.ready ? db->infile.ready->len : end;
 	s = query(db, sql.data, sql.len, err);
 	db->infile.rows = NULL;
@@ -832,6 +839,15 @@ my_prepare(const struct db_rows *rows, struct buf *out)
 	}
 }
 
+/* INSERTs instead of LOAD DATA: what my_prepare built will not be sent,
+ * and whoever waits for it to go need not. */
+static void
+not_sending(const struct db_rows *rows)
+{
+	if (rows->prepared && rows->prepared->len && rows->sent)
+		rows->sent(rows->sent_arg);
+}
+
 static enum db_status
 my_load(struct db *db, const struct db_rows *rows, struct db_error *err)
 {
@@ -846,9 +862,11 @@ my_load(struct db *db, const struct db_rows *rows, struct db_error *err)
 			    mysql_errno(db->m) == 4166 || mysql_errno(db->m) == 3948)) {
 				/* The server refuses LOCAL INFILE: INSERT from now on. */
 				db->use_insert = 1;
+				not_sending(rows);
 				s = insert_run(db, rows, first, end, err);
 			}
 		} else {
+			not_sending(rows);
 			s = insert_run(db, rows, first, end, err);
 		}
 		if (s != DB_OK)

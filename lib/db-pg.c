@@ -984,16 +984,23 @@ pg_prepare(const struct db_rows *rows, struct buf *out)
 	free(types);
 }
 
-/* Send what pg_prepare built, a COPY_CHUNK at a time. */
+/* Send what pg_prepare built, a COPY_CHUNK at a time, and say so (db_rows.sent). */
 static enum db_status
-send_prepared(struct db *db, const struct buf *data, struct db_error *err)
+send_prepared(struct db *db, const struct db_rows *rows, struct db_error *err)
 {
+	const struct buf *data = rows->prepared;
+	int told = !rows->sent;
+
 	for (size_t at = 0; at < data->len; at += COPY_CHUNK) {
 		size_t n = data->len - at < COPY_CHUNK ? data->len - at : COPY_CHUNK;
 
 		if (PQputCopyData(db->conn, data->data + at, (int)n) != 1) {
 			set_message(err, PQerrorMessage(db->conn));
 			return err->status = DB_TRANSIENT;
+		}
+		if (!told && (at + n >= DB_SENT_EARLY || at + n == data->len)) {
+			rows->sent(rows->sent_arg);
+			told = 1;
 		}
 	}
 	return DB_OK;
@@ -1030,7 +1037,7 @@ copy_run(struct db *db, const struct db_rows *rows, size_t first, size_t end,
 		return s;
 	}
 	if (ready)
-		s = send_prepared(db, ready, err);
+		s = send_prepared(db, rows, err);
 	else if (binary)
 		s = add_binary_rows(db, &data, rows, first, end, types, err);
 	else

@@ -146,7 +146,16 @@ struct db_rows {
 	int nkeys;
 	const struct buf *prepared;  /* db_backend.prepare's data for all NROWS
 	                                rows, or NULL or empty: none */
+	void (*sent)(void *arg);     /* or NULL: load() calls it with SENT_ARG
+	                                once the statement is under way and
+	                                DB_SENT_EARLY bytes of PREPARED (or all
+	                                of it) have gone to the server */
+	void *sent_arg;
 };
+
+/* See db_rows.sent: past the round trips that start a load, and not so far
+ * that a small socket buffer makes it wait for the server's work. */
+enum { DB_SENT_EARLY = 256 << 10 };
 
 /* Do rows A and B have the same set of present (not CELL_ABSENT) columns? */
 int db_rows_same_columns(const struct db_rows *rows, size_t a, size_t b);
