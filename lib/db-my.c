@@ -25,6 +25,7 @@
 #include <mysql.h>
 #include <errmsg.h>
 #include <mysqld_error.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,11 +156,7 @@ infile_read(void *ptr, char *into, unsigned int size)
 		    ? db->infile.end - db->infile.next : size;
 		memcpy(into, db->infile.ready->data + db->infile.next, n);
 		db->infile.next += n;
-		if (!db->infile.told && db->infile.rows->sent &&
-		    (db->infile.next >= DB_SENT_EARLY || n == 0)) {
-			db->infile.rows->sent(db->infile.rows->sent_arg);
-			db->infile.told = 1;
-		}
+		db_rows_sending(db->infile.rows, db->infile.next, &db->infile.told);
 		return (int)n;
 	}
 	if (db->infile.off > 0) {  /* what the last call left: a row's tail */
@@ -693,8 +690,7 @@ infile_run(struct db *db, const struct db_rows *rows, size_t first, size_t end,
 	    " ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' ");
 	add_column_list(&sql, t, rows->cells + first * t->ncolumns);
 	db->infile.rows = rows;
-	db->infile.ready = rows->prepared && rows->prepared->len && first == 0 &&
-	    end == rows->nrows ? rows->prepared : NULL;
+	db->infile.ready = db_rows_ready(rows, first, end);
 	db->infile.next = db->infile.ready ? 0 : first;
 	db->infile.told = 0;
 	db->infile.end = db->infile.ready ? db->infile.ready->len : end;
@@ -842,18 +838,19 @@ my_prepare(const struct db_rows *rows, struct buf *out)
 /* INSERTs instead of LOAD DATA: what my_prepare built will not be sent,
  * and whoever waits for it to go need not. */
 static void
-not_sending(const struct db_rows *rows)
+not_sending(const struct db_rows *rows, size_t first, size_t end)
 {
-	if (rows->prepared && rows->prepared->len && rows->sent)
-		rows->sent(rows->sent_arg);
+	int told = 0;
+
+	if (db_rows_ready(rows, first, end))
+		db_rows_sending(rows, SIZE_MAX, &told);
 }
 
 static enum db_status
 my_load(struct db *db, const struct db_rows *rows, struct db_error *err)
 {
 	for (size_t first = 0; first < rows->nrows;) {
-		size_t end = first == 0 && rows->prepared && rows->prepared->len
-		    ? rows->nrows : db_rows_run_end(rows, first);
+		size_t end = db_rows_run_end(rows, first);
 		enum db_status s;
 
 		if (rows->mode == DB_INSERT && !db->use_insert) {
@@ -862,11 +859,11 @@ my_load(struct db *db, const struct db_rows *rows, struct db_error *err)
 			    mysql_errno(db->m) == 4166 || mysql_errno(db->m) == 3948)) {
 				/* The server refuses LOCAL INFILE: INSERT from now on. */
 				db->use_insert = 1;
-				not_sending(rows);
+				not_sending(rows, first, end);
 				s = insert_run(db, rows, first, end, err);
 			}
 		} else {
-			not_sending(rows);
+			not_sending(rows, first, end);
 			s = insert_run(db, rows, first, end, err);
 		}
 		if (s != DB_OK)

@@ -989,7 +989,7 @@ static enum db_status
 send_prepared(struct db *db, const struct db_rows *rows, struct db_error *err)
 {
 	const struct buf *data = rows->prepared;
-	int told = !rows->sent;
+	int told = 0;
 
 	for (size_t at = 0; at < data->len; at += COPY_CHUNK) {
 		size_t n = data->len - at < COPY_CHUNK ? data->len - at : COPY_CHUNK;
@@ -998,10 +998,7 @@ send_prepared(struct db *db, const struct db_rows *rows, struct db_error *err)
 			set_message(err, PQerrorMessage(db->conn));
 			return err->status = DB_TRANSIENT;
 		}
-		if (!told && (at + n >= DB_SENT_EARLY || at + n == data->len)) {
-			rows->sent(rows->sent_arg);
-			told = 1;
-		}
+		db_rows_sending(rows, at + n, &told);
 	}
 	return DB_OK;
 }
@@ -1012,8 +1009,7 @@ copy_run(struct db *db, const struct db_rows *rows, size_t first, size_t end,
     const char *target, struct db_error *err)
 {
 	const struct db_table *t = rows->table;
-	const struct buf *ready = rows->prepared && rows->prepared->len &&
-	    first == 0 && end == rows->nrows ? rows->prepared : NULL;
+	const struct buf *ready = db_rows_ready(rows, first, end);
 	struct buf sql = BUF_INIT, data = BUF_INIT;
 	struct bin_type *types = bin_types(t);
 	int binary;
@@ -1161,8 +1157,7 @@ pg_load(struct db *db, const struct db_rows *rows, struct db_error *err)
 
 	add_table_name(db, &target, rows->table);
 	for (size_t first = 0; first < rows->nrows && s == DB_OK;) {
-		size_t end = first == 0 && rows->prepared && rows->prepared->len
-		    ? rows->nrows : db_rows_run_end(rows, first);
+		size_t end = db_rows_run_end(rows, first);
 
 		s = rows->mode == DB_INSERT
 		    ? copy_run(db, rows, first, end, buf_cstr(&target), err)

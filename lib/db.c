@@ -52,9 +52,29 @@ db_rows_run_end(const struct db_rows *rows, size_t first)
 {
 	size_t end = first + 1;
 
+	if (db_rows_ready(rows, first, rows->nrows))
+		return rows->nrows;    /* prepare() found them one run */
+
 	while (end < rows->nrows && db_rows_same_columns(rows, first, end))
 		end++;
 	return end;
+}
+
+const struct buf *
+db_rows_ready(const struct db_rows *rows, size_t first, size_t end)
+{
+	return rows->prepared && rows->prepared->len && first == 0 &&
+	    end == rows->nrows ? rows->prepared : NULL;
+}
+
+void
+db_rows_sending(const struct db_rows *rows, size_t sent, int *told)
+{
+	if (!*told && rows->sent &&
+	    (sent >= DB_SENT_EARLY || sent >= rows->prepared->len)) {
+		rows->sent(rows->sent_arg);
+		*told = 1;
+	}
 }
 
 int

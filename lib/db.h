@@ -162,6 +162,13 @@ int db_rows_same_columns(const struct db_rows *rows, size_t a, size_t b);
 /* The end of the run of rows from FIRST with FIRST's set of present columns:
  * backends load each run with one statement naming those columns. */
 size_t db_rows_run_end(const struct db_rows *rows, size_t first);
+/* The prepared data of rows [FIRST, END), when it holds exactly those
+ * (all of ROWS), else NULL. */
+const struct buf *db_rows_ready(const struct db_rows *rows, size_t first,
+    size_t end);
+/* After SENT bytes of that data went to the server: call rows->sent, once
+ * (*TOLD), at DB_SENT_EARLY or the end, whichever comes first. */
+void db_rows_sending(const struct db_rows *rows, size_t sent, int *told);
 /* Is column C one of the --upsert key columns? */
 int db_rows_is_key(const struct db_rows *rows, int c);
 
